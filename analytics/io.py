@@ -1,0 +1,503 @@
+"""Reading company exports into a :class:`~analytics.dataset.Dataset`.
+
+Input: a folder, a zip, a single file, or uploaded ``(name, bytes)`` pairs; CSV (UTF-8 or
+Windows-1251, ``,`` ``;`` or tab separated), Parquet, Excel ``.xlsx`` (every sheet).
+Each file is assigned to a canonical table by its columns (and its name where the
+columns fit several tables), mapped onto canonical names, typed, and validated.
+
+Every row read is accounted for: it is loaded, or quarantined with a reason. A file that
+cannot be used at all becomes one error in the report naming the file, the column and
+what was expected; nothing here raises on bad data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import polars as pl
+
+from analytics.dataset import Dataset, LoadReport, TableReport
+from analytics.mapping import Mapping, header_seconds_factor, suggest
+from analytics.parsing import (
+    DateFormat,
+    output_dtype,
+    reject_reason,
+    settle_date_format,
+    typed_expr,
+)
+from analytics.schema import TABLES, Kind, Settings, Table
+
+CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
+PARQUET_SUFFIXES = {".parquet", ".pq"}
+EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
+READABLE = CSV_SUFFIXES | PARQUET_SUFFIXES | EXCEL_SUFFIXES | {".zip"}
+SETTINGS_FILE = "settings.toml"
+
+
+class UnreadableFile(ValueError):
+    """A file that cannot be read at all; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """One raw table read from a file (or one Excel sheet), before mapping."""
+
+    name: str
+    frame: pl.DataFrame
+    digest: str
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Everything read from the input: raw tables, files that failed, settings found."""
+
+    items: tuple[Source, ...]
+    errors: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
+    settings_text: str | None = None
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _separator(header_line: str) -> str:
+    counts = {sep: header_line.count(sep) for sep in (";", ",", "\t", "|")}
+    return max(counts, key=lambda s: counts[s])
+
+
+def read_csv(name: str, data: bytes) -> pl.DataFrame:
+    """Read a CSV export as text columns; UTF-8 (with or without BOM) or Windows-1251."""
+    try:
+        text_head = data[:65536].decode("utf-8-sig", errors="strict")
+        utf8 = True
+    except UnicodeDecodeError as exc:
+        utf8 = exc.start >= 65530  # a multi-byte character cut by the head: still UTF-8
+        text_head = data[: exc.start].decode("utf-8-sig") if utf8 else ""
+    if not utf8:
+        data = data.decode("cp1251").encode("utf-8")
+        text_head = data[:65536].decode("utf-8", errors="ignore")
+    first_line = text_head.splitlines()[0] if text_head.strip() else ""
+    if not first_line:
+        raise UnreadableFile(f"{name}: the file is empty; expected a header row and data rows")
+    try:
+        frame = pl.read_csv(
+            data, separator=_separator(first_line), infer_schema=False, encoding="utf8"
+        )
+    except pl.exceptions.ComputeError as exc:
+        if "utf-8" in str(exc).lower() and utf8:
+            return read_csv(name, data.decode("cp1251").encode("utf-8"))
+        raise UnreadableFile(f"{name}: not a readable CSV table ({_first_line(exc)})") from exc
+    return frame.rename({c: c.strip() for c in frame.columns})
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def read_bytes(name: str, data: bytes) -> list[Source]:
+    """Read one uploaded or archived file into raw tables (an Excel book gives one per sheet)."""
+    suffix = Path(name).suffix.lower()
+    digest = _digest(data)
+    try:
+        if suffix in CSV_SUFFIXES:
+            return [Source(name, read_csv(name, data), digest)]
+        if suffix in PARQUET_SUFFIXES:
+            return [Source(name, pl.read_parquet(io.BytesIO(data)), digest)]
+        if suffix in EXCEL_SUFFIXES:
+            sheets = pl.read_excel(data, sheet_id=0, raise_if_empty=False)
+            return [
+                Source(f"{name}:{sheet}", frame, f"{digest}:{sheet}")
+                for sheet, frame in sheets.items()
+                if frame.width > 0
+            ]
+    except UnreadableFile:
+        raise
+    except Exception as exc:  # a corrupt file: one clear message, never a traceback
+        raise UnreadableFile(
+            f"{name}: cannot be read as {suffix[1:]} ({_first_line(exc)})"
+        ) from exc
+    raise UnreadableFile(f"{name}: unsupported file type; expected .csv, .parquet, .xlsx or .zip")
+
+
+def read_uploads(files: Iterable[tuple[str, bytes]]) -> Sources:
+    """Read uploaded ``(name, bytes)`` pairs; zips are opened, ``settings.toml`` is kept."""
+    items: list[Source] = []
+    errors: list[str] = []
+    skipped: list[str] = []
+    settings_text: str | None = None
+    for name, data in files:
+        base = Path(name).name
+        if base.lower() == SETTINGS_FILE:
+            settings_text = data.decode("utf-8-sig")
+            continue
+        if Path(name).suffix.lower() == ".zip":
+            try:
+                inner = _zip_members(name, data)
+            except UnreadableFile as exc:
+                errors.append(str(exc))
+                continue
+            nested = read_uploads(inner)
+            items.extend(nested.items)
+            errors.extend(nested.errors)
+            skipped.extend(nested.skipped)
+            settings_text = nested.settings_text or settings_text
+            continue
+        if Path(name).suffix.lower() not in READABLE:
+            skipped.append(name)
+            continue
+        try:
+            items.extend(read_bytes(name, data))
+        except UnreadableFile as exc:
+            errors.append(str(exc))
+    return Sources(tuple(items), tuple(errors), tuple(skipped), settings_text)
+
+
+def _zip_members(name: str, data: bytes) -> list[tuple[str, bytes]]:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return [
+                (f"{name}/{info.filename}", archive.read(info))
+                for info in archive.infolist()
+                if not info.is_dir() and not Path(info.filename).name.startswith(".")
+            ]
+    except zipfile.BadZipFile as exc:
+        raise UnreadableFile(f"{name}: not a valid zip archive") from exc
+
+
+def read_path(path: str | Path) -> Sources:
+    """Read a folder (its files, not sub-folders), a zip, or a single file."""
+    path = Path(path)
+    if not path.exists():
+        return Sources((), (f"{path}: no such file or folder",))
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+        return read_uploads((str(p.name), p.read_bytes()) for p in files)
+    return read_uploads([(path.name, path.read_bytes())])
+
+
+def assign_table(source: Source, mapping: Mapping) -> str | None:
+    """The canonical table a raw table feeds, or ``None`` when no table's required columns fit.
+
+    Candidates are tables whose required columns all map; among several, a file-name hint
+    decides, then the share of the table's columns found (required ones count double).
+    """
+    headers = source.frame.columns
+    stem = Path(source.name.split(":")[0]).stem.lower()
+    scores: dict[str, float] = {}
+    for table in TABLES.values():
+        found = mapping.resolve(headers, table)
+        if all(c in found for c in table.required_names):
+            weight = sum(2 if c.required else 1 for c in table.columns)
+            got = sum(2 if c.required else 1 for c in table.columns if c.name in found)
+            scores[table.name] = got / weight
+    if not scores:
+        return None
+    hinted = [t for t in scores if any(h in stem for h in TABLES[t].file_hints)]
+    if len(hinted) == 1:
+        return hinted[0]
+    pool = hinted or list(scores)
+    return max(pool, key=lambda t: scores[t])
+
+
+def _present(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    if dtype == pl.String:
+        return raw.is_not_null() & (raw.str.strip_chars() != "")
+    return raw.is_not_null()
+
+
+@dataclass(frozen=True)
+class _Checked:
+    loaded: pl.DataFrame
+    quarantine: pl.DataFrame
+    mapping: dict[str, str]
+    date_formats: dict[str, str]
+    warnings: tuple[str, ...]
+
+
+def check_source(source: Source, table: Table, mapping: Mapping, settings: Settings) -> _Checked:
+    """Map, type and validate one raw table. Raises :class:`UnreadableFile` when unusable."""
+    frame = source.frame
+    chosen = mapping.resolve(frame.columns, table)
+    missing = [c for c in table.required_names if c not in chosen]
+    if missing:
+        col = table.column(missing[0])
+        examples = ", ".join(f"«{s}»" for s in col.synonyms[:4])
+        raise UnreadableFile(
+            f"{source.name}: no column for '{col.name}' ({col.meaning}); expected a header such "
+            f"as {examples} or a mapping for it; found columns: {', '.join(frame.columns)}"
+        )
+    typed: list[pl.Expr] = []
+    reasons: list[pl.Expr] = []
+    date_formats: dict[str, str] = {}
+    warnings: list[str] = []
+    for col in table.columns:
+        if col.name not in chosen:
+            continue
+        header = chosen[col.name]
+        raw, dtype = pl.col(header), frame.schema[header]
+        fmt: DateFormat | None = None
+        if col.kind in (Kind.DATETIME, Kind.DATE) and dtype == pl.String:
+            fmt = settle_date_format(frame[header], mapping.date_order.get(table.name))
+            date_formats[col.name] = fmt.label
+            if fmt.ambiguous:
+                warnings.append(
+                    f"{source.name}: dates in «{header}» fit both d/m/yyyy and m/d/yyyy; read as "
+                    "day-first. Set date_order in the mapping if they are month-first."
+                )
+        value = typed_expr(
+            col,
+            raw,
+            dtype,
+            seconds_factor=header_seconds_factor(header),
+            date_format=fmt,
+            timezone=settings.timezone,
+        )
+        typed.append(value.cast(output_dtype(col)).alias(col.name))
+        reasons.append(reject_reason(col, _present(raw, dtype), value, fmt))
+    checked = frame.select(
+        pl.int_range(1, pl.len() + 1, dtype=pl.UInt32).alias("__row"),
+        *typed,
+        pl.coalesce(reasons).alias("__reason"),
+    )
+    checked = _apply_pair_rules(checked, table)
+    bad = checked["__reason"].is_not_null()
+    quarantine = _quarantine_rows(source, frame.filter(bad), checked.filter(bad))
+    loaded = checked.filter(~bad).drop("__reason").with_columns(pl.lit(source.name).alias("__file"))
+    return _Checked(loaded, quarantine, chosen, date_formats, tuple(warnings))
+
+
+def _apply_pair_rules(checked: pl.DataFrame, table: Table) -> pl.DataFrame:
+    rules = [(a, b) for a, b in table.not_greater if a in checked.columns and b in checked.columns]
+    if not rules:
+        return checked
+    reason = pl.col("__reason")
+    for a, b in rules:
+        reason = (
+            pl.when(reason.is_null() & (pl.col(a) > pl.col(b)))
+            .then(pl.lit(f"{a} greater than {b}"))
+            .otherwise(reason)
+        )
+    return checked.with_columns(reason.alias("__reason"))
+
+
+def _quarantine_rows(source: Source, raw: pl.DataFrame, checked: pl.DataFrame) -> pl.DataFrame:
+    return pl.concat(
+        [
+            pl.DataFrame({"file": [source.name] * raw.height}, schema={"file": pl.String}),
+            checked.select(pl.col("__row").alias("row"), pl.col("__reason").alias("reason")),
+            raw.select(pl.all().cast(pl.String)),
+        ],
+        how="horizontal",
+    )
+
+
+_QUARANTINE_SCHEMA = {"file": pl.String, "row": pl.UInt32, "reason": pl.String}
+
+
+def load_table(
+    table: Table, sources: list[Source], mapping: Mapping, settings: Settings
+) -> tuple[pl.DataFrame | None, TableReport, list[str], list[str]]:
+    """Load every source of one table. Returns (frame, report, errors, warnings)."""
+    errors: list[str] = []
+    warnings: list[str] = []
+    checked: dict[str, _Checked] = {}
+    for source in sources:
+        try:
+            checked[source.name] = check_source(source, table, mapping, settings)
+        except UnreadableFile as exc:
+            errors.append(str(exc))
+    used = [s.name for s in sources]
+    parts = list(checked.values())
+    if not parts:
+        empty = pl.DataFrame(schema=_QUARANTINE_SCHEMA)
+        return None, TableReport(table.name, tuple(used), 0, 0, empty), errors, warnings
+    for part in parts:
+        warnings.extend(part.warnings)
+    frame = pl.concat([_with_all_columns(p.loaded, table) for p in parts], how="vertical")
+    quarantine = pl.concat([p.quarantine for p in parts], how="diagonal_relaxed")
+    rows_read = sum(p.loaded.height + p.quarantine.height for p in parts)
+    frame, dup_rows = _quarantine_duplicates(frame, table)
+    if dup_rows.height:
+        quarantine = pl.concat([quarantine, dup_rows], how="diagonal_relaxed")
+    frame, vocab_warnings = _normalize_vocabularies(frame, table)
+    warnings.extend(vocab_warnings)
+    frame = frame.drop("__file", "__row")
+    if table.name == "events":
+        frame = frame.with_row_index("row_nr")
+    report = TableReport(
+        table=table.name,
+        files=tuple(used),
+        rows_read=rows_read,
+        rows_loaded=frame.height,
+        quarantine=quarantine if quarantine.width else pl.DataFrame(schema=_QUARANTINE_SCHEMA),
+        mappings={file: part.mapping for file, part in checked.items()},
+        date_formats={k: v for p in parts for k, v in p.date_formats.items()},
+    )
+    return frame, report, errors, warnings
+
+
+def _with_all_columns(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
+    missing = [
+        pl.lit(None, dtype=output_dtype(c)).alias(c.name)
+        for c in table.columns
+        if c.name not in frame.columns
+    ]
+    return frame.with_columns(missing).select("__file", "__row", *table.names)
+
+
+def _quarantine_duplicates(frame: pl.DataFrame, table: Table) -> tuple[pl.DataFrame, pl.DataFrame]:
+    unique = [c.name for c in table.columns if c.unique]
+    if not unique:
+        return frame, pl.DataFrame()
+    dup = pl.any_horizontal([~pl.col(c).is_first_distinct() for c in unique])
+    dups = frame.filter(dup)
+    if dups.is_empty():
+        return frame, pl.DataFrame()
+    reason = f"duplicate {', '.join(unique)} (first row kept)"
+    rows = dups.select(
+        pl.col("__file").alias("file"),
+        pl.col("__row").alias("row"),
+        pl.lit(reason).alias("reason"),
+        *[pl.col(c).cast(pl.String) for c in table.names],
+    )
+    return frame.filter(~dup), rows
+
+
+def _normalize_vocabularies(frame: pl.DataFrame, table: Table) -> tuple[pl.DataFrame, list[str]]:
+    warnings: list[str] = []
+    exprs: list[pl.Expr] = []
+    for col in table.columns:
+        if col.vocabulary is None or frame[col.name].null_count() == frame.height:
+            continue
+        low = pl.col(col.name).str.to_lowercase()
+        known = low.replace_strict(col.vocabulary, default=None, return_dtype=pl.String)
+        unknown = (
+            frame.filter(known.is_null() & pl.col(col.name).is_not_null())
+            .group_by(col.name)
+            .len()
+            .sort(["len", col.name], descending=[True, False])
+        )
+        if unknown.height:
+            listed = ", ".join(f"'{v}' ({n} rows)" for v, n in unknown.head(8).iter_rows())
+            more = f" and {unknown.height - 8} more" if unknown.height > 8 else ""
+            warnings.append(
+                f"{table.name}.{col.name}: {unknown.height} value(s) not recognised, kept as "
+                f"they are: {listed}{more}"
+            )
+        exprs.append(pl.coalesce(known, pl.col(col.name)).alias(col.name))
+    return (frame.with_columns(exprs) if exprs else frame), warnings
+
+
+def load_sources(
+    sources: Sources,
+    mapping: Mapping | None = None,
+    settings: Settings | None = None,
+    name: str = "dataset",
+) -> Dataset:
+    """Assign, map, type and validate every source; never raises on bad data."""
+    mapping = mapping or Mapping()
+    errors = list(sources.errors)
+    warnings = [
+        f"{s}: not a data file (.csv, .parquet, .xlsx or .zip), ignored" for s in sources.skipped
+    ]
+    if settings is None:
+        settings = Settings()
+        if sources.settings_text is not None:
+            try:
+                settings = Settings.from_toml(sources.settings_text)
+            except ValueError as exc:
+                errors.append(f"{SETTINGS_FILE}: {exc}; defaults used")
+    by_table: dict[str, list[Source]] = {t: [] for t in TABLES}
+    for source in sources.items:
+        table = assign_table(source, mapping)
+        if table is None:
+            events = TABLES["events"]
+            found = suggest(source.frame.columns, events)
+            lacking = [c for c in events.required_names if c not in found]
+            errors.append(
+                f"{source.name}: matches no table; as events it lacks {', '.join(lacking)}; "
+                f"found columns: {', '.join(source.frame.columns)}. Map the columns on the Data "
+                "page or with --mapping."
+            )
+            continue
+        by_table[table].append(source)
+    frames: dict[str, pl.DataFrame | None] = {}
+    reports: dict[str, TableReport] = {}
+    for table_name, table_sources in by_table.items():
+        if not table_sources:
+            frames[table_name] = None
+            continue
+        frame, report, t_errors, t_warnings = load_table(
+            TABLES[table_name], table_sources, mapping, settings
+        )
+        frames[table_name], reports[table_name] = frame, report
+        errors.extend(t_errors)
+        warnings.extend(t_warnings)
+    events = frames.get("events")
+    if events is None:
+        if not by_table["events"]:
+            errors.append(
+                "events: no events file found; expected a table with case, timestamp and "
+                "activity columns (see the README's data format)"
+            )
+        events = _empty(TABLES["events"]).with_row_index("row_nr")
+    events, event_warnings = _complete_events(events, frames.get("customers"))
+    warnings.extend(event_warnings)
+    content = hashlib.blake2b(digest_size=16)
+    for source in sources.items:
+        content.update(source.digest.encode())
+    content.update(mapping.to_toml().encode())
+    content.update(settings.to_toml().encode())
+    report = LoadReport(reports, tuple(errors), tuple(warnings))
+    return Dataset(
+        name=name,
+        content_hash=content.hexdigest(),
+        events=events,
+        customers=frames.get("customers"),
+        acd=frames.get("acd"),
+        surveys=frames.get("surveys"),
+        settings=settings,
+        report=report,
+    )
+
+
+def _empty(table: Table) -> pl.DataFrame:
+    return pl.DataFrame(schema={c.name: output_dtype(c) for c in table.columns})
+
+
+def _complete_events(
+    events: pl.DataFrame, customers: pl.DataFrame | None
+) -> tuple[pl.DataFrame, list[str]]:
+    warnings: list[str] = []
+    if events.height and events["customer_id"].null_count() == events.height:
+        warnings.append("events: no customer column; each case is treated as its own customer")
+    events = events.with_columns(pl.coalesce("customer_id", "case_id").alias("customer_id"))
+    if customers is not None and events.height:
+        unknown = events.filter(~pl.col("customer_id").is_in(customers["customer_id"].implode()))
+        if unknown.height:
+            warnings.append(
+                f"events: {unknown.height} row(s) of {unknown['customer_id'].n_unique()} "
+                "customer(s) not in the customers table; kept, but they have no segment or revenue"
+            )
+    return events, warnings
+
+
+def load_path(
+    path: str | Path, mapping: Mapping | None = None, settings: Settings | None = None
+) -> Dataset:
+    """Load a folder, zip or single file (see :func:`load_sources`)."""
+    return load_sources(read_path(path), mapping, settings, name=Path(path).name)
+
+
+def with_settings(dataset: Dataset, settings: Settings) -> Dataset:
+    """The same data under other settings (no reload; the hash changes with the settings)."""
+    digest = hashlib.blake2b(
+        (dataset.content_hash + settings.to_toml()).encode(), digest_size=16
+    ).hexdigest()
+    return replace(dataset, settings=settings, content_hash=digest)
