@@ -26,6 +26,7 @@ class TableReport:
     quarantine: pl.DataFrame
     mappings: dict[str, dict[str, str]] = field(default_factory=dict)
     date_formats: dict[str, str] = field(default_factory=dict)
+    ambiguous_dates: bool = False  # some d/m vs m/d column could not be settled by its values
 
     @property
     def rows_quarantined(self) -> int:

@@ -218,6 +218,7 @@ class _Checked:
     mapping: dict[str, str]
     date_formats: dict[str, str]
     warnings: tuple[str, ...]
+    ambiguous_dates: bool
 
 
 def check_source(source: Source, table: Table, mapping: Mapping, settings: Settings) -> _Checked:
@@ -236,6 +237,7 @@ def check_source(source: Source, table: Table, mapping: Mapping, settings: Setti
     reasons: list[pl.Expr] = []
     date_formats: dict[str, str] = {}
     warnings: list[str] = []
+    ambiguous = False
     for col in table.columns:
         if col.name not in chosen:
             continue
@@ -246,6 +248,7 @@ def check_source(source: Source, table: Table, mapping: Mapping, settings: Setti
             fmt = settle_date_format(frame[header], mapping.date_order.get(table.name))
             date_formats[col.name] = fmt.label
             if fmt.ambiguous:
+                ambiguous = True
                 warnings.append(
                     f"{source.name}: dates in «{header}» fit both d/m/yyyy and m/d/yyyy; read as "
                     "day-first. Set date_order in the mapping if they are month-first."
@@ -269,7 +272,7 @@ def check_source(source: Source, table: Table, mapping: Mapping, settings: Setti
     bad = checked["__reason"].is_not_null()
     quarantine = _quarantine_rows(source, frame.filter(bad), checked.filter(bad))
     loaded = checked.filter(~bad).drop("__reason").with_columns(pl.lit(source.name).alias("__file"))
-    return _Checked(loaded, quarantine, chosen, date_formats, tuple(warnings))
+    return _Checked(loaded, quarantine, chosen, date_formats, tuple(warnings), ambiguous)
 
 
 def _apply_pair_rules(checked: pl.DataFrame, table: Table) -> pl.DataFrame:
@@ -338,6 +341,7 @@ def load_table(
         quarantine=quarantine if quarantine.width else pl.DataFrame(schema=_QUARANTINE_SCHEMA),
         mappings={file: part.mapping for file, part in checked.items()},
         date_formats={k: v for p in parts for k, v in p.date_formats.items()},
+        ambiguous_dates=any(p.ambiguous_dates for p in parts),
     )
     return frame, report, errors, warnings
 

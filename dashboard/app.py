@@ -1,0 +1,57 @@
+"""CX Radar: the router and the frame every page shares (data choice, language)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.i18n import LANGUAGES, default_language, t
+from dashboard.state import current_dataset, uploaded_dataset
+
+st.set_page_config(page_title="CX Radar", page_icon=":material/radar:", layout="wide")
+
+with st.sidebar:
+    st.radio(
+        "Language / Язык",
+        list(LANGUAGES),
+        index=list(LANGUAGES).index(default_language()),
+        format_func=LANGUAGES.__getitem__,
+        key="lang",
+        bind="query-params",
+        horizontal=True,
+    )
+    uploaded = uploaded_dataset()
+    choices = ["sample", "upload"] if uploaded is not None else ["sample"]
+    st.radio(
+        t("sidebar.data"),
+        choices,
+        format_func=lambda c: t(f"sidebar.{'sample' if c == 'sample' else 'uploaded'}"),
+        key="source",
+    )
+    if uploaded is None:
+        st.caption(t("sidebar.no_upload"))
+    elif st.session_state.get("source") == "upload" and not uploaded.report.usable:
+        st.warning(t("sidebar.upload_unusable"))
+    dataset = current_dataset()
+    events = dataset.events
+    if events.height:
+        st.caption(
+            t(
+                "sidebar.caption",
+                events=f"{events.height:,}".replace(",", " "),
+                customers=f"{events['customer_id'].n_unique():,}".replace(",", " "),
+                first=events["timestamp"].min().date(),  # type: ignore[union-attr]
+                last=events["timestamp"].max().date(),  # type: ignore[union-attr]
+            )
+        )
+
+pages = [
+    st.Page(
+        "app_pages/overview.py",
+        title=t("nav.overview"),
+        icon=":material/radar:",
+        default=True,
+        url_path="overview",
+    ),
+    st.Page("app_pages/data.py", title=t("nav.data"), icon=":material/database:", url_path="data"),
+]
+st.navigation(pages).run()

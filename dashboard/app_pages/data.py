@@ -1,0 +1,175 @@
+"""Data: what was loaded and what was not, uploads, the column mapping, the settings."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from analytics.export import to_csv_bytes
+from analytics.io import assign_table
+from analytics.mapping import Mapping
+from analytics.schema import TABLES, Settings
+from dashboard.i18n import t
+from dashboard.state import current_dataset, mapping, uploaded_sources
+
+
+def _store_uploads() -> None:
+    files = st.session_state.get("uploader") or []
+    st.session_state["uploads"] = tuple((f.name, f.getvalue()) for f in files)
+    st.session_state["source"] = "upload" if files else "sample"
+
+
+def _store_mapping_file() -> None:
+    file = st.session_state.get("mapping_file")
+    if file is None:
+        return
+    try:
+        st.session_state["mapping"] = Mapping.from_toml(file.getvalue().decode("utf-8-sig"))
+        st.session_state.pop("mapping_error", None)
+    except (ValueError, UnicodeDecodeError) as exc:
+        st.session_state["mapping_error"] = str(exc)
+
+
+dataset = current_dataset()
+report = dataset.report
+st.title(t("data.title"))
+st.caption(t("data.intro"))
+st.subheader(t("data.current", name=dataset.name))
+summary = pl.DataFrame(
+    {
+        t("data.table"): list(report.tables),
+        t("data.rows_read"): [r.rows_read for r in report.tables.values()],
+        t("data.rows_loaded"): [r.rows_loaded for r in report.tables.values()],
+        t("data.rows_quarantined"): [r.rows_quarantined for r in report.tables.values()],
+    }
+)
+st.dataframe(summary, hide_index=True, width="stretch")
+for error in report.errors:
+    st.error(error)
+for warning in report.warnings:
+    st.warning(warning)
+for name, table in report.tables.items():
+    if table.rows_quarantined:
+        st.markdown(f"**{t('data.reasons')}: {name}**")
+        st.dataframe(
+            pl.DataFrame({"reason": list(table.reasons), "rows": list(table.reasons.values())}),
+            hide_index=True,
+        )
+        st.download_button(
+            t("data.download_quarantine", table=name),
+            to_csv_bytes(table.quarantine),
+            file_name=f"{name}_quarantine.csv",
+            mime="text/csv",
+            key=f"quarantine_{name}",
+        )
+if not any(r.rows_quarantined for r in report.tables.values()):
+    st.caption(t("data.no_quarantine"))
+
+st.markdown(f"**{t('data.preview')}**")
+loaded = [n for n in TABLES if dataset.table(n) is not None]
+for tab, name in zip(st.tabs(loaded), loaded, strict=True):
+    with tab:
+        st.dataframe(dataset.table(name).head(200), width="stretch")  # type: ignore[union-attr]
+
+st.divider()
+st.subheader(t("data.upload"))
+st.file_uploader(
+    t("data.upload"),
+    type=["csv", "txt", "tsv", "parquet", "xlsx", "zip", "toml"],
+    accept_multiple_files=True,
+    help=t("data.upload_help"),
+    key="uploader",
+    on_change=_store_uploads,
+    label_visibility="collapsed",
+)
+sources = uploaded_sources()
+if sources is not None:
+    st.subheader(t("data.mapping"))
+    st.caption(t("data.mapping_intro"))
+    st.file_uploader(
+        t("data.load_mapping"), type=["toml"], key="mapping_file", on_change=_store_mapping_file
+    )
+    if "mapping_error" in st.session_state:
+        st.error(t("data.mapping_error", error=st.session_state["mapping_error"]))
+    current = mapping()
+    version = st.session_state.get("mapping_version", 0)
+    with st.form("mapping_form"):
+        edited: dict[str, pl.DataFrame] = {}
+        for i, source in enumerate(sources.items):
+            detected = assign_table(source, current)
+            name = detected or "events"
+            table = TABLES[name]
+            st.markdown(
+                t("data.mapping_file", file=source.name, table=name)
+                if detected
+                else t("data.unassigned", file=source.name)
+            )
+            chosen = current.resolve(source.frame.columns, table)
+            frame = pl.DataFrame(
+                {
+                    "column": table.names,
+                    "required": [c.required for c in table.columns],
+                    "meaning": [c.meaning for c in table.columns],
+                    "source": [chosen.get(c, "") for c in table.names],
+                }
+            )
+            edited[f"{name}|{i}"] = st.data_editor(
+                frame,
+                key=f"map_{i}_{version}",
+                hide_index=True,
+                disabled=["column", "required", "meaning"],
+                column_config={
+                    "column": st.column_config.TextColumn(t("data.canonical")),
+                    "required": st.column_config.CheckboxColumn(t("data.required")),
+                    "meaning": st.column_config.TextColumn(t("data.meaning")),
+                    "source": st.column_config.SelectboxColumn(
+                        t("data.source"), options=["", *source.frame.columns]
+                    ),
+                },
+                width="stretch",
+            )
+        orders = {}
+        for name in TABLES:
+            rep = report.tables.get(name)
+            if rep is not None and rep.ambiguous_dates:
+                orders[name] = st.radio(
+                    t("data.date_order", table=name),
+                    ["dmy", "mdy"],
+                    format_func=lambda o: t(f"data.{o}"),
+                    horizontal=True,
+                    index=["dmy", "mdy"].index(current.date_order.get(name, "dmy")),
+                )
+        if st.form_submit_button(t("data.apply_mapping"), type="primary"):
+            new = Mapping(
+                columns={k: dict(v) for k, v in current.columns.items()},
+                date_order={**current.date_order, **orders},
+            )
+            for key, frame in edited.items():
+                name = key.split("|")[0]
+                cols = new.columns.setdefault(name, {})
+                for row in frame.iter_rows(named=True):
+                    cols[row["column"]] = row["source"] or ""
+            st.session_state["mapping"] = new
+            st.session_state["mapping_version"] = version + 1
+            st.rerun()
+    st.download_button(
+        t("data.save_mapping"), current.to_toml(), file_name="mapping.toml", mime="application/toml"
+    )
+
+with st.expander(t("data.settings")):
+    st.caption(t("data.settings_intro"))
+    text = st.text_area(
+        t("data.settings"), dataset.settings.to_toml(), height=320, label_visibility="collapsed"
+    )
+    if st.button(t("data.apply_settings")):
+        try:
+            st.session_state["settings"] = Settings.from_toml(text)
+            st.rerun()
+        except ValueError as exc:
+            st.error(t("data.settings_error", error=exc))
+    st.download_button(
+        t("data.save_settings"),
+        dataset.settings.to_toml(),
+        file_name="settings.toml",
+        mime="application/toml",
+    )

@@ -1,0 +1,42 @@
+"""Numbers as people read them: thousands grouped, decimal comma in Russian, currency signs."""
+
+from __future__ import annotations
+
+import math
+
+from dashboard.i18n import language
+
+_SYMBOLS = {"RUB": "₽", "USD": "$", "EUR": "€", "KZT": "₸"}
+_NBSP = "\u00a0"
+
+
+def number(value: float | None, decimals: int = 0) -> str:
+    """``30240000`` -> ``30 240 000`` (ru) or ``30,240,000`` (en); ``—`` for missing."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    text = f"{value:,.{decimals}f}"
+    if language() == "ru":
+        text = text.replace(",", _NBSP).replace(".", ",")
+    return text
+
+
+def money(value: float | None, currency: str, decimals: int = 0) -> str:
+    if value is None:
+        return "—"
+    symbol = _SYMBOLS.get(currency, currency)
+    if language() == "ru" or symbol == currency:
+        return f"{number(value, decimals)}{_NBSP}{symbol}"
+    return f"{symbol}{number(value, decimals)}"
+
+
+def percent(share: float | None, decimals: int = 1) -> str:
+    if share is None:
+        return "—"
+    return f"{number(100 * share, decimals)}{_NBSP}%"
+
+
+def seconds(value: float | None) -> str:
+    if value is None:
+        return "—"
+    minutes, secs = divmod(round(value), 60)
+    return f"{minutes}:{secs:02d}"

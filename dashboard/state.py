@@ -1,0 +1,103 @@
+"""Which dataset the session looks at, and cached engine calls keyed by its content hash.
+
+Results are cached with ``st.cache_resource`` (no copy per rerun; Polars frames and frozen
+dataclasses are never mutated) and keyed by the dataset's content hash, not by
+Streamlit's sampling hash of a frame, so a changed cell always invalidates them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import streamlit as st
+
+from analytics.dataset import Dataset
+from analytics.io import Sources, load_path, load_sources, read_uploads, with_settings
+from analytics.mapping import Mapping
+from analytics.schema import Settings
+
+T = TypeVar("T")
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_DIR = Path(os.environ.get("CX_RADAR_DATA", ROOT / "sample_data"))
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _sample(path: str) -> Dataset:
+    return load_path(path)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _uploaded(key: str, _files: tuple[tuple[str, bytes], ...], mapping_toml: str) -> Dataset:
+    del key  # the cache key: digests of the files plus the mapping
+    return load_sources(read_uploads(_files), Mapping.from_toml(mapping_toml), name="upload")
+
+
+def upload_key(files: tuple[tuple[str, bytes], ...], mapping: Mapping) -> str:
+    import hashlib
+
+    digest = hashlib.blake2b(digest_size=16)
+    for name, data in files:
+        digest.update(name.encode())
+        digest.update(hashlib.blake2b(data, digest_size=16).digest())
+    digest.update(mapping.to_toml().encode())
+    return digest.hexdigest()
+
+
+def mapping() -> Mapping:
+    return st.session_state.get("mapping") or Mapping()
+
+
+def uploads() -> tuple[tuple[str, bytes], ...]:
+    return st.session_state.get("uploads", ())
+
+
+def uploaded_dataset() -> Dataset | None:
+    files = uploads()
+    if not files:
+        return None
+    return _uploaded(upload_key(files, mapping()), files, mapping().to_toml())
+
+
+def current_dataset() -> Dataset:
+    """The dataset chosen in the sidebar, under the session's settings if edited."""
+    dataset = None
+    if st.session_state.get("source") == "upload":
+        dataset = uploaded_dataset()
+    if dataset is None or not dataset.report.usable:
+        dataset = _sample(str(SAMPLE_DIR))
+    settings: Settings | None = st.session_state.get("settings")
+    return with_settings(dataset, settings) if settings is not None else dataset
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _engine(
+    name: str,
+    content_hash: str,
+    params: tuple[object, ...],
+    _fn: Callable[..., T],
+    _dataset: Dataset,
+) -> T:
+    del name, content_hash  # cache key only
+    return _fn(_dataset, *params)
+
+
+def engine(fn: Callable[..., T], dataset: Dataset, *params: object) -> T:
+    """``fn(dataset, *params)``, computed once per dataset content and parameters."""
+    return _engine(
+        f"{fn.__module__}.{fn.__qualname__}", dataset.content_hash, params, _fn=fn, _dataset=dataset
+    )
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _read(key: str, _files: tuple[tuple[str, bytes], ...]) -> Sources:
+    del key
+    return read_uploads(_files)
+
+
+def uploaded_sources() -> Sources | None:
+    """The raw tables of the uploaded files (read once per upload), for the mapping editor."""
+    files = uploads()
+    return _read(upload_key(files, Mapping()), files) if files else None
