@@ -25,9 +25,10 @@ from analytics.dataset import Dataset, LoadReport, TableReport
 from analytics.mapping import Mapping, header_seconds_factor, suggest
 from analytics.parsing import (
     DateFormat,
+    TextTraits,
     output_dtype,
-    reject_reason,
-    settle_date_format,
+    reject_checks,
+    settle_text_columns,
     typed_expr,
 )
 from analytics.schema import TABLES, Kind, Settings, Table
@@ -37,19 +38,46 @@ PARQUET_SUFFIXES = {".parquet", ".pq"}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
 READABLE = CSV_SUFFIXES | PARQUET_SUFFIXES | EXCEL_SUFFIXES | {".zip"}
 SETTINGS_FILE = "settings.toml"
+DOCUMENTATION_SUFFIXES = {".md"}  # a README beside the exports is not data: no warning
 
 
 class UnreadableFile(ValueError):
     """A file that cannot be read at all; the message names the file and the problem."""
 
 
+class NotUtf8(UnreadableFile):
+    """Raised mid-scan when a file that began as UTF-8 turns out not to be."""
+
+
 @dataclass(frozen=True)
 class Source:
-    """One raw table read from a file (or one Excel sheet), before mapping."""
+    """One raw table (a file or an Excel sheet) before mapping: in memory, or a path that
+    is scanned lazily so a large export is never held as text."""
 
     name: str
-    frame: pl.DataFrame
     digest: str
+    frame: pl.DataFrame | None = None
+    path: Path | None = None
+    separator: str = ","
+    text: bool = False  # read from CSV: every column arrives as text
+
+    def lazy(self) -> pl.LazyFrame:
+        if self.frame is not None:
+            return self.frame.lazy()
+        assert self.path is not None
+        if self.path.suffix.lower() in PARQUET_SUFFIXES:
+            return pl.scan_parquet(self.path)
+        return pl.scan_csv(
+            self.path,
+            separator=self.separator,
+            infer_schema=False,
+            encoding="utf8",
+            with_column_names=lambda names: [n.strip() for n in names],
+        )
+
+    @property
+    def columns(self) -> list[str]:
+        return self.lazy().collect_schema().names()
 
 
 @dataclass(frozen=True)
@@ -71,29 +99,41 @@ def _separator(header_line: str) -> str:
     return max(counts, key=lambda s: counts[s])
 
 
-def read_csv(name: str, data: bytes) -> pl.DataFrame:
-    """Read a CSV export as text columns; UTF-8 (with or without BOM) or Windows-1251."""
+def _head(name: str, head: bytes) -> tuple[bool, str]:
+    """Whether a file's first bytes are UTF-8, and its header line's separator."""
     try:
-        text_head = data[:65536].decode("utf-8-sig", errors="strict")
+        text = head.decode("utf-8-sig")
         utf8 = True
     except UnicodeDecodeError as exc:
-        utf8 = exc.start >= 65530  # a multi-byte character cut by the head: still UTF-8
-        text_head = data[: exc.start].decode("utf-8-sig") if utf8 else ""
-    if not utf8:
-        data = data.decode("cp1251").encode("utf-8")
-        text_head = data[:65536].decode("utf-8", errors="ignore")
-    first_line = text_head.splitlines()[0] if text_head.strip() else ""
+        utf8 = exc.start >= len(head) - 4  # a multi-byte character cut by the head
+        text = head[: exc.start].decode("utf-8-sig") if utf8 else head.decode("cp1251")
+    first_line = text.splitlines()[0] if text.strip() else ""
     if not first_line:
         raise UnreadableFile(f"{name}: the file is empty; expected a header row and data rows")
+    return utf8, _separator(first_line)
+
+
+def read_csv(name: str, data: bytes) -> pl.DataFrame:
+    """Read a CSV export as text columns; UTF-8 (with or without BOM) or Windows-1251."""
+    utf8, separator = _head(name, data[:65536])
+    if not utf8:
+        data = data.decode("cp1251").encode("utf-8")
     try:
-        frame = pl.read_csv(
-            data, separator=_separator(first_line), infer_schema=False, encoding="utf8"
-        )
+        frame = pl.read_csv(data, separator=separator, infer_schema=False, encoding="utf8")
     except pl.exceptions.ComputeError as exc:
         if "utf-8" in str(exc).lower() and utf8:
             return read_csv(name, data.decode("cp1251").encode("utf-8"))
-        raise UnreadableFile(f"{name}: not a readable CSV table ({_first_line(exc)})") from exc
+        raise _csv_error(name, exc) from exc
     return frame.rename({c: c.strip() for c in frame.columns})
+
+
+def _csv_error(name: str, exc: Exception) -> UnreadableFile:
+    detail = _first_line(exc)
+    if "utf-8" in detail.lower():
+        return NotUtf8(f"{name}: mixes UTF-8 and another encoding")
+    if "more fields" in detail:
+        detail = "a row has more fields than the header; check the separator and quoting"
+    return UnreadableFile(f"{name}: not a readable CSV table ({detail})")
 
 
 def _first_line(exc: Exception) -> str:
@@ -106,13 +146,13 @@ def read_bytes(name: str, data: bytes) -> list[Source]:
     digest = _digest(data)
     try:
         if suffix in CSV_SUFFIXES:
-            return [Source(name, read_csv(name, data), digest)]
+            return [Source(name, digest, frame=read_csv(name, data), text=True)]
         if suffix in PARQUET_SUFFIXES:
-            return [Source(name, pl.read_parquet(io.BytesIO(data)), digest)]
+            return [Source(name, digest, frame=pl.read_parquet(io.BytesIO(data)))]
         if suffix in EXCEL_SUFFIXES:
             sheets = pl.read_excel(data, sheet_id=0, raise_if_empty=False)
             return [
-                Source(f"{name}:{sheet}", frame, f"{digest}:{sheet}")
+                Source(f"{name}:{sheet}", f"{digest}:{sheet}", frame=frame)
                 for sheet, frame in sheets.items()
                 if frame.width > 0
             ]
@@ -148,6 +188,8 @@ def read_uploads(files: Iterable[tuple[str, bytes]]) -> Sources:
             skipped.extend(nested.skipped)
             settings_text = nested.settings_text or settings_text
             continue
+        if Path(name).suffix.lower() in DOCUMENTATION_SUFFIXES:
+            continue
         if Path(name).suffix.lower() not in READABLE:
             skipped.append(name)
             continue
@@ -171,14 +213,57 @@ def _zip_members(name: str, data: bytes) -> list[tuple[str, bytes]]:
 
 
 def read_path(path: str | Path) -> Sources:
-    """Read a folder (its files, not sub-folders), a zip, or a single file."""
+    """Read a folder (its files, not sub-folders), a zip, or a single file.
+
+    UTF-8 CSV and Parquet files are scanned lazily from disk; everything else is read
+    into memory as an upload would be.
+    """
     path = Path(path)
     if not path.exists():
         return Sources((), (f"{path}: no such file or folder",))
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
-        return read_uploads((str(p.name), p.read_bytes()) for p in files)
-    return read_uploads([(path.name, path.read_bytes())])
+    files = (
+        sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+        if path.is_dir()
+        else [path]
+    )
+    scanned: list[Source] = []
+    errors: list[str] = []
+    in_memory: list[Path] = []
+    for file in files:
+        try:
+            source = _scan(file)
+        except UnreadableFile as exc:
+            errors.append(str(exc))
+            continue
+        if source is None:
+            in_memory.append(file)
+        else:
+            scanned.append(source)
+    rest = read_uploads((p.name, p.read_bytes()) for p in in_memory)
+    return Sources(
+        (*scanned, *rest.items), (*errors, *rest.errors), rest.skipped, rest.settings_text
+    )
+
+
+def _scan(file: Path) -> Source | None:
+    """A lazily scanned source for UTF-8 CSV and Parquet files, else ``None``."""
+    suffix = file.suffix.lower()
+    if suffix not in CSV_SUFFIXES | PARQUET_SUFFIXES:
+        return None
+    with file.open("rb") as handle:
+        digest = hashlib.file_digest(handle, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
+    if suffix in PARQUET_SUFFIXES:
+        source = Source(file.name, digest, path=file)
+        try:
+            source.lazy().collect_schema()
+        except Exception as exc:  # not a Parquet file: one clear message
+            raise UnreadableFile(
+                f"{file.name}: cannot be read as parquet ({_first_line(exc)})"
+            ) from exc
+        return source
+    with file.open("rb") as handle:
+        utf8, separator = _head(file.name, handle.read(65536))
+    return Source(file.name, digest, path=file, separator=separator, text=True) if utf8 else None
 
 
 def assign_table(source: Source, mapping: Mapping) -> str | None:
@@ -187,7 +272,7 @@ def assign_table(source: Source, mapping: Mapping) -> str | None:
     Candidates are tables whose required columns all map; among several, a file-name hint
     decides, then the share of the table's columns found (required ones count double).
     """
-    headers = source.frame.columns
+    headers = source.columns
     stem = Path(source.name.split(":")[0]).stem.lower()
     scores: dict[str, float] = {}
     for table in TABLES.values():
@@ -205,12 +290,6 @@ def assign_table(source: Source, mapping: Mapping) -> str | None:
     return max(pool, key=lambda t: scores[t])
 
 
-def _present(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    if dtype == pl.String:
-        return raw.is_not_null() & (raw.str.strip_chars() != "")
-    return raw.is_not_null()
-
-
 @dataclass(frozen=True)
 class _Checked:
     loaded: pl.DataFrame
@@ -222,33 +301,40 @@ class _Checked:
 
 
 def check_source(source: Source, table: Table, mapping: Mapping, settings: Settings) -> _Checked:
-    """Map, type and validate one raw table. Raises :class:`UnreadableFile` when unusable."""
-    frame = source.frame
-    chosen = mapping.resolve(frame.columns, table)
+    """Map, type and validate one raw table. Raises :class:`UnreadableFile` when unusable.
+
+    One streaming pass types every column and records, per row, the number of the first
+    rule it breaks (0: none); only the rejected rows are read again as raw text for the
+    quarantine, so a large export is never held in memory as text.
+    """
+    lf = source.lazy()
+    schema = lf.collect_schema()
+    chosen = mapping.resolve(schema.names(), table)
     missing = [c for c in table.required_names if c not in chosen]
     if missing:
         col = table.column(missing[0])
         examples = ", ".join(f"«{s}»" for s in col.synonyms[:4])
         raise UnreadableFile(
             f"{source.name}: no column for '{col.name}' ({col.meaning}); expected a header such "
-            f"as {examples} or a mapping for it; found columns: {', '.join(frame.columns)}"
+            f"as {examples} or a mapping for it; found columns: {', '.join(schema.names())}"
         )
-    typed: list[pl.Expr] = []
-    reasons: list[pl.Expr] = []
+    mapped = [(col, chosen[col.name]) for col in table.columns if col.name in chosen]
+    text = {h: c for c, h in mapped if schema[h] == pl.String and c.kind != Kind.STR}
+    try:
+        traits = settle_text_columns(lf, text, mapping.date_order.get(table.name))
+    except pl.exceptions.PolarsError as exc:
+        raise _csv_error(source.name, exc) from exc
+    values: dict[str, pl.Expr] = {}
+    checks: list[tuple[pl.Expr, str]] = []
     date_formats: dict[str, str] = {}
     warnings: list[str] = []
-    ambiguous = False
-    for col in table.columns:
-        if col.name not in chosen:
-            continue
-        header = chosen[col.name]
-        raw, dtype = pl.col(header), frame.schema[header]
-        fmt: DateFormat | None = None
-        if col.kind in (Kind.DATETIME, Kind.DATE) and dtype == pl.String:
-            fmt = settle_date_format(frame[header], mapping.date_order.get(table.name))
+    for col, header in mapped:
+        raw, dtype = pl.col(header), schema[header]
+        trait = traits.get(header, TextTraits())
+        fmt: DateFormat | None = trait.date
+        if fmt is not None:
             date_formats[col.name] = fmt.label
             if fmt.ambiguous:
-                ambiguous = True
                 warnings.append(
                     f"{source.name}: dates in «{header}» fit both d/m/yyyy and m/d/yyyy; read as "
                     "day-first. Set date_order in the mapping if they are month-first."
@@ -258,45 +344,50 @@ def check_source(source: Source, table: Table, mapping: Mapping, settings: Setti
             raw,
             dtype,
             seconds_factor=header_seconds_factor(header),
-            date_format=fmt,
+            traits=trait,
             timezone=settings.timezone,
-        )
-        typed.append(value.cast(output_dtype(col)).alias(col.name))
-        reasons.append(reject_reason(col, _present(raw, dtype), value, fmt))
-    checked = frame.select(
-        pl.int_range(1, pl.len() + 1, dtype=pl.UInt32).alias("__row"),
-        *typed,
-        pl.coalesce(reasons).alias("__reason"),
-    )
-    checked = _apply_pair_rules(checked, table)
-    bad = checked["__reason"].is_not_null()
-    quarantine = _quarantine_rows(source, frame.filter(bad), checked.filter(bad))
-    loaded = checked.filter(~bad).drop("__reason").with_columns(pl.lit(source.name).alias("__file"))
-    return _Checked(loaded, quarantine, chosen, date_formats, tuple(warnings), ambiguous)
+            compact=source.text,
+        ).cast(output_dtype(col))
+        present = value.is_not_null() if col.kind == Kind.STR else raw.is_not_null()
+        values[col.name] = value
+        checks.extend(reject_checks(col, present, value, fmt))
+    for a, b in table.not_greater:
+        if a in values and b in values:
+            checks.append((values[a] > values[b], f"{a} greater than {b}"))
+    code = pl.when(checks[0][0]).then(pl.lit(1, pl.UInt16))
+    for i, (broken, _) in enumerate(checks[1:], start=2):
+        code = code.when(broken).then(pl.lit(i, pl.UInt16))
+    code = code.otherwise(pl.lit(0, pl.UInt16))
+    numbered = lf.with_row_index("__row", offset=1)
+    try:
+        checked = numbered.select(
+            "__row", *(v.alias(n) for n, v in values.items()), code.alias("__code")
+        ).collect(engine="streaming")
+        rejected = checked.filter(pl.col("__code") > 0).select("__row", "__code")
+        quarantine = _quarantine_rows(source, numbered, rejected, [r for _, r in checks])
+    except pl.exceptions.PolarsError as exc:
+        raise _csv_error(source.name, exc) from exc
+    loaded = checked.filter(pl.col("__code") == 0) if rejected.height else checked
+    if any(c.unique for c in table.columns):  # duplicates are reported by file and row
+        loaded = loaded.drop("__code").with_columns(pl.lit(source.name).alias("__file"))
+    else:  # nothing downstream needs them: save a column per row of a large table
+        loaded = loaded.drop("__code", "__row")
+    return _Checked(loaded, quarantine, chosen, date_formats, tuple(warnings), bool(warnings))
 
 
-def _apply_pair_rules(checked: pl.DataFrame, table: Table) -> pl.DataFrame:
-    rules = [(a, b) for a, b in table.not_greater if a in checked.columns and b in checked.columns]
-    if not rules:
-        return checked
-    reason = pl.col("__reason")
-    for a, b in rules:
-        reason = (
-            pl.when(reason.is_null() & (pl.col(a) > pl.col(b)))
-            .then(pl.lit(f"{a} greater than {b}"))
-            .otherwise(reason)
-        )
-    return checked.with_columns(reason.alias("__reason"))
-
-
-def _quarantine_rows(source: Source, raw: pl.DataFrame, checked: pl.DataFrame) -> pl.DataFrame:
-    return pl.concat(
-        [
-            pl.DataFrame({"file": [source.name] * raw.height}, schema={"file": pl.String}),
-            checked.select(pl.col("__row").alias("row"), pl.col("__reason").alias("reason")),
-            raw.select(pl.all().cast(pl.String)),
-        ],
-        how="horizontal",
+def _quarantine_rows(
+    source: Source, numbered: pl.LazyFrame, rejected: pl.DataFrame, reasons: list[str]
+) -> pl.DataFrame:
+    """The rejected rows as the export had them, with file, row number and reason."""
+    if rejected.is_empty():
+        return pl.DataFrame(schema=_QUARANTINE_SCHEMA)
+    raw = numbered.join(rejected.lazy(), on="__row", how="inner").collect(engine="streaming")
+    lookup = dict(enumerate(reasons, start=1))
+    return raw.sort("__row").select(
+        pl.lit(source.name).alias("file"),
+        pl.col("__row").alias("row"),
+        pl.col("__code").replace_strict(lookup, return_dtype=pl.String).alias("reason"),
+        pl.all().exclude("__row", "__code").cast(pl.String),
     )
 
 
@@ -312,7 +403,10 @@ def load_table(
     checked: dict[str, _Checked] = {}
     for source in sources:
         try:
-            checked[source.name] = check_source(source, table, mapping, settings)
+            try:
+                checked[source.name] = check_source(source, table, mapping, settings)
+            except NotUtf8:
+                checked[source.name] = check_source(_as_cp1251(source), table, mapping, settings)
         except UnreadableFile as exc:
             errors.append(str(exc))
     used = [s.name for s in sources]
@@ -330,7 +424,7 @@ def load_table(
         quarantine = pl.concat([quarantine, dup_rows], how="diagonal_relaxed")
     frame, vocab_warnings = _normalize_vocabularies(frame, table)
     warnings.extend(vocab_warnings)
-    frame = frame.drop("__file", "__row")
+    frame = frame.drop("__file", "__row", strict=False)
     if table.name == "events":
         frame = frame.with_row_index("row_nr")
     report = TableReport(
@@ -346,13 +440,21 @@ def load_table(
     return frame, report, errors, warnings
 
 
+def _as_cp1251(source: Source) -> Source:
+    """A scanned CSV that is not UTF-8 after all: decoded as Windows-1251 in memory."""
+    assert source.path is not None
+    data = source.path.read_bytes().decode("cp1251").encode("utf-8")
+    return Source(source.name, source.digest, frame=read_csv(source.name, data), text=True)
+
+
 def _with_all_columns(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
     missing = [
         pl.lit(None, dtype=output_dtype(c)).alias(c.name)
         for c in table.columns
         if c.name not in frame.columns
     ]
-    return frame.with_columns(missing).select("__file", "__row", *table.names)
+    origin = [c for c in ("__file", "__row") if c in frame.columns]
+    return frame.with_columns(missing).select(*origin, *table.names)
 
 
 def _quarantine_duplicates(frame: pl.DataFrame, table: Table) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -374,27 +476,35 @@ def _quarantine_duplicates(frame: pl.DataFrame, table: Table) -> tuple[pl.DataFr
 
 
 def _normalize_vocabularies(frame: pl.DataFrame, table: Table) -> tuple[pl.DataFrame, list[str]]:
+    """Map known value synonyms to canonical values (case-insensitive); keep and list the
+    unknown ones. Works on the distinct values, so it costs one hash pass per column."""
     warnings: list[str] = []
     exprs: list[pl.Expr] = []
     for col in table.columns:
-        if col.vocabulary is None or frame[col.name].null_count() == frame.height:
+        if col.vocabulary is None:
             continue
-        low = pl.col(col.name).str.to_lowercase()
-        known = low.replace_strict(col.vocabulary, default=None, return_dtype=pl.String)
-        unknown = (
-            frame.filter(known.is_null() & pl.col(col.name).is_not_null())
-            .group_by(col.name)
-            .len()
-            .sort(["len", col.name], descending=[True, False])
-        )
-        if unknown.height:
-            listed = ", ".join(f"'{v}' ({n} rows)" for v, n in unknown.head(8).iter_rows())
-            more = f" and {unknown.height - 8} more" if unknown.height > 8 else ""
+        distinct = frame[col.name].drop_nulls().unique().to_list()
+        known = {
+            v: col.vocabulary[v.strip().lower()]
+            for v in distinct
+            if v.strip().lower() in col.vocabulary
+        }
+        unknown = [v for v in distinct if v not in known]
+        if unknown:
+            counts = (
+                frame.filter(pl.col(col.name).is_in(unknown))
+                .group_by(col.name)
+                .len()
+                .sort(["len", col.name], descending=[True, False])
+            )
+            listed = ", ".join(f"'{v}' ({n} rows)" for v, n in counts.head(8).iter_rows())
+            more = f" and {counts.height - 8} more" if counts.height > 8 else ""
             warnings.append(
-                f"{table.name}.{col.name}: {unknown.height} value(s) not recognised, kept as "
+                f"{table.name}.{col.name}: {counts.height} value(s) not recognised, kept as "
                 f"they are: {listed}{more}"
             )
-        exprs.append(pl.coalesce(known, pl.col(col.name)).alias(col.name))
+        if any(k != v for k, v in known.items()):
+            exprs.append(pl.col(col.name).replace(known))
     return (frame.with_columns(exprs) if exprs else frame), warnings
 
 
@@ -422,11 +532,11 @@ def load_sources(
         table = assign_table(source, mapping)
         if table is None:
             events = TABLES["events"]
-            found = suggest(source.frame.columns, events)
+            found = suggest(source.columns, events)
             lacking = [c for c in events.required_names if c not in found]
             errors.append(
                 f"{source.name}: matches no table; as events it lacks {', '.join(lacking)}; "
-                f"found columns: {', '.join(source.frame.columns)}. Map the columns on the Data "
+                f"found columns: {', '.join(source.columns)}. Map the columns on the Data "
                 "page or with --mapping."
             )
             continue
@@ -481,7 +591,8 @@ def _complete_events(
     warnings: list[str] = []
     if events.height and events["customer_id"].null_count() == events.height:
         warnings.append("events: no customer column; each case is treated as its own customer")
-    events = events.with_columns(pl.coalesce("customer_id", "case_id").alias("customer_id"))
+    if events["customer_id"].null_count():
+        events = events.with_columns(pl.coalesce("customer_id", "case_id").alias("customer_id"))
     if customers is not None and events.height:
         unknown = events.filter(~pl.col("customer_id").is_in(customers["customer_id"].implode()))
         if unknown.height:

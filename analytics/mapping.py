@@ -43,7 +43,7 @@ def normalize_header(header: str) -> str:
 
 def header_seconds_factor(header: str) -> float:
     """How many seconds one unit of a duration header is: minutes 60, ms 0.001, else 1."""
-    text = header.lower()
+    text = header.lower().replace("_", " ")
     if _UNIT_MINUTES.search(text):
         return 60.0
     if _UNIT_MS.search(text):
@@ -55,8 +55,8 @@ def suggest(headers: list[str], table: Table) -> dict[str, str]:
     """Suggest ``{canonical: header}`` for one file's headers.
 
     An exact match (after :func:`normalize_header`) on the canonical name or a synonym
-    wins; then a header that contains a synonym as whole words. Each header is used once,
-    canonical columns are filled in schema order.
+    wins; then a header that contains a synonym of four or more letters as whole words.
+    Each header is used once; canonical columns are filled in schema order.
     """
     normalized = {h: normalize_header(h) for h in headers}
     taken: set[str] = set()
@@ -79,7 +79,8 @@ def suggest(headers: list[str], table: Table) -> dict[str, str]:
 
 
 def _contains_words(text: str, words: str) -> bool:
-    return bool(words) and re.search(rf"(^| ){re.escape(words)}( |$)", text) is not None
+    # Short synonyms ("id", "s") match only exactly: inside a longer header they mislead.
+    return len(words) >= 4 and re.search(rf"(^| ){re.escape(words)}( |$)", text) is not None
 
 
 @dataclass

@@ -53,87 +53,206 @@ class DateFormat:
     ambiguous: bool = False
 
 
-def settle_date_format(values: pl.Series, order: DateOrder | None = None) -> DateFormat:
-    """Choose one format family for a text date column from its values.
+@dataclass(frozen=True)
+class TextTraits:
+    """What one text column's values need, settled once per column so that each value
+    is parsed by only the rules it can need (a column without ``:`` skips the clock
+    parser, one without spaces skips separator cleaning)."""
 
-    The family comes from a sample; for ``d/m/yyyy`` vs ``m/d/yyyy`` every value is
-    checked, because one ``13/01/2024`` anywhere settles the whole column.
-    """
-    present = values.drop_nulls()
-    sample = present.head(_SAMPLE).str.strip_chars()
+    spaces: bool = False
+    commas: bool = False
+    english: bool = False
+    clock: bool = False
+    booleans: dict[str, bool] | None = None
+    date: DateFormat | None = None
+
+
+def _family(sample: pl.Series) -> str:
+    sample = sample.drop_nulls().str.strip_chars()
     counts = {
         "iso": sample.str.contains(r"^\d{4}-\d{1,2}-\d{1,2}").sum(),
         "dot": sample.str.contains(r"^\d{1,2}\.\d{1,2}\.\d{4}").sum(),
         "slash": sample.str.contains(r"^\d{1,2}/\d{1,2}/\d{4}").sum(),
     }
     family = max(counts, key=lambda k: counts[k])
-    if counts[family] == 0 or family == "iso":
-        if sample.str.contains(r"(Z|[+-]\d{2}:?\d{2})$").any():
-            return DateFormat("ISO 8601 with offset", tuple(_ISO_TZ), with_offset=True)
-        return DateFormat("ISO 8601 (yyyy-mm-dd hh:mm:ss)", tuple(_ISO))
-    if family == "dot":
-        return DateFormat("dd.mm.yyyy hh:mm", tuple(_DOT))
-    fields = present.str.extract_groups(r"^\s*(\d{1,2})/(\d{1,2})/")
-    first = fields.struct.field("1").cast(pl.Int32, strict=False).max()
-    second = fields.struct.field("2").cast(pl.Int32, strict=False).max()
+    if counts[family] == 0:
+        family = "iso"
+    if family == "iso" and sample.str.contains(r"(Z|[+-]\d{2}:?\d{2})$").any():
+        return "iso_tz"
+    return family
+
+
+def _slash_fields(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    fields = text.str.extract_groups(r"^\s*(\d{1,2})/(\d{1,2})/")
+    return (
+        fields.struct.field("1").cast(pl.Int32, strict=False).max(),
+        fields.struct.field("2").cast(pl.Int32, strict=False).max(),
+    )
+
+
+def _date_format(
+    family: str, sample: pl.Series, first: int | None, second: int | None, order: DateOrder | None
+) -> DateFormat:
+    """The formats of the family that the sample uses, most used first, plus the date-only
+    one (exports drop the time at midnight); values in none of them are quarantined."""
+    if family == "iso_tz":
+        return DateFormat("ISO 8601 with offset", tuple(_ISO_TZ), with_offset=True)
     ambiguous = False
-    if first is not None and first > 12:
-        settled: DateOrder = "dmy"
-    elif second is not None and second > 12:
-        settled = "mdy"
+    if family == "slash":
+        if first is not None and first > 12:
+            settled: DateOrder = "dmy"
+        elif second is not None and second > 12:
+            settled = "mdy"
+        else:
+            settled, ambiguous = (order or "dmy"), order is None
+        a, b = ("%d", "%m") if settled == "dmy" else ("%m", "%d")
+        formats = [f.format(a=a, b=b) for f in _SLASH]
+        label = "d/m/yyyy h:mm" if settled == "dmy" else "m/d/yyyy h:mm"
+    elif family == "dot":
+        formats, label = list(_DOT), "dd.mm.yyyy hh:mm"
     else:
-        settled, ambiguous = (order or "dmy"), order is None
-    a, b = ("%d", "%m") if settled == "dmy" else ("%m", "%d")
-    label = "d/m/yyyy h:mm" if settled == "dmy" else "m/d/yyyy h:mm"
-    return DateFormat(label, tuple(f.format(a=a, b=b) for f in _SLASH), ambiguous=ambiguous)
+        formats, label = list(_ISO), "ISO 8601 (yyyy-mm-dd hh:mm:ss)"
+    text = sample.drop_nulls().str.strip_chars()
+    used = {f: text.str.to_datetime(f, strict=False).is_not_null().sum() for f in formats}
+    chosen = [f for f in sorted(formats, key=lambda f: -used[f]) if used[f] > 0]
+    if formats[-1] not in chosen:
+        chosen.append(formats[-1])
+    return DateFormat(label, tuple(chosen), ambiguous=ambiguous)
 
 
-def parse_number(text: pl.Expr) -> pl.Expr:
+def settle_date_format(values: pl.Series, order: DateOrder | None = None) -> DateFormat:
+    """Choose one format family for a text date column from its values.
+
+    The family comes from a sample; for ``d/m/yyyy`` vs ``m/d/yyyy`` every value is
+    checked, because one ``13/01/2024`` anywhere settles the whole column.
+    """
+    family = _family(values.head(_SAMPLE))
+    first = second = None
+    if family == "slash":
+        first, second = pl.select(*_slash_fields(pl.lit(values))).row(0)
+    return _date_format(family, values.head(_SAMPLE), first, second, order)
+
+
+def settle_text_columns(
+    lf: pl.LazyFrame,
+    columns: dict[str, Column],
+    order: DateOrder | None = None,
+) -> dict[str, TextTraits]:
+    """Settle :class:`TextTraits` for the text columns ``{header: canonical column}`` of
+    ``lf`` with one streaming pass over the whole file plus a sample of its head."""
+    sample = lf.select(list(columns)).head(_SAMPLE).collect()
+    families = {
+        h: _family(sample[h]) for h, c in columns.items() if c.kind in (Kind.DATETIME, Kind.DATE)
+    }
+    aggs: list[pl.Expr] = []
+    for h, col in columns.items():
+        text = pl.col(h)
+        if col.kind in (Kind.FLOAT, Kind.INT, Kind.DURATION):
+            aggs += [
+                text.str.contains(r"[\s\u00a0\u202f']").any().alias(f"{h}\0spaces"),
+                text.str.contains(",", literal=True).any().alias(f"{h}\0commas"),
+                (text.str.contains(",", literal=True) & text.str.contains(".", literal=True))
+                .any()
+                .alias(f"{h}\0english"),
+            ]
+            if col.kind == Kind.DURATION:
+                aggs.append(text.str.contains(":", literal=True).any().alias(f"{h}\0clock"))
+        elif col.kind == Kind.BOOL:
+            aggs.append(text.unique().implode().alias(f"{h}\0values"))
+        elif families.get(h) == "slash":
+            first, second = _slash_fields(text)
+            aggs += [first.alias(f"{h}\0first"), second.alias(f"{h}\0second")]
+    facts = lf.select(aggs).collect(engine="streaming").row(0, named=True) if aggs else {}
+    traits: dict[str, TextTraits] = {}
+    for h, col in columns.items():
+
+        def fact(name: str, header: str = h) -> object:
+            return facts.get(f"{header}\0{name}")
+
+        if col.kind in (Kind.DATETIME, Kind.DATE):
+            fmt = _date_format(families[h], sample[h], fact("first"), fact("second"), order)  # type: ignore[arg-type]
+            traits[h] = TextTraits(date=fmt)
+        elif col.kind == Kind.BOOL:
+            values = [v for v in fact("values") or [] if v is not None]  # type: ignore[union-attr]
+            traits[h] = TextTraits(booleans=_boolean_values(values))
+        else:
+            traits[h] = TextTraits(
+                spaces=bool(fact("spaces")),
+                commas=bool(fact("commas")),
+                english=bool(fact("english")),
+                clock=bool(fact("clock")),
+            )
+    return traits
+
+
+def _boolean_values(values: list[str]) -> dict[str, bool]:
+    out: dict[str, bool] = {}
+    for value in values:
+        low = value.strip().lower()
+        if low in _TRUE:
+            out[value] = True
+        elif low in _FALSE:
+            out[value] = False
+    return out
+
+
+def parse_number(text: pl.Expr, traits: TextTraits | None = None) -> pl.Expr:
     """Parse text numbers with decimal comma or point and space/nbsp thousands separators."""
-    cleaned = text.str.replace_all(r"[\s\u00a0\u202f']", "")
+    traits = traits or TextTraits(spaces=True, commas=True, english=True)
+    cleaned = text.str.replace_all(r"[\s\u00a0\u202f']", "") if traits.spaces else text
+    if not traits.commas:
+        return cleaned.cast(pl.Float64, strict=False)
+    decimal_comma = cleaned.str.replace(",", ".", literal=True)
+    if not traits.english:
+        return decimal_comma.cast(pl.Float64, strict=False)
     english = cleaned.str.contains(_ENGLISH_GROUPED)
     return (
         pl.when(english)
-        .then(cleaned.str.replace_all(",", ""))
-        .otherwise(cleaned.str.replace(",", ".", literal=True))
+        .then(cleaned.str.replace_all(",", "", literal=True))
+        .otherwise(decimal_comma)
         .cast(pl.Float64, strict=False)
     )
 
 
-def parse_duration(text: pl.Expr, factor: float) -> pl.Expr:
+def parse_duration(text: pl.Expr, factor: float, traits: TextTraits | None = None) -> pl.Expr:
     """Seconds from ``h:mm:ss``, ``mm:ss`` or a number in the header's unit."""
+    traits = traits or TextTraits(spaces=True, commas=True, english=True, clock=True)
+    number = parse_number(text, traits) * factor
+    if not traits.clock:
+        return number
     parts = text.str.strip_chars().str.split(":")
     n = parts.list.len()
+
+    def part(i: int) -> pl.Expr:
+        return parts.list.get(i, null_on_oob=True)
+
     as_clock = (
         pl.when(n == 3)
         .then(
-            parts.list.get(0, null_on_oob=True).cast(pl.Float64, strict=False) * 3600
-            + parts.list.get(1, null_on_oob=True).cast(pl.Float64, strict=False) * 60
-            + parse_number(parts.list.get(2, null_on_oob=True))
+            part(0).cast(pl.Float64, strict=False) * 3600
+            + part(1).cast(pl.Float64, strict=False) * 60
+            + parse_number(part(2))
         )
         .when(n == 2)
-        .then(
-            parts.list.get(0, null_on_oob=True).cast(pl.Float64, strict=False) * 60
-            + parse_number(parts.list.get(1, null_on_oob=True))
-        )
+        .then(part(0).cast(pl.Float64, strict=False) * 60 + parse_number(part(1)))
     )
-    return pl.when(text.str.contains(":")).then(as_clock).otherwise(parse_number(text) * factor)
+    return pl.when(text.str.contains(":", literal=True)).then(as_clock).otherwise(number)
 
 
 def parse_datetime(text: pl.Expr, fmt: DateFormat, timezone: str) -> pl.Expr:
     """Parse with the settled formats; offsets are converted to the local ``timezone``."""
     stripped = text.str.strip_chars()
+    attempts = [stripped.str.to_datetime(f, strict=False, time_unit="us") for f in fmt.formats]
+    parsed = attempts[0] if len(attempts) == 1 else pl.coalesce(attempts)
     if fmt.with_offset:
-        parsed = pl.coalesce(
-            [stripped.str.to_datetime(f, strict=False, time_unit="us") for f in fmt.formats]
-        )
         return parsed.dt.convert_time_zone(timezone).dt.replace_time_zone(None)
-    return pl.coalesce(
-        [stripped.str.to_datetime(f, strict=False, time_unit="us") for f in fmt.formats]
-    )
+    return parsed
 
 
-def parse_bool(text: pl.Expr) -> pl.Expr:
+def parse_bool(text: pl.Expr, values: dict[str, bool] | None = None) -> pl.Expr:
+    """Yes/no in English or Russian; ``values`` maps a column's distinct raw values."""
+    if values is not None:
+        return text.replace_strict(values, default=None, return_dtype=pl.Boolean)
     low = text.str.strip_chars().str.to_lowercase()
     return pl.when(low.is_in(_TRUE)).then(True).when(low.is_in(_FALSE)).then(False)
 
@@ -144,32 +263,40 @@ def typed_expr(
     dtype: pl.DataType,
     *,
     seconds_factor: float = 1.0,
-    date_format: DateFormat | None = None,
+    traits: TextTraits | None = None,
     timezone: str = "UTC",
+    compact: bool = False,
 ) -> pl.Expr:
-    """The canonical value of ``col`` from a raw column of type ``dtype`` (null if invalid)."""
+    """The canonical value of ``col`` from a raw column of type ``dtype`` (null if invalid).
+
+    ``compact`` copies text values into fresh buffers: text straight from a CSV reader is
+    a view into its read buffers, and keeping it would pin the whole raw file in memory.
+    """
     if dtype == pl.String:
-        return _from_text(col, raw, seconds_factor, date_format, timezone)
+        return _from_text(col, raw, seconds_factor, traits or TextTraits(), timezone, compact)
     return _from_typed(col, raw, dtype, seconds_factor, timezone)
 
 
 def _from_text(
-    col: Column, raw: pl.Expr, factor: float, fmt: DateFormat | None, timezone: str
+    col: Column, raw: pl.Expr, factor: float, traits: TextTraits, timezone: str, compact: bool
 ) -> pl.Expr:
     kind = col.kind
     if kind == Kind.STR:
-        return raw.str.strip_chars()
+        stripped = raw.str.strip_chars()  # a view: same buffers as ``raw``
+        if compact:
+            stripped = pl.concat_str([stripped, pl.lit("")])  # a copy, per morsel
+        return pl.when(stripped != "").then(stripped)
     if kind == Kind.FLOAT:
-        return parse_number(raw)
+        return parse_number(raw, traits)
     if kind == Kind.INT:
-        number = parse_number(raw)
+        number = parse_number(raw, traits)
         return pl.when(number == number.floor()).then(number).cast(pl.Int64, strict=False)
     if kind == Kind.DURATION:
-        return parse_duration(raw, factor)
+        return parse_duration(raw, factor, traits)
     if kind == Kind.BOOL:
-        return parse_bool(raw)
-    assert fmt is not None, "date columns need a settled format"
-    parsed = parse_datetime(raw, fmt, timezone)
+        return parse_bool(raw, traits.booleans)
+    assert traits.date is not None, "date columns need a settled format"
+    parsed = parse_datetime(raw, traits.date, timezone)
     return parsed.dt.date() if kind == Kind.DATE else parsed
 
 
@@ -227,8 +354,10 @@ _EXPECTED = {
 }
 
 
-def reject_reason(col: Column, present: pl.Expr, value: pl.Expr, fmt: DateFormat | None) -> pl.Expr:
-    """Why a row's value of ``col`` is rejected, or null when it is fine.
+def reject_checks(
+    col: Column, present: pl.Expr, value: pl.Expr, fmt: DateFormat | None
+) -> list[tuple[pl.Expr, str]]:
+    """The rules a value of ``col`` must pass, in order: ``(broken, reason)`` pairs.
 
     ``present`` says the export had a non-empty value; ``value`` is the typed result.
     """
@@ -245,9 +374,4 @@ def reject_reason(col: Column, present: pl.Expr, value: pl.Expr, fmt: DateFormat
         checks.append((outside, f"{col.name}: outside {col.minimum:g}..{col.maximum:g}"))
     elif col.minimum == 0:
         checks.append((value < 0, f"{col.name}: negative"))
-    if not checks:
-        return pl.lit(None, dtype=pl.String)
-    expr = pl.when(checks[0][0]).then(pl.lit(checks[0][1]))
-    for cond, reason in checks[1:]:
-        expr = expr.when(cond).then(pl.lit(reason))
-    return expr.otherwise(pl.lit(None, dtype=pl.String))
+    return checks

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.i18n import LANGUAGES, default_language, t
+from dashboard.fmt import number
+from dashboard.i18n import CODES, default_language, t
 from dashboard.state import current_dataset, uploaded_dataset
 
 st.set_page_config(page_title="CX Radar", page_icon=":material/radar:", layout="wide")
@@ -12,9 +13,8 @@ st.set_page_config(page_title="CX Radar", page_icon=":material/radar:", layout="
 with st.sidebar:
     st.radio(
         "Language / Язык",
-        list(LANGUAGES),
-        index=list(LANGUAGES).index(default_language()),
-        format_func=LANGUAGES.__getitem__,
+        list(CODES),
+        index=list(CODES.values()).index(default_language()),
         key="lang",
         bind="query-params",
         horizontal=True,
@@ -37,8 +37,8 @@ with st.sidebar:
         st.caption(
             t(
                 "sidebar.caption",
-                events=f"{events.height:,}".replace(",", " "),
-                customers=f"{events['customer_id'].n_unique():,}".replace(",", " "),
+                events=number(events.height),
+                customers=number(events["customer_id"].n_unique()),
                 first=events["timestamp"].min().date(),  # type: ignore[union-attr]
                 last=events["timestamp"].max().date(),  # type: ignore[union-attr]
             )

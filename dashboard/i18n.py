@@ -8,7 +8,8 @@ from pathlib import Path
 
 import streamlit as st
 
-LANGUAGES = {"en": "English", "ru": "Русский"}
+# The language switch shows these codes; they are also its URL value (?lang=RU).
+CODES = {"EN": "en", "RU": "ru"}
 _DIR = Path(__file__).parent / "locales"
 
 
@@ -37,8 +38,8 @@ def default_language() -> str:
 
 
 def language() -> str:
-    lang = st.session_state.get("lang")
-    return lang if lang in LANGUAGES else default_language()
+    code = st.session_state.get("lang")
+    return CODES.get(code, default_language()) if isinstance(code, str) else default_language()
 
 
 def t(key: str, **values: object) -> str:

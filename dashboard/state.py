@@ -21,7 +21,11 @@ from analytics.schema import Settings
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_DIR = Path(os.environ.get("CX_RADAR_DATA", ROOT / "sample_data"))
+
+
+def sample_dir() -> Path:
+    """The built-in data: ``sample_data/``, or the folder named by ``CX_RADAR_DATA``."""
+    return Path(os.environ.get("CX_RADAR_DATA", ROOT / "sample_data"))
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
@@ -67,7 +71,7 @@ def current_dataset() -> Dataset:
     if st.session_state.get("source") == "upload":
         dataset = uploaded_dataset()
     if dataset is None or not dataset.report.usable:
-        dataset = _sample(str(SAMPLE_DIR))
+        dataset = _sample(str(sample_dir()))
     settings: Settings | None = st.session_state.get("settings")
     return with_settings(dataset, settings) if settings is not None else dataset
 

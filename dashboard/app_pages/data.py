@@ -9,6 +9,7 @@ from analytics.export import to_csv_bytes
 from analytics.io import assign_table
 from analytics.mapping import Mapping
 from analytics.schema import TABLES, Settings
+from dashboard.fmt import number
 from dashboard.i18n import t
 from dashboard.state import current_dataset, mapping, uploaded_sources
 
@@ -38,12 +39,12 @@ st.subheader(t("data.current", name=dataset.name))
 summary = pl.DataFrame(
     {
         t("data.table"): list(report.tables),
-        t("data.rows_read"): [r.rows_read for r in report.tables.values()],
-        t("data.rows_loaded"): [r.rows_loaded for r in report.tables.values()],
-        t("data.rows_quarantined"): [r.rows_quarantined for r in report.tables.values()],
+        t("data.rows_read"): [number(r.rows_read) for r in report.tables.values()],
+        t("data.rows_loaded"): [number(r.rows_loaded) for r in report.tables.values()],
+        t("data.rows_quarantined"): [number(r.rows_quarantined) for r in report.tables.values()],
     }
 )
-st.dataframe(summary, hide_index=True, width="stretch")
+st.table(summary)
 for error in report.errors:
     st.error(error)
 for warning in report.warnings:
@@ -51,9 +52,8 @@ for warning in report.warnings:
 for name, table in report.tables.items():
     if table.rows_quarantined:
         st.markdown(f"**{t('data.reasons')}: {name}**")
-        st.dataframe(
-            pl.DataFrame({"reason": list(table.reasons), "rows": list(table.reasons.values())}),
-            hide_index=True,
+        st.table(
+            pl.DataFrame({"reason": list(table.reasons), "rows": list(table.reasons.values())})
         )
         st.download_button(
             t("data.download_quarantine", table=name),
@@ -104,7 +104,7 @@ if sources is not None:
                 if detected
                 else t("data.unassigned", file=source.name)
             )
-            chosen = current.resolve(source.frame.columns, table)
+            chosen = current.resolve(source.columns, table)
             frame = pl.DataFrame(
                 {
                     "column": table.names,
@@ -123,7 +123,7 @@ if sources is not None:
                     "required": st.column_config.CheckboxColumn(t("data.required")),
                     "meaning": st.column_config.TextColumn(t("data.meaning")),
                     "source": st.column_config.SelectboxColumn(
-                        t("data.source"), options=["", *source.frame.columns]
+                        t("data.source"), options=["", *source.columns]
                     ),
                 },
                 width="stretch",

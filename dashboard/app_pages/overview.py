@@ -44,7 +44,7 @@ with right:
     if m.churn_last is None:
         st.info(t("overview.no_customers"))
     else:
-        a, b, c = st.columns(3)
+        a, b = st.columns(2)
         delta = None if m.churn_first is None else 100 * (m.churn_last - m.churn_first)
         a.metric(
             t("overview.churn"),

@@ -1,0 +1,139 @@
+"""End to end in headless Chromium: the real server, the real browser.
+
+Playwright drives Debian's Chromium (`make test` installs it through apt when missing);
+Playwright's own browser download cannot work offline. The app runs on a free port on
+127.0.0.1 against a small generated company.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.browser
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(small_dir) -> Iterator[str]:
+    port = _free_port()
+    env = {**os.environ, "CX_RADAR_DATA": str(small_dir)}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "dashboard/app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError as exc:
+            if proc.poll() is not None:
+                output = proc.stdout.read().decode() if proc.stdout else ""
+                raise RuntimeError(f"streamlit exited: {output}") from exc
+            time.sleep(0.3)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = shutil.which("chromium")
+    assert executable, "Debian's chromium is missing: run `make test`, which installs it"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    yield page
+    context.close()
+
+
+def _settled(page: Page) -> None:
+    """Wait until the script has finished running (the status widget disappears)."""
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=60_000)
+
+
+def test_overview_shows_numbers_and_switches_language(server, page):
+    page.goto(server)
+    expect(page.get_by_role("heading", name="Overview: the illusion of wellbeing")).to_be_visible()
+    _settled(page)
+    sla = page.get_by_test_id("stMetric").filter(has_text="Service level")
+    expect(sla.get_by_test_id("stMetricValue")).to_have_text(
+        __import__("re").compile(r"^\d{2}\.\d\s%$")
+    )
+    expect(page.locator(".js-plotly-plot").first).to_be_visible()
+    page.get_by_test_id("stSidebar").get_by_text("RU", exact=True).click()
+    expect(page.get_by_role("heading", name="Обзор: иллюзия благополучия")).to_be_visible()
+    assert "lang=RU" in page.url
+    page.goto(f"{server}/?lang=RU")
+    expect(page.get_by_role("heading", name="Обзор: иллюзия благополучия")).to_be_visible()
+
+
+def test_upload_a_csv_on_the_data_page(server, page, tmp_path):
+    export = tmp_path / "звонки.csv"
+    export.write_bytes(
+        "Номер обращения;Дата обращения;Этап;Канал;Время ожидания, сек\n"
+        "A1;01.02.2024 10:00;запрос;Телефон;12\n"
+        "A1;01.02.2024 10:05;решено;Телефон;\n"
+        "A2;31.02.2024 10:00;запрос;Чат;5\n".encode("cp1251")
+    )
+    page.goto(f"{server}/data")
+    expect(page.get_by_role("heading", name="Upload exports")).to_be_visible()
+    _settled(page)
+    page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(str(export))
+    expect(page.get_by_role("heading", name="Loaded dataset: upload")).to_be_visible()
+    _settled(page)
+    expect(
+        page.get_by_text("timestamp: not a date and time in the column's format dd.mm.yyyy hh:mm")
+    ).to_be_visible()
+    expect(page.get_by_text("звонки.csv → events")).to_be_visible()
+    expect(page.get_by_role("button", name="Download quarantined rows (events)")).to_be_visible()

@@ -1,0 +1,60 @@
+import json
+
+from analytics.cli import main
+
+
+def test_generate_then_validate_json(tmp_path, capsys):
+    assert (
+        main(
+            [
+                "generate",
+                "--customers",
+                "200",
+                "--months",
+                "2",
+                "--seed",
+                "3",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert main(["validate", str(tmp_path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    events = report["tables"]["events"]
+    assert events["rows_read"] == events["rows_loaded"] > 0
+    assert events["rows_quarantined"] == 0 and events["reasons"] == {}
+    assert set(report["tables"]) == {"events", "customers", "acd", "surveys"}
+    assert report["errors"] == []
+
+
+def test_validate_single_file_with_quarantine(tmp_path, capsys):
+    csv = tmp_path / "calls.csv"
+    csv.write_text(
+        "case_id;timestamp;activity;wait_s\nA;2024-01-01 10:00;x;5\nB;2024-01-01 10:00;x;-5\n",
+        encoding="utf-8",
+    )
+    assert main(["validate", str(csv), "--quarantine", str(tmp_path / "q")]) == 0
+    out = capsys.readouterr().out
+    assert "events: 2 rows read, 1 loaded, 1 quarantined  (calls.csv)" in out
+    assert "       1  wait_s: negative" in out
+    assert (tmp_path / "q" / "events_quarantine.csv").read_bytes().decode("utf-8-sig").splitlines()[
+        1
+    ] == ("calls.csv;2;wait_s: negative;B;2024-01-01 10:00;x;'-5")
+
+
+def test_unusable_input_exits_non_zero_naming_file_and_column(tmp_path, capsys):
+    csv = tmp_path / "export.csv"
+    csv.write_text("case_id,activity\nA,x\n", encoding="utf-8")
+    assert main(["validate", str(csv)]) == 1
+    out = capsys.readouterr().out
+    assert "error: export.csv: matches no table; as events it lacks timestamp" in out
+
+
+def test_bad_mapping_file_is_an_error_not_a_traceback(tmp_path, capsys):
+    mapping = tmp_path / "m.toml"
+    mapping.write_text("[orders]\n", encoding="utf-8")
+    assert main(["validate", str(tmp_path), "--mapping", str(mapping)]) == 1
+    assert "error: mapping: unknown table [orders]" in capsys.readouterr().err

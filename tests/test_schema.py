@@ -1,0 +1,59 @@
+from pathlib import Path
+
+import pytest
+
+from analytics.schema import TABLES, Settings, markdown_table
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_settings_round_trip_through_toml():
+    settings = Settings.from_dict(
+        {"currency": "EUR", "sla_goal": 0.9, "promised_wait_s": {"phone": 30}}
+    )
+    again = Settings.from_toml(settings.to_toml())
+    assert again == settings
+    assert again.promised_wait_s["phone"] == 30.0
+    assert again.currency == "EUR"
+
+
+def test_partial_settings_keep_other_defaults():
+    settings = Settings.from_toml("sla_target_s = 30\n[promised_wait_s]\nphone = 45\n")
+    assert settings.sla_target_s == 30.0
+    assert settings.promised_wait_s["phone"] == 45.0
+    assert settings.promised_wait_s["chat"] == Settings().promised_wait_s["chat"]
+    assert settings.currency == "RUB"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("colour = 'red'", "unknown settings key(s): colour"),
+        ("sla_goal = 'high'", "settings key 'sla_goal' must be a number, got 'high'"),
+        ("sla_goal = 80", "settings key 'sla_goal' must be a share in (0, 1], e.g. 0.8"),
+        (
+            "[cost_per_minute]\nphone = -1",
+            "settings key 'cost_per_minute.phone' must not be negative",
+        ),
+        ("currency = [", "settings are not valid TOML"),
+    ],
+)
+def test_bad_settings_say_which_key(text, message):
+    with pytest.raises(
+        ValueError,
+        match=r"^"
+        + message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[").replace("]", r"\]"),
+    ):
+        Settings.from_toml(text)
+
+
+def test_events_contract_matches_design():
+    events = TABLES["events"]
+    assert events.required_names == ["case_id", "timestamp", "activity"]
+    assert events.names[:4] == ["case_id", "customer_id", "timestamp", "activity"]
+    assert TABLES["surveys"].column("nps").maximum == 10
+
+
+@pytest.mark.parametrize("name", list(TABLES))
+def test_readme_shows_the_declared_schema(name):
+    assert markdown_table(TABLES[name]) in README.read_text(encoding="utf-8")
