@@ -59,7 +59,6 @@ class Source:
     frame: pl.DataFrame | None = None
     path: Path | None = None
     separator: str = ","
-    text: bool = False  # read from CSV: every column arrives as text
 
     def lazy(self) -> pl.LazyFrame:
         if self.frame is not None:
@@ -146,7 +145,7 @@ def read_bytes(name: str, data: bytes) -> list[Source]:
     digest = _digest(data)
     try:
         if suffix in CSV_SUFFIXES:
-            return [Source(name, digest, frame=read_csv(name, data), text=True)]
+            return [Source(name, digest, frame=read_csv(name, data))]
         if suffix in PARQUET_SUFFIXES:
             return [Source(name, digest, frame=pl.read_parquet(io.BytesIO(data)))]
         if suffix in EXCEL_SUFFIXES:
@@ -263,7 +262,7 @@ def _scan(file: Path) -> Source | None:
         return source
     with file.open("rb") as handle:
         utf8, separator = _head(file.name, handle.read(65536))
-    return Source(file.name, digest, path=file, separator=separator, text=True) if utf8 else None
+    return Source(file.name, digest, path=file, separator=separator) if utf8 else None
 
 
 def assign_table(source: Source, mapping: Mapping) -> str | None:
@@ -346,7 +345,6 @@ def check_source(source: Source, table: Table, mapping: Mapping, settings: Setti
             seconds_factor=header_seconds_factor(header),
             traits=trait,
             timezone=settings.timezone,
-            compact=source.text,
         ).cast(output_dtype(col))
         present = value.is_not_null() if col.kind == Kind.STR else raw.is_not_null()
         values[col.name] = value
@@ -444,7 +442,7 @@ def _as_cp1251(source: Source) -> Source:
     """A scanned CSV that is not UTF-8 after all: decoded as Windows-1251 in memory."""
     assert source.path is not None
     data = source.path.read_bytes().decode("cp1251").encode("utf-8")
-    return Source(source.name, source.digest, frame=read_csv(source.name, data), text=True)
+    return Source(source.name, source.digest, frame=read_csv(source.name, data))
 
 
 def _with_all_columns(frame: pl.DataFrame, table: Table) -> pl.DataFrame:

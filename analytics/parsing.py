@@ -265,26 +265,19 @@ def typed_expr(
     seconds_factor: float = 1.0,
     traits: TextTraits | None = None,
     timezone: str = "UTC",
-    compact: bool = False,
 ) -> pl.Expr:
-    """The canonical value of ``col`` from a raw column of type ``dtype`` (null if invalid).
-
-    ``compact`` copies text values into fresh buffers: text straight from a CSV reader is
-    a view into its read buffers, and keeping it would pin the whole raw file in memory.
-    """
+    """The canonical value of ``col`` from a raw column of type ``dtype`` (null if invalid)."""
     if dtype == pl.String:
-        return _from_text(col, raw, seconds_factor, traits or TextTraits(), timezone, compact)
+        return _from_text(col, raw, seconds_factor, traits or TextTraits(), timezone)
     return _from_typed(col, raw, dtype, seconds_factor, timezone)
 
 
 def _from_text(
-    col: Column, raw: pl.Expr, factor: float, traits: TextTraits, timezone: str, compact: bool
+    col: Column, raw: pl.Expr, factor: float, traits: TextTraits, timezone: str
 ) -> pl.Expr:
     kind = col.kind
     if kind == Kind.STR:
-        stripped = raw.str.strip_chars()  # a view: same buffers as ``raw``
-        if compact:
-            stripped = pl.concat_str([stripped, pl.lit("")])  # a copy, per morsel
+        stripped = raw.str.strip_chars()
         return pl.when(stripped != "").then(stripped)
     if kind == Kind.FLOAT:
         return parse_number(raw, traits)
