@@ -95,3 +95,83 @@ def _full_months(first: dt.date, last: dt.date) -> list[tuple[dt.date, dt.date]]
 
 def _next_month(day: dt.date) -> dt.date:
     return dt.date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+
+
+COMPLAINT_PATTERN = r"(?i)complain|жалоб|претензи"
+
+
+def silent_churn_share(
+    events: pl.DataFrame, customers: pl.DataFrame, surveys: pl.DataFrame | None
+) -> tuple[float | None, int]:
+    """Share of churned customers who never complained and never answered a survey.
+
+    A complaint is an event whose activity matches ``COMPLAINT_PATTERN`` (complaint,
+    жалоба, претензия). Returns ``(share, churned)``; share is None without churners.
+    """
+    churned = customers.filter(pl.col("churn_date").is_not_null()).select("customer_id")
+    if churned.is_empty():
+        return None, 0
+    complained = events.filter(pl.col("activity").str.contains(COMPLAINT_PATTERN)).select(
+        "customer_id"
+    )
+    answered = surveys.select("customer_id") if surveys is not None else complained.clear()
+    loud = pl.concat([complained, answered]).unique()
+    silent = churned.join(loud, on="customer_id", how="anti").height
+    return silent / churned.height, churned.height
+
+
+def churn_by_nps(
+    customers: pl.DataFrame,
+    surveys: pl.DataFrame,
+    data_end: dt.date,
+    horizon_days: int = 60,
+    alpha: float = 0.05,
+) -> pl.DataFrame:
+    """Churn after a survey answer, by NPS band (detractor 0-6, passive 7-8, promoter 9-10).
+
+    Each answer counts once: did that customer leave within ``horizon_days`` after it?
+    Answers later than ``data_end - horizon_days`` are left out (their outcome is not
+    known yet), as are answers of customers who had already left. ``monthly`` converts the
+    horizon probability to a monthly rate, ``1 - (1 - p)^(30.4 / horizon_days)``; ``low``
+    and ``high`` are its Wilson bounds at level ``1 - alpha``.
+    """
+    cutoff = data_end - dt.timedelta(days=horizon_days)
+    answers = (
+        surveys.filter(pl.col("nps").is_not_null() & (pl.col("date") <= cutoff))
+        .join(customers.select("customer_id", "churn_date"), on="customer_id", how="inner")
+        .filter(pl.col("churn_date").is_null() | (pl.col("churn_date") > pl.col("date")))
+        .with_columns(
+            pl.when(pl.col("nps") >= 9)
+            .then(pl.lit("promoter"))
+            .when(pl.col("nps") >= 7)
+            .then(pl.lit("passive"))
+            .otherwise(pl.lit("detractor"))
+            .alias("band"),
+            (pl.col("churn_date") <= pl.col("date") + pl.duration(days=horizon_days))
+            .fill_null(False)
+            .alias("left"),
+        )
+    )
+    table = answers.group_by("band").agg(
+        pl.len().alias("answers"), pl.col("left").sum().alias("left")
+    )
+    order = {"detractor": 0, "passive": 1, "promoter": 2}
+    table = table.sort(pl.col("band").replace_strict(order, return_dtype=pl.Int8))
+    if table.is_empty():
+        return table.with_columns(
+            *(pl.lit(None, pl.Float64).alias(c) for c in ("rate", "monthly", "low", "high"))
+        )
+    low, high = proportion_confint(
+        table["left"].to_numpy(), table["answers"].to_numpy(), alpha=alpha, method="wilson"
+    )
+    to_month = 30.4 / horizon_days
+
+    def monthly(p: pl.Expr) -> pl.Expr:
+        return 1 - (1 - p) ** to_month
+
+    return table.with_columns(
+        (pl.col("left") / pl.col("answers")).alias("rate"),
+        monthly(pl.col("left") / pl.col("answers")).alias("monthly"),
+        monthly(pl.Series(low)).alias("low"),
+        monthly(pl.Series(high)).alias("high"),
+    )
