@@ -69,6 +69,43 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0 if report.usable else 1
 
 
+def _cmd_economics(args: argparse.Namespace) -> int:
+    from analytics.economics import ChurnScenario, loss_summary, silent_churn_loss
+
+    scenario = ChurnScenario(
+        customers=args.customers,
+        ltv=args.ltv,
+        churn_from=args.churn_from,
+        churn_to=args.churn_to,
+        months=args.months,
+        monthly_discount=(1 + args.discount) ** (1 / 12) - 1,
+    )
+    loss = silent_churn_loss(scenario)
+    if args.json:
+        print(json.dumps(loss_summary(scenario, loss), ensure_ascii=False, indent=2))
+        return 0
+    print(
+        f"Churn {scenario.churn_from:.2%} -> {scenario.churn_to:.2%} a month, "
+        f"{scenario.customers:,.0f} customers, LTV {scenario.ltv:,.0f}"
+    )
+    print("Replacement (new customers replace every loss):")
+    print(
+        f"  extra customers lost: {loss.extra_customers_per_month:,.0f} a month, "
+        f"{loss.extra_customers_per_year:,.0f} a year"
+    )
+    print(
+        f"  future revenue lost:  {loss.revenue_lost_per_month:,.0f} a month, "
+        f"{loss.revenue_lost_per_year:,.0f} a year"
+    )
+    print(f"Closed cohort over {scenario.months} months (the base shrinks):")
+    print(
+        f"  extra customers lost: {loss.cohort_extra_customers:,.0f}; revenue lost: "
+        f"{loss.cohort_revenue_lost:,.0f} ({loss.cohort_revenue_lost_discounted:,.0f} discounted)"
+    )
+    print(f"LTV at the new churn: {loss.ltv_after:,.0f} ({loss.ltv_ratio:.0%} of today's)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cx-radar", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -84,6 +121,19 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--json", action="store_true", help="machine-readable report")
     val.add_argument("--quarantine", metavar="DIR", help="write quarantined rows as CSV here")
     val.set_defaults(run=_cmd_validate)
+    eco = sub.add_parser("economics", help="what a rise in monthly churn costs")
+    eco.add_argument("--customers", type=float, required=True, help="active customers")
+    eco.add_argument("--ltv", type=float, required=True, help="lifetime value per customer")
+    eco.add_argument(
+        "--churn-from", type=float, required=True, help="baseline monthly churn, e.g. 0.03"
+    )
+    eco.add_argument(
+        "--churn-to", type=float, required=True, help="current monthly churn, e.g. 0.05"
+    )
+    eco.add_argument("--months", type=int, default=12, help="cohort horizon (default 12)")
+    eco.add_argument("--discount", type=float, default=0.0, help="annual discount rate, e.g. 0.15")
+    eco.add_argument("--json", action="store_true")
+    eco.set_defaults(run=_cmd_economics)
     return parser
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import polars as pl
 from scipy.stats import norm
+from statsmodels.stats.proportion import proportion_confint
 
 from analytics.churn import churn_by_nps, monthly_churn, silent_churn_share
 from analytics.cost import monthly_cost_to_serve
@@ -108,7 +109,7 @@ def silent_churn_loss(s: ChurnScenario) -> SilentChurnLoss:
     >>> round(loss.cohort_extra_customers)
     6139
     """
-    gap = s.churn_to - s.churn_from
+    gap = round(s.churn_to - s.churn_from, 12)  # 0.05 - 0.03 is 0.020000000000000004
     per_month = s.customers * gap
     t = np.arange(0, s.months + 1)
     kept_from = s.customers * (1 - s.churn_from) ** t
@@ -399,3 +400,67 @@ def churn_change_from_nps(nps_churn: pl.DataFrame, nps_points: float) -> tuple[f
     se = math.hypot((d["high"] - d["low"]) / 3.92, (p["high"] - p["low"]) / 3.92)
     share = nps_points / 100
     return share * gap, share * se
+
+
+def loss_summary(s: ChurnScenario, loss: SilentChurnLoss) -> dict[str, object]:
+    """The scenario and its results as plain values (the CLI's JSON, the page's export)."""
+    return {
+        "inputs": {
+            "customers": s.customers,
+            "ltv": s.ltv,
+            "churn_from": s.churn_from,
+            "churn_to": s.churn_to,
+            "months": s.months,
+            "monthly_discount": s.monthly_discount,
+        },
+        "extra_customers_per_month": loss.extra_customers_per_month,
+        "revenue_lost_per_month": loss.revenue_lost_per_month,
+        "extra_customers_per_year": loss.extra_customers_per_year,
+        "revenue_lost_per_year": loss.revenue_lost_per_year,
+        "cohort": {
+            "extra_customers": loss.cohort_extra_customers,
+            "revenue_lost": loss.cohort_revenue_lost,
+            "revenue_lost_discounted": loss.cohort_revenue_lost_discounted,
+            "projection": loss.projection.to_dicts(),
+        },
+        "ltv_effect": {
+            "ltv_after": loss.ltv_after,
+            "ltv_ratio": loss.ltv_ratio,
+            "remaining_value_lost": loss.remaining_value_lost,
+        },
+    }
+
+
+def loss_interval(s: ChurnScenario, alpha: float = 0.05) -> tuple[float, float]:
+    """Interval of the monthly revenue lost from the uncertainty of the current churn.
+
+    The current churn is a measured share: ``customers x churn_to`` leavers out of
+    ``customers``; its Wilson interval at level ``1 - alpha`` (statsmodels
+    ``proportion_confint``) is carried through ``customers x (churn - churn_from) x ltv``
+    (floored at zero). The baseline is held fixed.
+    """
+    if s.customers <= 0:
+        return 0.0, 0.0
+    low, high = proportion_confint(
+        s.customers * s.churn_to, s.customers, alpha=alpha, method="wilson"
+    )
+    return (
+        max(0.0, s.customers * (low - s.churn_from) * s.ltv),
+        max(0.0, s.customers * (high - s.churn_from) * s.ltv),
+    )
+
+
+def sensitivity_ranges(s: ChurnScenario, alpha: float = 0.05) -> dict[str, tuple[float, float]]:
+    """Ranges for :func:`tornado`: customers and LTV +-10 %, each churn over its Wilson
+    interval (``customers x churn`` leavers out of ``customers``)."""
+    ranges: dict[str, tuple[float, float]] = {
+        "customers": (0.9 * s.customers, 1.1 * s.customers),
+        "ltv": (0.9 * s.ltv, 1.1 * s.ltv),
+    }
+    if s.customers > 0:
+        for name in ("churn_from", "churn_to"):
+            low, high = proportion_confint(
+                s.customers * getattr(s, name), s.customers, alpha=alpha, method="wilson"
+            )
+            ranges[name] = (float(low), float(high))
+    return ranges

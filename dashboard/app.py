@@ -24,7 +24,8 @@ with st.sidebar:
     st.radio(
         t("sidebar.data"),
         choices,
-        format_func=lambda c: t(f"sidebar.{'sample' if c == 'sample' else 'uploaded'}"),
+        # Labels fixed during this run: a format_func may be called after it, out of context.
+        format_func={"sample": t("sidebar.sample"), "upload": t("sidebar.uploaded")}.__getitem__,
         key="source",
     )
     if uploaded is None:
@@ -51,6 +52,12 @@ pages = [
         icon=":material/radar:",
         default=True,
         url_path="overview",
+    ),
+    st.Page(
+        "app_pages/economics.py",
+        title=t("nav.economics"),
+        icon=":material/payments:",
+        url_path="economics",
     ),
     st.Page("app_pages/data.py", title=t("nav.data"), icon=":material/database:", url_path="data"),
 ]

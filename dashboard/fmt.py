@@ -40,3 +40,18 @@ def seconds(value: float | None) -> str:
         return "—"
     minutes, secs = divmod(round(value), 60)
     return f"{minutes}:{secs:02d}"
+
+
+def compact_money(value: float | None, currency: str) -> str:
+    """Large amounts for a metric tile: ``30.24M ₽``-style, exact figures shown elsewhere."""
+    if value is None:
+        return "—"
+    ru = language() == "ru"
+    for size, en_unit, ru_unit in ((1e9, "B", "млрд"), (1e6, "M", "млн"), (1e3, "K", "тыс.")):
+        if abs(value) >= size:
+            amount = number(value / size, 2 if abs(value) < 100 * size else 1)
+            symbol = _SYMBOLS.get(currency, currency)
+            return (
+                f"{amount}{_NBSP}{ru_unit}{_NBSP}{symbol}" if ru else f"{symbol}{amount}{en_unit}"
+            )
+    return money(value, currency)

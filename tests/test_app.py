@@ -97,3 +97,54 @@ def test_settings_can_be_edited(app):
     next(b for b in at.button if b.label == "Apply settings").click().run()
     assert any("sla_goal" in e.value for e in at.error)
     assert at.session_state["settings"].currency == "EUR"  # the bad text changed nothing
+
+
+def _economics(app: AppTest) -> AppTest:
+    return app.run().switch_page("app_pages/economics.py").run()
+
+
+def test_economics_mission_preset_then_an_input_changes_the_result(app):
+    at = _economics(app)
+    assert not at.exception
+    next(b for b in at.button if b.label == "Mission example").click().run()
+    assert _metric(at, "Extra customers lost a month") == "800"
+    assert _metric(at, "Future revenue lost a month") == "₽30.24M"
+    assert _metric(at, "Future revenue lost a year") == "₽362.9M"
+    assert any("₽30,240,000" in md.value and "₽362,880,000" in md.value for md in at.markdown)
+    at.number_input(key="eco_to").set_value(6.0).run()
+    assert _metric(at, "Extra customers lost a month") == "1,200"
+    assert not at.warning  # presets and widgets agree: no session-state conflicts
+
+
+def test_economics_url_restores_a_scenario(app):
+    app.query_params.update(
+        eco_customers="40000",
+        eco_ltv="37800",
+        eco_from="3",
+        eco_to="4.5",
+        eco_relative="true",
+        eco_reduction="10",
+    )
+    at = _economics(app)
+    assert _metric(at, "Extra customers lost a month") == "600"
+    # 10 % of 4.5 % = 0.45 points of 40,000 = 180 customers saved a month
+    assert _metric(at, "Saved a month") == "180"
+
+
+def test_economics_is_prefilled_from_the_data(app, small_dir):
+    from analytics.economics import inputs_from_data
+
+    expected = inputs_from_data(load_path(small_dir))
+    at = _economics(app)
+    assert at.number_input(key="eco_customers").value == expected.customers
+    assert at.number_input(key="eco_to").value == pytest.approx(round(100 * expected.churn_to, 2))
+    assert any("never complained" in md.value for md in at.markdown)
+
+
+def test_economics_speaks_russian_numbers(app):
+    app.query_params.update(
+        lang="RU", eco_customers="40000", eco_ltv="37800", eco_from="3", eco_to="5"
+    )
+    at = _economics(app)
+    assert _metric(at, "Потеря будущей выручки в месяц") == "30,24\u00a0млн\u00a0₽"
+    assert any("30\u00a0240\u00a0000\u00a0₽" in md.value for md in at.markdown)

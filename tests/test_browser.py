@@ -137,3 +137,15 @@ def test_upload_a_csv_on_the_data_page(server, page, tmp_path):
     ).to_be_visible()
     expect(page.get_by_text("звонки.csv → events")).to_be_visible()
     expect(page.get_by_role("button", name="Download quarantined rows (events)")).to_be_visible()
+
+
+def test_economics_reads_the_monthly_loss_of_the_preset(server, page):
+    page.goto(f"{server}/economics")
+    expect(page.get_by_role("heading", name="Economics: what silent churn costs")).to_be_visible()
+    _settled(page)
+    page.get_by_role("button", name="Mission example").click()
+    _settled(page)
+    loss = page.get_by_test_id("stMetric").filter(has_text="Future revenue lost a month")
+    expect(loss.get_by_test_id("stMetricValue")).to_have_text("₽30.24M")
+    expect(page.get_by_text("₽30,240,000", exact=False).first).to_be_visible()
+    assert "eco_to=5" in page.url  # the scenario is in the link a CFO can send

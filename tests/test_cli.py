@@ -58,3 +58,68 @@ def test_bad_mapping_file_is_an_error_not_a_traceback(tmp_path, capsys):
     mapping.write_text("[orders]\n", encoding="utf-8")
     assert main(["validate", str(tmp_path), "--mapping", str(mapping)]) == 1
     assert "error: mapping: unknown table [orders]" in capsys.readouterr().err
+
+
+def test_economics_json_reproduces_the_mission(capsys):
+    argv = [
+        "economics",
+        "--customers",
+        "40000",
+        "--ltv",
+        "37800",
+        "--churn-from",
+        "0.03",
+        "--churn-to",
+        "0.05",
+        "--json",
+    ]
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["extra_customers_per_month"] == 800
+    assert result["revenue_lost_per_month"] == 30_240_000
+    assert result["extra_customers_per_year"] == 9_600
+    assert result["revenue_lost_per_year"] == 362_880_000
+    assert round(result["cohort"]["extra_customers"]) == 6139
+    assert len(result["cohort"]["projection"]) == 12
+    assert result["ltv_effect"]["ltv_ratio"] == 0.6
+
+
+def test_economics_text_and_bad_input(capsys):
+    assert (
+        main(
+            [
+                "economics",
+                "--customers",
+                "40000",
+                "--ltv",
+                "37800",
+                "--churn-from",
+                "0.03",
+                "--churn-to",
+                "0.05",
+                "--months",
+                "6",
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "future revenue lost:  30,240,000 a month, 362,880,000 a year" in out
+    assert "Closed cohort over 6 months" in out
+    assert (
+        main(
+            [
+                "economics",
+                "--customers",
+                "1",
+                "--ltv",
+                "1",
+                "--churn-from",
+                "3",
+                "--churn-to",
+                "0.05",
+            ]
+        )
+        == 1
+    )
+    assert "churn_from must be a monthly share in [0, 1), got 3.0" in capsys.readouterr().err

@@ -135,7 +135,7 @@ if sources is not None:
                 orders[name] = st.radio(
                     t("data.date_order", table=name),
                     ["dmy", "mdy"],
-                    format_func=lambda o: t(f"data.{o}"),
+                    format_func={o: t(f"data.{o}") for o in ("dmy", "mdy")}.__getitem__,
                     horizontal=True,
                     index=["dmy", "mdy"].index(current.date_order.get(name, "dmy")),
                 )
