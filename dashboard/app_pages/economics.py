@@ -70,7 +70,7 @@ def _money(value: float | None) -> str:
 
 st.title(t("economics.title"))
 st.caption(t("economics.intro"))
-inputs, results = st.columns([1, 2], gap="large")
+inputs, results = st.columns([1.3, 2], gap="large")
 
 with inputs, st.container(border=True):
     st.subheader(t("economics.inputs"))
