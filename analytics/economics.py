@@ -109,8 +109,7 @@ def silent_churn_loss(s: ChurnScenario) -> SilentChurnLoss:
     >>> round(loss.cohort_extra_customers)
     6139
     """
-    gap = round(s.churn_to - s.churn_from, 12)  # 0.05 - 0.03 is 0.020000000000000004
-    per_month = s.customers * gap
+    per_month = s.customers * (s.churn_to - s.churn_from)
     t = np.arange(0, s.months + 1)
     kept_from = s.customers * (1 - s.churn_from) ** t
     kept_to = s.customers * (1 - s.churn_to) ** t
@@ -402,8 +401,22 @@ def churn_change_from_nps(nps_churn: pl.DataFrame, nps_points: float) -> tuple[f
     return share * gap, share * se
 
 
+def _money(value: float) -> float:
+    return round(value, 2)
+
+
+def _count(value: float) -> float:
+    # 40,000 x (0.05 - 0.03) is 800.0000000000001 in floating point; six decimals hide it.
+    return round(value, 6)
+
+
 def loss_summary(s: ChurnScenario, loss: SilentChurnLoss) -> dict[str, object]:
-    """The scenario and its results as plain values (the CLI's JSON, the page's export)."""
+    """The scenario and its results as plain values (the CLI's JSON, the page's export):
+    money rounded to 2 decimals, customer counts to 6."""
+    projection = loss.projection.with_columns(
+        pl.col("customers_at_churn_from", "customers_at_churn_to", "extra_customers_lost").round(6),
+        pl.col("revenue_lost", "revenue_lost_discounted", "replacement_revenue_lost").round(2),
+    )
     return {
         "inputs": {
             "customers": s.customers,
@@ -413,20 +426,20 @@ def loss_summary(s: ChurnScenario, loss: SilentChurnLoss) -> dict[str, object]:
             "months": s.months,
             "monthly_discount": s.monthly_discount,
         },
-        "extra_customers_per_month": loss.extra_customers_per_month,
-        "revenue_lost_per_month": loss.revenue_lost_per_month,
-        "extra_customers_per_year": loss.extra_customers_per_year,
-        "revenue_lost_per_year": loss.revenue_lost_per_year,
+        "extra_customers_per_month": _count(loss.extra_customers_per_month),
+        "revenue_lost_per_month": _money(loss.revenue_lost_per_month),
+        "extra_customers_per_year": _count(loss.extra_customers_per_year),
+        "revenue_lost_per_year": _money(loss.revenue_lost_per_year),
         "cohort": {
-            "extra_customers": loss.cohort_extra_customers,
-            "revenue_lost": loss.cohort_revenue_lost,
-            "revenue_lost_discounted": loss.cohort_revenue_lost_discounted,
-            "projection": loss.projection.to_dicts(),
+            "extra_customers": _count(loss.cohort_extra_customers),
+            "revenue_lost": _money(loss.cohort_revenue_lost),
+            "revenue_lost_discounted": _money(loss.cohort_revenue_lost_discounted),
+            "projection": projection.to_dicts(),
         },
         "ltv_effect": {
-            "ltv_after": loss.ltv_after,
+            "ltv_after": _money(loss.ltv_after),
             "ltv_ratio": loss.ltv_ratio,
-            "remaining_value_lost": loss.remaining_value_lost,
+            "remaining_value_lost": _money(loss.remaining_value_lost),
         },
     }
 
