@@ -57,3 +57,286 @@ def monthly_cost_to_serve(dataset: Dataset) -> pl.DataFrame:
         .sort("month")
         .collect()
     )
+
+
+HUMAN_CHANNELS = ("phone", "chat", "messenger", "email", "social", "meeting")
+APPROVAL_PATTERN = r"(?i)approv|согласов|одобр"
+TAGS = (
+    "channel_hopping",
+    "repeat_return",
+    "non_standard",
+    "long_approval",
+    "bot_loop",
+    "ping_pong",
+)
+REOPEN_DAYS = 14
+
+
+def case_costs(dataset: Dataset) -> pl.DataFrame:
+    """One row per case: what it cost, how many contacts, and its behaviour tags.
+
+    Columns: ``case_id``, ``customer_id``, ``scenario``, ``start``, ``end``, ``cost``
+    (sum of :func:`event_cost`), ``contacts`` (customer-facing events), ``channels``
+    (distinct human channels), ``manual_steps``, ``meetings``, and one boolean per tag:
+
+    * ``channel_hopping``: the customer used two or more human channels (phone, chat,
+      messenger, e-mail, social, meeting) in the case;
+    * ``repeat_return``: a step other than the bot was done again, or the same customer
+      opened a case of the same scenario within ``REOPEN_DAYS`` days of the previous end;
+    * ``non_standard``: at least one manual exception / approval / custom-work step;
+    * ``long_approval``: an approval step (activity matching ``APPROVAL_PATTERN``) waited
+      longer before the next step than the scenario's 90th percentile for approvals;
+    * ``bot_loop``: two or more bot-to-bot transitions (three bot steps in a row or more);
+    * ``ping_pong``: the case went back to a resource it had just left at least twice
+      (A -> B -> A -> B); one return is an ordinary hand-off to the back office and back.
+    """
+    from analytics.process import chronological, transitions
+
+    events = chronological(dataset.events)
+    cases = (
+        events.lazy()
+        .with_columns(event_cost(dataset.settings))
+        .group_by("case_id")
+        .agg(
+            pl.col("customer_id").first(),
+            pl.col("scenario").drop_nulls().first(),
+            pl.col("timestamp").min().alias("start"),
+            pl.col("timestamp").max().alias("end"),
+            pl.col("event_cost").sum().alias("cost"),
+            is_contact().sum().alias("contacts"),
+            pl.col("channel")
+            .filter(pl.col("channel").is_in(HUMAN_CHANNELS))
+            .n_unique()
+            .alias("channels"),
+            pl.col("is_manual").fill_null(False).sum().alias("manual_steps"),
+            (pl.col("channel") == "meeting").sum().alias("meetings"),
+            pl.col("activity").alias("path"),
+            pl.col("timestamp").alias("times"),
+            pl.col("resource").alias("resources"),
+            pl.len().alias("steps"),
+        )
+        .with_columns(
+            (pl.col("channels") >= 2).alias("channel_hopping"),
+            (pl.col("manual_steps") > 0).alias("non_standard"),
+            (
+                pl.col("path")
+                .list.eval((pl.element() == "bot") & (pl.element().shift(1) == "bot"))
+                .list.sum()
+                >= 2
+            ).alias("bot_loop"),
+            (
+                pl.col("resources")
+                .list.eval(
+                    (pl.element() == pl.element().shift(2))
+                    & (pl.element() != pl.element().shift(1))
+                )
+                .list.sum()
+                .fill_null(0)
+                >= 2
+            ).alias("ping_pong"),
+            (
+                pl.col("path").list.eval(pl.element().filter(pl.element() != "bot")).list.len()
+                > pl.col("path")
+                .list.eval(pl.element().filter(pl.element() != "bot"))
+                .list.n_unique()
+            ).alias("repeated_step"),
+        )
+        .collect()
+    )
+    reopened = (
+        cases.lazy()
+        .select("case_id", "customer_id", "scenario", "start", "end")
+        .sort("customer_id", "scenario", "start")
+        .with_columns(pl.col("end").shift(1).over("customer_id", "scenario").alias("previous_end"))
+        .select(
+            "case_id",
+            (pl.col("start") - pl.col("previous_end") <= pl.duration(days=REOPEN_DAYS))
+            .fill_null(False)
+            .alias("reopened"),
+        )
+    )
+    steps = transitions(cases.select("case_id", "path", "times", "steps")).join(
+        cases.select("case_id", "scenario"), on="case_id"
+    )
+    approvals = steps.filter(pl.col("source").str.contains(APPROVAL_PATTERN))
+    slow = approvals.filter(pl.col("seconds") > pl.col("seconds").quantile(0.9).over("scenario"))[
+        "case_id"
+    ].unique()
+    return (
+        cases.lazy()
+        .join(reopened, on="case_id")
+        .with_columns(
+            (pl.col("repeated_step") | pl.col("reopened")).alias("repeat_return"),
+            pl.col("case_id").is_in(slow.implode()).alias("long_approval"),
+        )
+        .drop("path", "times", "resources", "repeated_step")
+        .with_columns((pl.col("end") - pl.col("start")).dt.total_seconds().alias("duration_s"))
+        .collect()
+    )
+
+
+def tag_costs(cases: pl.DataFrame) -> pl.DataFrame:
+    """Per behaviour tag: share of cases, extra cost per tagged case against the same
+    scenario's standard cases (cases with no tag at all), and the money at stake.
+
+    ``extra = mean(cost | tagged, scenario) - mean(cost | no tag, scenario)``, averaged over
+    scenarios weighted by tagged cases; ``at_stake = sum over tagged cases of (cost - the
+    scenario's standard mean)``. A case with several tags counts under each.
+    """
+    untagged = ~pl.any_horizontal(list(TAGS))
+    standard = (
+        cases.filter(untagged)
+        .group_by("scenario")
+        .agg(pl.col("cost").mean().alias("standard_cost"))
+    )
+    priced = cases.join(standard, on="scenario", how="left").with_columns(
+        (pl.col("cost") - pl.col("standard_cost")).alias("excess")
+    )
+    rows = []
+    for tag in TAGS:
+        tagged = priced.filter(pl.col(tag))
+        rows.append(
+            {
+                "tag": tag,
+                "cases": tagged.height,
+                "share": tagged.height / cases.height if cases.height else 0.0,
+                "mean_cost": tagged["cost"].mean() if tagged.height else None,
+                "extra_per_case": tagged["excess"].mean() if tagged.height else None,
+                "at_stake": tagged["excess"].sum(),
+            }
+        )
+    return pl.DataFrame(rows).sort("at_stake", descending=True, nulls_last=True)
+
+
+def priciest(cases: pl.DataFrame) -> pl.DataFrame:
+    """(scenario, behaviour) combinations ranked by total excess cost over the scenario's
+    standard cases: the first place to look."""
+    untagged = ~pl.any_horizontal(list(TAGS))
+    standard = (
+        cases.filter(untagged)
+        .group_by("scenario")
+        .agg(pl.col("cost").mean().alias("standard_cost"))
+    )
+    long = (
+        cases.join(standard, on="scenario", how="left")
+        .with_columns((pl.col("cost") - pl.col("standard_cost")).alias("excess"))
+        .unpivot(
+            index=["case_id", "scenario", "excess", "cost"], on=list(TAGS), variable_name="tag"
+        )
+        .filter(pl.col("value"))
+    )
+    return (
+        long.group_by("scenario", "tag")
+        .agg(
+            pl.len().alias("cases"),
+            pl.col("excess").mean().alias("extra_per_case"),
+            pl.col("excess").sum().alias("excess_cost"),
+        )
+        .sort(["excess_cost", "scenario", "tag"], descending=[True, False, False])
+    )
+
+
+def customer_costs(
+    cases: pl.DataFrame, customers: pl.DataFrame | None, months: float
+) -> pl.DataFrame:
+    """Per customer: cases, contacts, service cost over the period, and against revenue:
+    ``revenue = monthly_revenue x months`` (capped by the customer's own span is not
+    attempted: the period's full months are assumed) and ``margin = revenue - cost``."""
+    per = cases.group_by("customer_id").agg(
+        pl.len().alias("cases"),
+        pl.col("contacts").sum(),
+        pl.col("cost").sum(),
+        pl.col("manual_steps").sum(),
+        pl.col("scenario").mode().first().alias("main_scenario"),
+    )
+    if customers is None:
+        return per
+    return per.join(
+        customers.select("customer_id", "segment", "region", "monthly_revenue"),
+        on="customer_id",
+        how="left",
+    ).with_columns(
+        (pl.col("monthly_revenue") * months).alias("revenue"),
+        (pl.col("monthly_revenue") * months - pl.col("cost")).alias("margin"),
+    )
+
+
+def pareto(customers: pl.DataFrame, points: int = 101) -> pl.DataFrame:
+    """The cost concentration curve: customers ranked by cost, most expensive first;
+    ``customer_share`` against ``cost_share`` (the top X % take Y % of the cost)."""
+    cost = customers["cost"].sort(descending=True)
+    cumulative = cost.cum_sum() / cost.sum()
+    idx = [
+        min(cost.len() - 1, round(q * (cost.len() - 1)))
+        for q in (i / (points - 1) for i in range(points))
+    ]
+    return pl.DataFrame(
+        {
+            "customer_share": [(i + 1) / cost.len() for i in idx],
+            "cost_share": [cumulative[i] for i in idx],
+        }
+    )
+
+
+def whale(customers: pl.DataFrame, points: int = 101) -> pl.DataFrame:
+    """The whale curve: customers ranked from most to least profitable (margin after
+    service cost), cumulative margin as a share of the total."""
+    margin = customers["margin"].drop_nulls().sort(descending=True)
+    cumulative = margin.cum_sum() / margin.sum()
+    idx = [
+        min(margin.len() - 1, round(q * (margin.len() - 1)))
+        for q in (i / (points - 1) for i in range(points))
+    ]
+    return pl.DataFrame(
+        {
+            "customer_share": [(i + 1) / margin.len() for i in idx],
+            "cumulative_margin_share": [cumulative[i] for i in idx],
+        }
+    )
+
+
+def twins(
+    cases: pl.DataFrame, customers: pl.DataFrame, bands: int = 5, min_cases: int = 50
+) -> pl.DataFrame:
+    """Cases of customers alike on paper: same segment, same revenue band (quantiles of
+    monthly revenue within the segment), same scenario. Per group: the spread of contacts
+    and cost per case (p10, p50, p90, min, max), ``ratio`` = p90 / p10 contacts, and an
+    example pair: ``low_case`` at the 10th percentile of contacts and ``high_case`` with
+    the most contacts. Groups with fewer than ``min_cases`` cases are left out."""
+    banded = customers.filter(pl.col("monthly_revenue").is_not_null()).select(
+        "customer_id",
+        "segment",
+        (
+            pl.col("monthly_revenue").rank("ordinal").over("segment")
+            * bands
+            / pl.len().over("segment")
+        )
+        .ceil()
+        .cast(pl.Int32)
+        .clip(1, bands)
+        .alias("revenue_band"),
+        "monthly_revenue",
+    )
+    by_contacts = pl.col("case_id").sort_by("contacts", "case_id")
+    return (
+        cases.join(banded, on="customer_id")
+        .group_by("segment", "revenue_band", "scenario")
+        .agg(
+            pl.len().alias("cases"),
+            pl.col("monthly_revenue").min().alias("revenue_from"),
+            pl.col("monthly_revenue").max().alias("revenue_to"),
+            pl.col("contacts").quantile(0.1, "nearest").alias("contacts_p10"),
+            pl.col("contacts").quantile(0.5, "nearest").alias("contacts_p50"),
+            pl.col("contacts").quantile(0.9, "nearest").alias("contacts_p90"),
+            pl.col("contacts").min().alias("contacts_min"),
+            pl.col("contacts").max().alias("contacts_max"),
+            pl.col("cost").quantile(0.1).alias("cost_p10"),
+            pl.col("cost").median().alias("cost_p50"),
+            pl.col("cost").quantile(0.9).alias("cost_p90"),
+            by_contacts.gather((pl.len() - 1) // 10).first().alias("low_case"),
+            by_contacts.last().alias("high_case"),
+        )
+        .filter(pl.col("cases") >= min_cases)
+        .with_columns((pl.col("contacts_p90") / pl.col("contacts_p10")).alias("ratio"))
+        .sort(["ratio", "cases"], descending=True)
+    )
