@@ -12,7 +12,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from analytics.dataset import LoadReport
+import polars as pl
+
+from analytics.dataset import Dataset, LoadReport
 from analytics.io import load_path
 from analytics.mapping import Mapping
 
@@ -106,6 +108,129 @@ def _cmd_economics(args: argparse.Namespace) -> int:
     return 0
 
 
+def _loaded(args: argparse.Namespace) -> Dataset | None:
+    dataset = load_path(args.path, _mapping(args.mapping))
+    if not dataset.report.usable:
+        print(format_report(dataset.report), file=sys.stderr)
+        return None
+    return dataset
+
+
+def _cmd_variants(args: argparse.Namespace) -> int:
+    from analytics.process import case_paths, variants
+
+    dataset = _loaded(args)
+    if dataset is None:
+        return 1
+    paths = case_paths(dataset.events)
+    if args.scenario:
+        paths = paths.filter(pl.col("scenario") == args.scenario)
+    table = variants(paths)
+    top = table.head(args.top)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "cases": paths.height,
+                    "events": int(paths["steps"].sum()),
+                    "variants": [
+                        {
+                            "path": r["path"],
+                            "cases": r["cases"],
+                            "share": r["share"],
+                            "median_duration_s": r["median_duration_s"],
+                        }
+                        for r in top.iter_rows(named=True)
+                    ],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return 0
+    print(f"{paths.height} cases, {table.height} variants")
+    for r in top.iter_rows(named=True):
+        print(f"{r['cases']:>9}  {r['share']:6.1%}  {r['variant']}")
+    return 0
+
+
+def _cmd_dfg(args: argparse.Namespace) -> int:
+    from analytics.process import case_paths, directly_follows
+
+    dataset = _loaded(args)
+    if dataset is None:
+        return 1
+    edges = directly_follows(case_paths(dataset.events))
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "from": r["source"],
+                        "to": r["target"],
+                        "count": r["count"],
+                        "cases": r["cases"],
+                        "median_s": r["median_s"],
+                        "rework_share": r["rework_share"],
+                    }
+                    for r in edges.iter_rows(named=True)
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return 0
+    for r in edges.iter_rows(named=True):
+        print(f"{r['count']:>9}  {r['source']} -> {r['target']}")
+    return 0
+
+
+def _cmd_cost(args: argparse.Namespace) -> int:
+    from analytics.cost import case_costs, priciest, tag_costs
+
+    dataset = _loaded(args)
+    if dataset is None:
+        return 1
+    cases = case_costs(dataset)
+    tags = tag_costs(cases)
+    summary = {
+        "currency": dataset.settings.currency,
+        "cases": cases.height,
+        "total_cost": round(float(cases["cost"].sum()), 2),
+        "cost_per_case": {
+            name: round(float(cases["cost"].quantile(q)), 2)
+            for name, q in (("p10", 0.1), ("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
+        },
+        "by_scenario": cases.group_by("scenario")
+        .agg(
+            pl.len().alias("cases"),
+            pl.col("cost").sum().round(2).alias("cost"),
+            pl.col("cost").median().round(2).alias("median_cost"),
+        )
+        .sort("cost", descending=True)
+        .to_dicts(),
+        "tags": tags.to_dicts(),
+        "priciest": priciest(cases).head(10).to_dicts(),
+    }
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
+        return 0
+    print(
+        f"{summary['cases']} cases, total service cost {summary['total_cost']:,.0f} "
+        f"{summary['currency']}; per case p50 {summary['cost_per_case']['p50']:,.0f}, "
+        f"p90 {summary['cost_per_case']['p90']:,.0f}"
+    )
+    for r in tags.iter_rows(named=True):
+        print(f"  {r['tag']:<16} {r['share']:6.1%} of cases, at stake {r['at_stake'] or 0:,.0f}")
+    return 0
+
+
+def _with_path(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", help="a folder, a zip, or a single events file")
+    parser.add_argument("--mapping", help="column mapping TOML")
+    parser.add_argument("--json", action="store_true")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cx-radar", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -134,6 +259,23 @@ def build_parser() -> argparse.ArgumentParser:
     eco.add_argument("--discount", type=float, default=0.0, help="annual discount rate, e.g. 0.15")
     eco.add_argument("--json", action="store_true")
     eco.set_defaults(run=_cmd_economics)
+    process = sub.add_parser("process", help="process variance").add_subparsers(
+        dest="process_command", required=True
+    )
+    var = process.add_parser("variants", help="the distinct paths, most frequent first")
+    _with_path(var)
+    var.add_argument("--scenario")
+    var.add_argument("--top", type=int, default=20)
+    var.set_defaults(run=_cmd_variants)
+    dfg = process.add_parser("dfg", help="the directly-follows graph")
+    _with_path(dfg)
+    dfg.set_defaults(run=_cmd_dfg)
+    cost = sub.add_parser("cost", help="cost to serve").add_subparsers(
+        dest="cost_command", required=True
+    )
+    summary = cost.add_parser("summary", help="cost per case, scenario and behaviour")
+    _with_path(summary)
+    summary.set_defaults(run=_cmd_cost)
     return parser
 
 
@@ -142,6 +284,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))
+    except BrokenPipeError:  # the reader (e.g. `head`) stopped early: nothing to report
+        return 0
     except (ValueError, OSError) as exc:  # bad mapping file, unreadable path: no traceback
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -340,3 +340,42 @@ def twins(
         .with_columns((pl.col("contacts_p90") / pl.col("contacts_p10")).alias("ratio"))
         .sort(["ratio", "cases"], descending=True)
     )
+
+
+def manual_steps(dataset: Dataset) -> pl.DataFrame:
+    """Where manual exceptions appear and what they cost: per activity flagged
+    ``is_manual``, the steps, the cases, their cost and the share of all service cost."""
+    costed = dataset.events.lazy().with_columns(event_cost(dataset.settings))
+    total = costed.select(pl.col("event_cost").sum()).collect().item()
+    return (
+        costed.filter(pl.col("is_manual").fill_null(False))
+        .group_by("scenario", "activity")
+        .agg(
+            pl.len().alias("steps"),
+            pl.col("case_id").n_unique().alias("cases"),
+            pl.col("event_cost").sum().alias("cost"),
+        )
+        .with_columns((pl.col("cost") / total).alias("share_of_cost"))
+        .sort(["cost", "scenario", "activity"], descending=[True, False, False])
+        .collect()
+    )
+
+
+def quantiles(frame: pl.DataFrame, value: str, by: str) -> pl.DataFrame:
+    """p10, p25, p50, p75, p90 and p99 of ``value`` per ``by`` group (as ``group``)."""
+    qs = {"p10": 0.1, "p25": 0.25, "p50": 0.5, "p75": 0.75, "p90": 0.9, "p99": 0.99}
+    return (
+        frame.group_by(pl.col(by).alias("group"))
+        .agg(
+            *(pl.col(value).quantile(q).alias(name) for name, q in qs.items()), pl.len().alias("n")
+        )
+        .sort("p50", descending=True)
+    )
+
+
+def period_months(events: pl.DataFrame) -> float:
+    """Length of the events' period in months (days / 30.44), at least one."""
+    if events.is_empty():
+        return 1.0
+    span = events["timestamp"].max() - events["timestamp"].min()  # type: ignore[operator]
+    return max(1.0, span.total_seconds() / 86400 / 30.44)

@@ -16,6 +16,8 @@ from itertools import pairwise
 
 import polars as pl
 
+from analytics.dataset import Dataset
+
 SEP = " → "
 
 
@@ -113,8 +115,9 @@ def transitions(paths: pl.DataFrame) -> pl.DataFrame:
 
 def directly_follows(paths: pl.DataFrame) -> pl.DataFrame:
     """The directly-follows graph: ``source``, ``target``, ``count`` (transitions),
-    ``cases`` (cases with it), ``median_s`` (median time between the two steps), and
-    ``rework``: the target was already done earlier in the case (a loop back)."""
+    ``cases`` (cases with it), ``median_s`` (median time between the two steps),
+    ``rework_share``: the share of these transitions whose target was already done
+    earlier in the case (a loop back), and ``rework`` when that is most of them."""
     steps = transitions(paths)
     first_seen = (
         paths.lazy()
@@ -132,8 +135,9 @@ def directly_follows(paths: pl.DataFrame) -> pl.DataFrame:
             pl.len().alias("count"),
             pl.col("case_id").n_unique().alias("cases"),
             pl.col("seconds").median().alias("median_s"),
-            (pl.col("first_at") <= pl.col("position")).any().alias("rework"),
+            (pl.col("first_at") <= pl.col("position")).mean().alias("rework_share"),
         )
+        .with_columns((pl.col("rework_share") >= 0.5).alias("rework"))
         .sort(["count", "source", "target"], descending=[True, False, False])
         .collect()
     )
@@ -230,3 +234,40 @@ def process_mining_log(events: pl.DataFrame) -> pl.DataFrame:
         pl.col("scenario").alias("case:scenario"),
         "channel",
     )
+
+
+def layout(edges: pl.DataFrame, paths: pl.DataFrame) -> dict[str, tuple[float, float]]:
+    """Node positions for drawing a directly-follows graph: x = the activity's median
+    position within the cases' paths (layers left to right), y = spread within a layer."""
+    nodes = set(edges["source"]) | set(edges["target"])
+    order = (
+        paths.lazy()
+        .select(
+            pl.col("path").alias("activity"),
+            pl.int_ranges(0, pl.col("path").list.len()).alias("at"),
+        )
+        .explode("activity", "at")
+        .filter(pl.col("activity").is_in(list(nodes)))
+        .group_by("activity")
+        .agg(pl.col("at").median().alias("x"))
+        .sort("x", "activity")
+        .collect()
+    )
+    positions: dict[str, tuple[float, float]] = {}
+    used: dict[float, int] = {}
+    for name, x in order.iter_rows():
+        layer = round(x)
+        slot = used.get(layer, 0)
+        used[layer] = slot + 1
+        positions[name] = (float(layer), float((slot + 1) // 2 * (1 if slot % 2 else -1)))
+    return positions
+
+
+def dataset_paths(dataset: Dataset) -> pl.DataFrame:
+    """:func:`case_paths` of a dataset's events (the app caches it per dataset)."""
+    return case_paths(dataset.events)
+
+
+def dataset_dfg(dataset: Dataset) -> pl.DataFrame:
+    """:func:`directly_follows` over all of a dataset's cases."""
+    return directly_follows(case_paths(dataset.events))

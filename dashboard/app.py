@@ -54,6 +54,18 @@ pages = [
         url_path="overview",
     ),
     st.Page(
+        "app_pages/cost.py",
+        title=t("nav.cost"),
+        icon=":material/receipt_long:",
+        url_path="cost",
+    ),
+    st.Page(
+        "app_pages/process.py",
+        title=t("nav.process"),
+        icon=":material/account_tree:",
+        url_path="process",
+    ),
+    st.Page(
         "app_pages/economics.py",
         title=t("nav.economics"),
         icon=":material/payments:",

@@ -177,3 +177,116 @@ def tornado_figure(table: pl.DataFrame, labels: dict[str, str]) -> go.Figure:
         showlegend=False,
     )
     return fig
+
+
+ORANGE = "#EA580C"
+
+
+def quantile_boxes(stats: pl.DataFrame, label: str) -> go.Figure:
+    """Box plots from precomputed quantiles (``group``, ``p10``, ``p25``, ``p50``, ``p75``,
+    ``p90``), so a million cases never travel to the browser."""
+    fig = go.Figure(
+        go.Box(
+            x=stats["group"].to_list(),
+            q1=stats["p25"].to_list(),
+            median=stats["p50"].to_list(),
+            q3=stats["p75"].to_list(),
+            lowerfence=stats["p10"].to_list(),
+            upperfence=stats["p90"].to_list(),
+            marker_color=GREY,
+            name=label,
+        )
+    )
+    fig.update_layout(height=340, margin={"t": 10, "b": 30}, yaxis_title=label)
+    return fig
+
+
+def share_curve(
+    frame: pl.DataFrame, x: str, y: str, x_title: str, y_title: str, diagonal: bool = True
+) -> go.Figure:
+    """A cumulative-share curve (Pareto, whale, coverage), optionally with the diagonal."""
+    fig = go.Figure(
+        go.Scatter(x=frame[x].to_list(), y=frame[y].to_list(), mode="lines", line={"color": RED})
+    )
+    if diagonal:
+        fig.add_trace(
+            go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"color": GREY, "dash": "dot"})
+        )
+    fig.update_layout(
+        height=320,
+        margin={"t": 10, "b": 40},
+        xaxis_title=x_title,
+        yaxis_title=y_title,
+        showlegend=False,
+        xaxis_tickformat=".0%",
+        yaxis_tickformat=".0%",
+    )
+    return fig
+
+
+def dfg_figure(
+    edges: pl.DataFrame, positions: dict[str, tuple[float, float]], manual: set[str]
+) -> go.Figure:
+    """The directly-follows graph: nodes at ``positions``; arrows sized by count, red for
+    rework; nodes where manual exceptions enter drawn in orange."""
+    fig = go.Figure()
+    top = max(edges["count"].max() or 1, 1)
+    for row in edges.iter_rows(named=True):
+        (x0, y0), (x1, y1) = positions[row["source"]], positions[row["target"]]
+        color = RED if row["rework"] else GREY
+        width = 1 + 7 * row["count"] / top
+        if row["source"] == row["target"]:
+            fig.add_annotation(
+                x=x0,
+                y=y0 + 0.35,
+                text=f"↻ {row['count']:,}",
+                showarrow=False,
+                font={"color": color, "size": 11},
+            )
+            continue
+        fig.add_annotation(
+            x=x1,
+            y=y1,
+            ax=x0,
+            ay=y0,
+            xref="x",
+            yref="y",
+            axref="x",
+            ayref="y",
+            showarrow=True,
+            arrowhead=2,
+            arrowwidth=width,
+            arrowcolor=color,
+            opacity=0.55,
+            standoff=14,
+            startstandoff=14,
+        )
+        minutes = (row["median_s"] or 0) / 60
+        fig.add_annotation(
+            x=(x0 + x1) / 2,
+            y=(y0 + y1) / 2,
+            showarrow=False,
+            text=f"{row['count']:,} · {minutes:,.0f} min",
+            font={"size": 9, "color": color},
+            bgcolor="rgba(255,255,255,0.7)",
+        )
+    names = list(positions)
+    fig.add_trace(
+        go.Scatter(
+            x=[positions[n][0] for n in names],
+            y=[positions[n][1] for n in names],
+            mode="markers+text",
+            text=names,
+            textposition="top center",
+            marker={"size": 18, "color": [ORANGE if n in manual else "#3F3F46" for n in names]},
+            hoverinfo="text",
+        )
+    )
+    fig.update_layout(
+        height=560,
+        margin={"t": 10, "b": 10, "l": 10, "r": 10},
+        showlegend=False,
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+    )
+    return fig

@@ -148,3 +148,36 @@ def test_economics_speaks_russian_numbers(app):
     at = _economics(app)
     assert _metric(at, "Потеря будущей выручки в месяц") == "30,24\u00a0млн\u00a0₽"
     assert any("30\u00a0240\u00a0000\u00a0₽" in md.value for md in at.markdown)
+
+
+def test_cost_page_shows_distributions_tags_and_twins(app, small_dir):
+    from analytics.cost import case_costs
+
+    at = app.run().switch_page("app_pages/cost.py").run()
+    assert not at.exception
+    cases = case_costs(load_path(small_dir))
+    assert _metric(at, "Cost per case, median") == f"₽{cases['cost'].median():,.0f}"
+    assert any(c.value.shape[0] == 6 for c in at.table)  # one row per behaviour tag
+    assert any("Twins" in s.value for s in at.subheader)
+
+
+def test_changing_a_rate_changes_the_cost(app):
+    at = app.run().switch_page("app_pages/cost.py").run()
+    before = _metric(at, "Service cost, whole period")
+    at.number_input[0].set_value(1000.0)  # per contact
+    next(b for b in at.button if b.label == "Apply rates").click().run()
+    assert not at.exception
+    assert at.session_state["settings"].cost_per_contact == 1000.0
+    assert _metric(at, "Service cost, whole period") != before
+
+
+def test_process_page_variants_and_scenario_filter(app, small_dir):
+    from analytics.process import case_paths, variants
+
+    at = app.run().switch_page("app_pages/process.py").run()
+    assert not at.exception
+    paths = case_paths(load_path(small_dir).events)
+    assert _metric(at, "Variants") == f"{variants(paths).height:,}"
+    at.selectbox(key="scenario").set_value("billing").run()
+    billing = paths.filter(paths["scenario"] == "billing")
+    assert _metric(at, "Cases") == f"{billing.height:,}"

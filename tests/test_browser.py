@@ -149,3 +149,15 @@ def test_economics_reads_the_monthly_loss_of_the_preset(server, page):
     expect(loss.get_by_test_id("stMetricValue")).to_have_text("₽30.24M")
     expect(page.get_by_text("₽30,240,000", exact=False).first).to_be_visible()
     assert "eco_to=5" in page.url  # the scenario is in the link a CFO can send
+
+
+def test_cost_and_process_pages_draw_their_charts(server, page):
+    page.goto(f"{server}/cost")
+    expect(page.get_by_role("heading", name="Cost to serve: where CX money goes")).to_be_visible()
+    _settled(page)
+    expect(page.get_by_text("Expensive behaviours")).to_be_visible()
+    expect(page.locator(".js-plotly-plot").first).to_be_visible()
+    page.goto(f"{server}/process?scenario=delivery")
+    expect(page.get_by_role("heading", name="Directly-follows graph")).to_be_visible()
+    _settled(page)
+    expect(page.locator(".js-plotly-plot")).to_have_count(2)  # coverage curve and the graph

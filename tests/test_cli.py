@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from analytics.cli import main
 
 
@@ -123,3 +125,45 @@ def test_economics_text_and_bad_input(capsys):
         == 1
     )
     assert "churn_from must be a monthly share in [0, 1), got 3.0" in capsys.readouterr().err
+
+
+PURE_LOG = (
+    "case:concept:name,concept:name,time:timestamp\n"
+    "1,a,2024-01-01 10:00\n1,b,2024-01-01 10:00\n2,a,2024-01-01 11:00\n"
+    "2,c,2024-01-01 11:05\n1,c,2024-01-01 10:01\n3,a,2024-01-02 09:00\n3,c,2024-01-02 09:30\n"
+)
+
+
+def test_process_variants_and_dfg_on_a_pure_event_log(tmp_path, capsys):
+    log = tmp_path / "log.csv"
+    log.write_text(PURE_LOG, encoding="utf-8")
+    assert main(["process", "variants", str(log), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert (result["cases"], result["events"]) == (3, 7)
+    assert [v["path"] for v in result["variants"]] == [["a", "c"], ["a", "b", "c"]]
+    assert [v["cases"] for v in result["variants"]] == [2, 1]
+    assert main(["process", "dfg", str(log), "--json"]) == 0
+    edges = {(e["from"], e["to"]): e["count"] for e in json.loads(capsys.readouterr().out)}
+    assert edges == {("a", "c"): 2, ("a", "b"): 1, ("b", "c"): 1}
+
+
+def test_cost_summary_json(small_dir, capsys):
+    assert main(["cost", "summary", str(small_dir), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["currency"] == "RUB"
+    assert summary["total_cost"] == pytest.approx(
+        sum(s["cost"] for s in summary["by_scenario"]), rel=1e-9
+    )
+    assert {t["tag"] for t in summary["tags"]} == {
+        "channel_hopping",
+        "repeat_return",
+        "non_standard",
+        "long_approval",
+        "bot_loop",
+        "ping_pong",
+    }
+    assert (
+        summary["cost_per_case"]["p10"]
+        <= summary["cost_per_case"]["p50"]
+        <= summary["cost_per_case"]["p90"]
+    )

@@ -1,0 +1,201 @@
+"""Cost to serve: what each case, customer and scenario costs, and which behaviours drive it."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from analytics.cost import (
+    TAGS,
+    case_costs,
+    customer_costs,
+    pareto,
+    period_months,
+    priciest,
+    quantiles,
+    tag_costs,
+    twins,
+    whale,
+)
+from analytics.export import to_csv_bytes
+from analytics.schema import Settings
+from dashboard.charts import quantile_boxes, share_curve
+from dashboard.fmt import compact_money, money, number, percent
+from dashboard.i18n import t
+from dashboard.state import current_dataset, engine
+
+dataset = current_dataset()
+settings = dataset.settings
+currency = settings.currency
+st.title(t("cost.title"))
+st.caption(t("cost.intro"))
+
+with st.expander(t("cost.rates")):
+    st.caption(t("cost.rates_intro"))
+    rates = st.data_editor(
+        pl.DataFrame(
+            {
+                "channel": list(settings.cost_per_minute),
+                "rate": list(settings.cost_per_minute.values()),
+            }
+        ),
+        key=f"rates_{dataset.content_hash}",
+        disabled=["channel"],
+        hide_index=True,
+        column_config={"channel": t("cost.channel"), "rate": t("cost.per_minute")},
+    )
+    a, b, c = st.columns(3)
+    per_contact = a.number_input(t("cost.per_contact"), 0.0, value=settings.cost_per_contact)
+    per_manual = b.number_input(t("cost.per_manual"), 0.0, value=settings.cost_per_manual_step)
+    per_meeting = c.number_input(t("cost.per_meeting"), 0.0, value=settings.cost_per_meeting)
+    if st.button(t("cost.apply_rates")):
+        st.session_state["settings"] = Settings.from_dict(
+            {
+                **settings.__dict__,
+                "cost_per_minute": dict(zip(rates["channel"], rates["rate"], strict=True)),
+                "cost_per_contact": per_contact,
+                "cost_per_manual_step": per_manual,
+                "cost_per_meeting": per_meeting,
+            }
+        )
+        st.rerun()
+
+cases = engine(case_costs, dataset)
+months = period_months(dataset.events)
+people = customer_costs(cases, dataset.customers, months)  # a group-by over cached cases
+case_q = cases["cost"].quantile
+top20 = pareto(people).filter(pl.col("customer_share") >= 0.2)["cost_share"][0]
+a, b, c, d = st.columns(4)
+a.metric(
+    t("cost.total"),
+    compact_money(cases["cost"].sum(), currency),
+    help=t("cost.total_help", cases=number(cases.height), events=number(dataset.events.height)),
+)
+b.metric(
+    t("cost.per_case"),
+    money(cases["cost"].median(), currency),
+    help=t(
+        "cost.per_case_help",
+        p10=money(case_q(0.1), currency),
+        p90=money(case_q(0.9), currency),
+        p99=money(case_q(0.99), currency),
+    ),
+)
+c.metric(
+    t("cost.per_customer"),
+    money(people["cost"].median(), currency),
+    help=t(
+        "cost.per_customer_help",
+        p90=money(people["cost"].quantile(0.9), currency),
+        max=money(people["cost"].max(), currency),
+    ),
+)
+d.metric(t("cost.concentration"), t("cost.concentration_value", share=percent(top20, 0)))
+
+left, right = st.columns(2, gap="large")
+with left:
+    st.subheader(t("cost.distribution"))
+    st.plotly_chart(quantile_boxes(quantiles(cases, "cost", "scenario"), currency), width="stretch")
+with right:
+    st.subheader(t("cost.pareto"))
+    st.plotly_chart(
+        share_curve(
+            pareto(people), "customer_share", "cost_share", t("cost.pareto_x"), t("cost.pareto_y")
+        ),
+        width="stretch",
+    )
+if "margin" in people.columns and people["margin"].null_count() < people.height:
+    st.subheader(t("cost.whale"))
+    st.caption(t("cost.whale_note", months=number(months, 1)))
+    st.plotly_chart(
+        share_curve(
+            whale(people),
+            "customer_share",
+            "cumulative_margin_share",
+            t("cost.whale_x"),
+            t("cost.whale_y"),
+            diagonal=False,
+        ),
+        width="stretch",
+    )
+
+st.subheader(t("cost.tags"))
+st.caption(t("cost.tags_intro"))
+tags = tag_costs(cases)
+st.table(
+    tags.select(
+        pl.col("tag")
+        .replace_strict({g: t(f"cost.defs.{g}") for g in TAGS})
+        .alias(t("cost.definition")),
+        pl.col("tag").alias(t("cost.tag")),
+        pl.col("cases").map_elements(number, return_dtype=pl.String).alias(t("cost.cases")),
+        pl.col("share").map_elements(percent, return_dtype=pl.String).alias(t("cost.share")),
+        pl.col("extra_per_case")
+        .map_elements(lambda v: money(v, currency), return_dtype=pl.String)
+        .alias(t("cost.extra")),
+        pl.col("at_stake")
+        .map_elements(lambda v: money(v, currency), return_dtype=pl.String)
+        .alias(t("cost.at_stake")),
+    )
+)
+st.subheader(t("cost.priciest"))
+st.dataframe(
+    priciest(cases).head(15),
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "scenario": t("cost.scenario"),
+        "tag": t("cost.tag"),
+        "cases": t("cost.cases"),
+        "extra_per_case": st.column_config.NumberColumn(t("cost.extra"), format="%.0f"),
+        "excess_cost": st.column_config.NumberColumn(t("cost.at_stake"), format="%.0f"),
+    },
+)
+
+if dataset.customers is not None:
+    st.subheader(t("cost.twins"))
+    st.caption(t("cost.twins_intro"))
+    pairs = twins(cases, dataset.customers)
+    st.dataframe(pairs.drop("low_case", "high_case").head(12), hide_index=True, width="stretch")
+    if pairs.height:
+        top = pairs.row(0, named=True)
+        left, right = st.columns(2)
+        for column, key, case in (
+            (left, "cost.pair_low", top["low_case"]),
+            (right, "cost.pair_high", top["high_case"]),
+        ):
+            row = cases.filter(pl.col("case_id") == case).row(0, named=True)
+            column.markdown(
+                t(key, case=case, contacts=row["contacts"], cost=money(row["cost"], currency))
+            )
+            column.dataframe(
+                dataset.events.filter(pl.col("case_id") == case)
+                .sort("timestamp", "row_nr")
+                .select("timestamp", "activity", "channel", "resource", "is_manual", "handle_s"),
+                hide_index=True,
+                width="stretch",
+            )
+
+st.subheader(t("cost.drill"))
+scenario = st.selectbox(
+    t("cost.drill_scenario"),
+    sorted(cases["scenario"].drop_nulls().unique()),
+    key="cost_scenario",
+    bind="query-params",
+)
+chosen = cases.filter(pl.col("scenario") == scenario).sort("cost", descending=True)
+st.markdown(f"**{t('cost.drill_cases')}**")
+st.dataframe(chosen.head(200), hide_index=True, width="stretch")
+a, b = st.columns(2)
+a.download_button(
+    t("cost.download_cases"),
+    to_csv_bytes(chosen),
+    file_name=f"cases_{scenario}.csv",
+    mime="text/csv",
+)
+b.download_button(
+    t("cost.download_customers"),
+    to_csv_bytes(people.sort("cost", descending=True)),
+    file_name="customers_cost.csv",
+    mime="text/csv",
+)

@@ -1,0 +1,184 @@
+"""Process variance: variants, the directly-follows graph, rework, manual steps, drift."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from analytics.cost import case_costs, manual_steps
+from analytics.export import to_csv_bytes, to_xlsx_bytes
+from analytics.process import (
+    coverage,
+    dataset_dfg,
+    dataset_paths,
+    directly_follows,
+    drift,
+    layout,
+    process_mining_log,
+    rework,
+    variants,
+)
+from dashboard.charts import dfg_figure, share_curve
+from dashboard.fmt import number, percent
+from dashboard.i18n import t
+from dashboard.state import current_dataset, engine
+
+dataset = current_dataset()
+currency = dataset.settings.currency
+paths = engine(dataset_paths, dataset)
+costs = engine(case_costs, dataset).select("case_id", "cost")
+
+st.title(t("process.title"))
+st.caption(t("process.intro"))
+scenarios = ["", *sorted(paths["scenario"].drop_nulls().unique())]
+labels = {s: s or t("process.all") for s in scenarios}
+scenario = st.selectbox(
+    t("process.scenario"),
+    scenarios,
+    format_func=labels.__getitem__,
+    key="scenario",
+    bind="query-params",
+)
+chosen = paths if not scenario else paths.filter(pl.col("scenario") == scenario)
+table = variants(chosen, costs)
+standard = table.row(0, named=True) if table.height else None
+
+a, b, c, d = st.columns(4)
+a.metric(t("process.cases"), number(chosen.height))
+b.metric(t("process.variants"), number(table.height))
+c.metric(t("process.coverage"), number(coverage(table)))
+d.metric(t("process.deviating"), percent(1 - standard["share"] if standard else None, 0))
+if standard:
+    st.markdown(
+        f"**{t('process.standard')}** ({percent(standard['share'], 0)}): `{standard['variant']}`"
+    )
+
+left, right = st.columns([3, 2], gap="large")
+with left:
+    st.subheader(t("process.variant_table"))
+    st.dataframe(
+        table.head(50).select(
+            "variant",
+            "cases",
+            "share",
+            "cumulative_share",
+            (pl.col("median_duration_s") / 3600).alias("hours"),
+            "median_cost",
+        ),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "variant": t("process.variant"),
+            "cases": t("process.cases"),
+            "share": st.column_config.NumberColumn(t("process.share"), format="percent"),
+            "cumulative_share": st.column_config.NumberColumn(
+                t("process.cumulative"), format="percent"
+            ),
+            "hours": st.column_config.NumberColumn(t("process.median_duration"), format="%.1f"),
+            "median_cost": st.column_config.NumberColumn(t("process.median_cost"), format="%.0f"),
+        },
+    )
+with right:
+    st.subheader(t("process.coverage_chart"))
+    curve = table.select((pl.int_range(1, pl.len() + 1) / pl.len()).alias("x"), "cumulative_share")
+    st.plotly_chart(
+        share_curve(
+            curve,
+            "x",
+            "cumulative_share",
+            t("process.coverage_x"),
+            t("process.coverage_y"),
+            diagonal=False,
+        ),
+        width="stretch",
+    )
+
+st.subheader(t("process.dfg"))
+st.caption(t("process.dfg_intro"))
+minimum = (
+    st.slider(t("process.min_share"), 0.0, 50.0, 2.0, 0.5, key="min_share", bind="query-params")
+    / 100
+)
+edges = engine(dataset_dfg, dataset) if not scenario else directly_follows(chosen)
+shown = edges.filter(pl.col("cases") >= minimum * max(chosen.height, 1))
+manual = engine(manual_steps, dataset)
+manual_here = manual if not scenario else manual.filter(pl.col("scenario") == scenario)
+if shown.height:
+    st.plotly_chart(
+        dfg_figure(shown, layout(shown, chosen), set(manual_here["activity"])), width="stretch"
+    )
+
+left, right = st.columns(2, gap="large")
+with left:
+    st.subheader(t("process.rework"))
+    st.dataframe(
+        rework(chosen),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "activity": t("process.activity"),
+            "cases": t("process.cases"),
+            "share": st.column_config.NumberColumn(t("process.share"), format="percent"),
+            "extra_steps": t("process.extra_steps"),
+        },
+    )
+with right:
+    st.subheader(t("process.manual"))
+    st.dataframe(
+        manual_here,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "scenario": t("process.scenario"),
+            "activity": t("process.activity"),
+            "steps": t("process.steps"),
+            "cases": t("process.cases"),
+            "cost": st.column_config.NumberColumn(t("process.cost"), format="%.0f"),
+            "share_of_cost": st.column_config.NumberColumn(
+                t("process.share_of_cost"), format="percent"
+            ),
+        },
+    )
+
+st.subheader(t("process.drift"))
+st.caption(t("process.drift_intro"))
+changes = drift(chosen)
+if changes.height:
+    st.dataframe(
+        changes.head(20).select(
+            "deviation",
+            "first_share",
+            "last_share",
+            (pl.col("growth") * 100).alias("growth"),
+            "became_norm",
+        ),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "deviation": t("process.deviation"),
+            "first_share": st.column_config.NumberColumn(t("process.first"), format="percent"),
+            "last_share": st.column_config.NumberColumn(t("process.last"), format="percent"),
+            "growth": st.column_config.NumberColumn(t("process.growth"), format="%.1f"),
+            "became_norm": t("process.norm"),
+        },
+    )
+
+a, b, c = st.columns(3)
+a.download_button(
+    t("process.download_log"),
+    to_csv_bytes(process_mining_log(dataset.events), excel_locale=False),
+    file_name="event_log.csv",
+    mime="text/csv",
+)
+flat = table.select(
+    "variant", "cases", "share", "cumulative_share", "median_duration_s", "median_cost"
+)
+b.download_button(
+    t("process.download_variants"), to_csv_bytes(flat), file_name="variants.csv", mime="text/csv"
+)
+c.download_button(
+    t("process.download_variants_xlsx"),
+    to_xlsx_bytes({"variants": flat}),
+    file_name="variants.xlsx",
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+)

@@ -1,0 +1,130 @@
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from analytics.io import load_path, load_sources, read_uploads
+from analytics.process import (
+    case_paths,
+    coverage,
+    directly_follows,
+    drift,
+    process_mining_log,
+    rework,
+    variants,
+)
+from tests.conftest import SAMPLE_DIR
+
+# Case A: request, bot, bot (tie with the previous bot: export order decides), reply.
+# Case B: request, reply, request (a loop back), reply.  Case C: request, reply.
+LOG = """case_id,timestamp,activity
+A,2024-01-01 10:00,request
+B,2024-01-02 09:00,request
+A,2024-01-01 10:01,bot
+A,2024-01-01 10:01,bot again
+C,2024-02-01 08:00,request
+B,2024-01-02 09:10,reply
+B,2024-01-03 09:00,request
+A,2024-01-01 10:05,reply
+B,2024-01-03 09:30,reply
+C,2024-02-01 08:20,reply
+"""
+
+
+@pytest.fixture
+def paths():
+    dataset = load_sources(read_uploads([("log.csv", LOG.encode())]))
+    return case_paths(dataset.events)
+
+
+def test_paths_follow_time_then_export_order(paths):
+    by_case = dict(zip(paths["case_id"], paths["path"].to_list(), strict=True))
+    assert by_case == {
+        "A": ["request", "bot", "bot again", "reply"],
+        "B": ["request", "reply", "request", "reply"],
+        "C": ["request", "reply"],
+    }
+    durations = dict(zip(paths["case_id"], paths["duration_s"], strict=True))
+    assert durations == {"A": 300, "B": 88200, "C": 1200}
+
+
+def test_unsorted_log_is_ordered_by_time_then_row(paths):
+    shuffled = "case_id,timestamp,activity\nX,2024-01-01 10:05,second\nX,2024-01-01 10:00,first\nX,2024-01-01 10:05,third\n"
+    events = load_sources(read_uploads([("log.csv", shuffled.encode())])).events
+    assert case_paths(events)["path"].to_list() == [["first", "second", "third"]]
+
+
+def test_variants_and_coverage(paths):
+    table = variants(paths)
+    assert table["cases"].to_list() == [1, 1, 1]
+    assert table["share"].to_list() == pytest.approx([1 / 3] * 3)
+    assert table["cumulative_share"].to_list() == pytest.approx([1 / 3, 2 / 3, 1.0])
+    assert coverage(table, 0.8) == 3
+    assert coverage(table, 0.5) == 2
+
+
+def test_directly_follows_by_hand(paths):
+    edges = directly_follows(paths)
+    rows = {(r["source"], r["target"]): r for r in edges.iter_rows(named=True)}
+    assert rows["request", "reply"]["count"] == 3  # B twice, C once
+    assert rows["request", "reply"]["cases"] == 2
+    assert rows["request", "reply"]["median_s"] == 1200  # 600, 1800, 1200 s
+    # B's reply -> request goes back to a step done before: rework
+    assert rows["reply", "request"]["rework_share"] == 1.0 and rows["reply", "request"]["rework"]
+    assert rows["request", "bot"]["rework_share"] == 0.0
+    # B's second request -> reply: 'reply' was seen before, one of three transitions
+    assert rows["request", "reply"]["rework_share"] == pytest.approx(1 / 3)
+    assert edges["count"].sum() == 3 + 3 + 1  # (4 - 1) + (4 - 1) + (2 - 1) transitions
+
+
+def test_rework_counts_repeats(paths):
+    table = rework(paths)
+    rows = {r["activity"]: r for r in table.iter_rows(named=True)}
+    assert set(rows) == {"request", "reply"}
+    assert rows["request"]["cases"] == 1 and rows["request"]["extra_steps"] == 1
+    assert rows["request"]["share"] == pytest.approx(1 / 3)
+
+
+def test_drift_finds_a_deviation_that_became_the_norm():
+    # January: 9 standard cases, 1 with an extra step; March: 5 and 5.
+    lines = ["case_id,timestamp,activity,scenario"]
+
+    def case(i, month, extra):
+        day = dt.datetime(2024, month, 1 + i % 20, 10)
+        lines.extend([f"{month}-{i},{day},a,s", f"{month}-{i},{day + dt.timedelta(minutes=1)},b,s"])
+        if extra:
+            lines.append(f"{month}-{i},{day + dt.timedelta(minutes=2)},x,s")
+
+    for i in range(10):
+        case(i, 1, i == 0)
+        case(i, 3, i < 5)
+    paths = case_paths(load_sources(read_uploads([("log.csv", "\n".join(lines).encode())])).events)
+    table = drift(paths, "s")
+    top = table.row(0, named=True)
+    assert top["deviation"] == "b → x"
+    assert (top["first_share"], top["last_share"]) == (pytest.approx(0.1), pytest.approx(0.5))
+    assert top["became_norm"]
+
+
+def test_process_mining_export_columns(paths):
+    dataset = load_sources(read_uploads([("log.csv", LOG.encode())]))
+    log = process_mining_log(dataset.events)
+    assert log.columns[:3] == ["case:concept:name", "concept:name", "time:timestamp"]
+    assert log.height == 10
+
+
+@pytest.fixture(scope="module")
+def sample_paths():
+    return case_paths(load_path(SAMPLE_DIR).events)
+
+
+def test_planted_bot_loop_became_the_norm_in_billing(sample_paths):
+    table = drift(sample_paths, "billing")
+    norms = table.filter(pl.col("became_norm"))["deviation"].to_list()
+    assert "bot → bot" in norms
+
+
+def test_planted_logistics_failure_shows_in_delivery_drift(sample_paths):
+    table = drift(sample_paths, "delivery")
+    norms = table.filter(pl.col("became_norm"))["deviation"].to_list()
+    assert any("courier escalation" in d for d in norms)
