@@ -117,12 +117,12 @@ def _loaded(args: argparse.Namespace) -> Dataset | None:
 
 
 def _cmd_variants(args: argparse.Namespace) -> int:
-    from analytics.process import case_paths, variants
+    from analytics.process import case_paths, case_steps, variants
 
     dataset = _loaded(args)
     if dataset is None:
         return 1
-    paths = case_paths(dataset.events)
+    paths = case_paths(case_steps(dataset.events))
     if args.scenario:
         paths = paths.filter(pl.col("scenario") == args.scenario)
     table = variants(paths)
@@ -155,12 +155,12 @@ def _cmd_variants(args: argparse.Namespace) -> int:
 
 
 def _cmd_dfg(args: argparse.Namespace) -> int:
-    from analytics.process import case_paths, directly_follows
+    from analytics.process import case_steps, directly_follows
 
     dataset = _loaded(args)
     if dataset is None:
         return 1
-    edges = directly_follows(case_paths(dataset.events))
+    edges = directly_follows(case_steps(dataset.events))
     if args.json:
         print(
             json.dumps(

@@ -13,6 +13,8 @@ nothing per minute (and is listed by :func:`unrated_channels`).
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 from analytics.dataset import Dataset
@@ -77,7 +79,8 @@ def case_costs(dataset: Dataset) -> pl.DataFrame:
 
     Columns: ``case_id``, ``customer_id``, ``scenario``, ``start``, ``end``, ``cost``
     (sum of :func:`event_cost`), ``contacts`` (customer-facing events), ``channels``
-    (distinct human channels), ``manual_steps``, ``meetings``, and one boolean per tag:
+    (distinct human channels), ``manual_steps``, ``meetings``, ``duration_s``, and one
+    boolean per tag:
 
     * ``channel_hopping``: the customer used two or more human channels (phone, chat,
       messenger, e-mail, social, meeting) in the case;
@@ -90,17 +93,43 @@ def case_costs(dataset: Dataset) -> pl.DataFrame:
     * ``ping_pong``: the case went back to a resource it had just left at least twice
       (A -> B -> A -> B); one return is an ordinary hand-off to the back office and back.
     """
-    from analytics.process import chronological, transitions
+    from analytics.process import case_steps
 
-    events = chronological(dataset.events)
+    steps = case_steps(dataset.events)
+    approvals = [a for a in steps.schema["activity"].categories if re.search(APPROVAL_PATTERN, a)]
+    bot = pl.col("activity") == "bot"
+    resource = pl.col("resource")
+    wait = (pl.col("timestamp").shift(-1) - pl.col("timestamp")).dt.total_seconds()
+    flagged = (
+        steps.lazy()
+        .with_columns(
+            event_cost(dataset.settings),
+            (bot & bot.shift(1) & (pl.col("step") >= 1)).alias("bot_pair"),
+            (
+                (resource == resource.shift(2))
+                & (resource != resource.shift(1))
+                & (pl.col("step") >= 2)
+            )
+            .fill_null(False)
+            .alias("back_again"),
+            (pl.col("repeat") & ~bot).alias("repeated_step"),
+            pl.when(pl.col("activity").is_in(approvals) & ~pl.col("last"))
+            .then(wait)
+            .alias("approval_wait"),
+        )
+        .with_columns(
+            (pl.col("approval_wait") > pl.col("approval_wait").quantile(0.9).over("case_scenario"))
+            .fill_null(False)
+            .alias("slow_approval")
+        )
+    )
     cases = (
-        events.lazy()
-        .with_columns(event_cost(dataset.settings))
-        .group_by("case_id")
+        flagged.group_by("case_no", maintain_order=True)
         .agg(
+            pl.col("case_id").first(),
             pl.col("customer_id").first(),
-            pl.col("scenario").drop_nulls().first(),
-            pl.col("timestamp").min().alias("start"),
+            pl.col("case_scenario").first().alias("scenario"),
+            pl.col("timestamp").first().alias("start"),
             pl.col("timestamp").max().alias("end"),
             pl.col("event_cost").sum().alias("cost"),
             is_contact().sum().alias("contacts"),
@@ -110,69 +139,44 @@ def case_costs(dataset: Dataset) -> pl.DataFrame:
             .alias("channels"),
             pl.col("is_manual").fill_null(False).sum().alias("manual_steps"),
             (pl.col("channel") == "meeting").sum().alias("meetings"),
-            pl.col("activity").alias("path"),
-            pl.col("timestamp").alias("times"),
-            pl.col("resource").alias("resources"),
-            pl.len().alias("steps"),
+            (pl.col("bot_pair").sum() >= 2).alias("bot_loop"),
+            (pl.col("back_again").sum() >= 2).alias("ping_pong"),
+            pl.col("repeated_step").any(),
+            pl.col("slow_approval").any().alias("long_approval"),
         )
         .with_columns(
             (pl.col("channels") >= 2).alias("channel_hopping"),
             (pl.col("manual_steps") > 0).alias("non_standard"),
-            (
-                pl.col("path")
-                .list.eval((pl.element() == "bot") & (pl.element().shift(1) == "bot"))
-                .list.sum()
-                >= 2
-            ).alias("bot_loop"),
-            (
-                pl.col("resources")
-                .list.eval(
-                    (pl.element() == pl.element().shift(2))
-                    & (pl.element() != pl.element().shift(1))
-                )
-                .list.sum()
-                .fill_null(0)
-                >= 2
-            ).alias("ping_pong"),
-            (
-                pl.col("path").list.eval(pl.element().filter(pl.element() != "bot")).list.len()
-                > pl.col("path")
-                .list.eval(pl.element().filter(pl.element() != "bot"))
-                .list.n_unique()
-            ).alias("repeated_step"),
+            (pl.col("end") - pl.col("start")).dt.total_seconds().alias("duration_s"),
         )
         .collect()
     )
     reopened = (
         cases.lazy()
-        .select("case_id", "customer_id", "scenario", "start", "end")
-        .sort("customer_id", "scenario", "start")
-        .with_columns(pl.col("end").shift(1).over("customer_id", "scenario").alias("previous_end"))
         .select(
-            "case_id",
-            (pl.col("start") - pl.col("previous_end") <= pl.duration(days=REOPEN_DAYS))
-            .fill_null(False)
-            .alias("reopened"),
+            "case_no",
+            pl.col("customer_id").hash().alias("who"),
+            pl.col("scenario").hash().alias("what"),
+            "start",
+            "end",
         )
-    )
-    steps = transitions(cases.select("case_id", "path", "times", "steps")).join(
-        cases.select("case_id", "scenario"), on="case_id"
-    )
-    approvals = steps.filter(pl.col("source").str.contains(APPROVAL_PATTERN))
-    slow = approvals.filter(pl.col("seconds") > pl.col("seconds").quantile(0.9).over("scenario"))[
-        "case_id"
-    ].unique()
-    return (
-        cases.lazy()
-        .join(reopened, on="case_id")
+        .sort("who", "what", "start")
         .with_columns(
-            (pl.col("repeated_step") | pl.col("reopened")).alias("repeat_return"),
-            pl.col("case_id").is_in(slow.implode()).alias("long_approval"),
+            (
+                (pl.col("who") == pl.col("who").shift(1))
+                & (pl.col("what") == pl.col("what").shift(1))
+                & (pl.col("start") - pl.col("end").shift(1) <= pl.duration(days=REOPEN_DAYS))
+            )
+            .fill_null(False)
+            .alias("reopened")
         )
-        .drop("path", "times", "resources", "repeated_step")
-        .with_columns((pl.col("end") - pl.col("start")).dt.total_seconds().alias("duration_s"))
+        .select("case_no", "reopened")
+        .sort("case_no")
         .collect()
     )
+    return cases.with_columns(
+        (pl.col("repeated_step") | reopened["reopened"]).alias("repeat_return")
+    ).drop("case_no", "repeated_step")
 
 
 def tag_costs(cases: pl.DataFrame) -> pl.DataFrame:

@@ -8,6 +8,10 @@ in the same minute. A log already in time order is used as it is (Polars keeps r
 inside each group); any other log is first sorted stably by time.
 
 A **variant** is a case's ordered activities joined by :data:`SEP`.
+
+Speed: everything starts from :func:`case_steps`, the events with each case's steps
+contiguous and in order (one stable integer sort on a 64-bit hash of the case id) and
+activities as an ``Enum``. Transitions are then shifts, never per-case lists of text.
 """
 
 from __future__ import annotations
@@ -28,27 +32,72 @@ def chronological(events: pl.DataFrame) -> pl.DataFrame:
     return events.sort("timestamp", "row_nr", maintain_order=True)
 
 
-def case_paths(events: pl.DataFrame) -> pl.DataFrame:
-    """One row per case: ``case_id``, ``customer_id``, ``scenario`` (its first non-null),
-    ``path`` (activities in order), ``times``, ``start``, ``end``, ``duration_s``,
-    ``steps``, ``variant`` (the path joined by :data:`SEP`)."""
+def case_steps(events: pl.DataFrame) -> pl.DataFrame:
+    """Every event, cases contiguous and each case's steps in order.
+
+    Adds ``case_no`` (0.. in first-seen order of the case hashes), ``step`` (0-based
+    position in the case), ``last`` (the case's final step), ``repeat`` (this activity
+    was already done earlier in the case), ``case_scenario`` (the case's first non-null
+    scenario) and ``case_start``; ``activity`` becomes an ``Enum`` (same text).
+    """
+    ordered = chronological(events)
+    activities = ordered["activity"].drop_nulls().unique().sort().to_list()
+    steps = ordered.with_columns(
+        pl.col("case_id").hash().alias("case_key"),
+        pl.col("activity").cast(pl.Enum(activities)),
+    ).sort("case_key", maintain_order=True)
+    key = pl.col("case_key")
+    row = pl.int_range(pl.len(), dtype=pl.UInt32)
+    first = (key != key.shift(1)).fill_null(True)
+    steps = steps.with_columns(
+        (first.cum_sum() - 1).cast(pl.UInt32).alias("case_no"),
+        (row - pl.when(first).then(row).forward_fill()).alias("step"),
+        (key != key.shift(-1)).fill_null(True).alias("last"),
+    )
+    # (case, activity) seen before: sort by (case, activity code), compare neighbours, put back.
+    order = steps.select(
+        row.alias("row"), "case_no", pl.col("activity").to_physical().alias("code")
+    ).sort("case_no", "code", maintain_order=True)
+    seen = order.select(
+        "row",
+        (
+            (pl.col("case_no") == pl.col("case_no").shift(1))
+            & (pl.col("code") == pl.col("code").shift(1))
+        )
+        .fill_null(False)
+        .alias("seen"),
+    )
+    repeat = pl.repeat(False, steps.height, eager=True).scatter(seen["row"], seen["seen"])
+    steps = steps.with_columns(repeat.alias("repeat"))
+    case_no = steps["case_no"]
+    per_case = steps.group_by("case_no", maintain_order=True).agg(
+        pl.col("scenario").drop_nulls().first().alias("case_scenario"),
+        pl.col("timestamp").first().alias("case_start"),
+    )
+    return steps.with_columns(
+        per_case["case_scenario"].gather(case_no),
+        per_case["case_start"].gather(case_no),
+    )
+
+
+def case_paths(steps: pl.DataFrame) -> pl.DataFrame:
+    """One row per case from :func:`case_steps`: ``case_id``, ``customer_id``,
+    ``scenario``, ``path`` (activities in order), ``times``, ``start``, ``end``,
+    ``duration_s``, ``steps``."""
     return (
-        chronological(events)
-        .lazy()
-        .group_by("case_id")
+        steps.lazy()
+        .group_by("case_no", maintain_order=True)
         .agg(
+            pl.col("case_id").first(),
             pl.col("customer_id").first(),
-            pl.col("scenario").drop_nulls().first(),
+            pl.col("case_scenario").first().alias("scenario"),
             pl.col("activity").alias("path"),
             pl.col("timestamp").alias("times"),
-            pl.col("timestamp").min().alias("start"),
+            pl.col("timestamp").first().alias("start"),
             pl.col("timestamp").max().alias("end"),
             pl.len().alias("steps"),
         )
-        .with_columns(
-            (pl.col("end") - pl.col("start")).dt.total_seconds().alias("duration_s"),
-            pl.col("path").list.join(SEP).alias("variant"),
-        )
+        .with_columns((pl.col("end") - pl.col("start")).dt.total_seconds().alias("duration_s"))
         .collect()
     )
 
@@ -56,7 +105,7 @@ def case_paths(events: pl.DataFrame) -> pl.DataFrame:
 def variants(paths: pl.DataFrame, costs: pl.DataFrame | None = None) -> pl.DataFrame:
     """Each distinct path with ``cases``, ``share``, ``cumulative_share``, the median
     duration and (given per-case ``costs`` with ``case_id`` and ``cost``) the median cost;
-    most frequent first, ties by variant text."""
+    most frequent first, ties by variant text (the path joined by :data:`SEP`)."""
     frame = (
         paths
         if costs is None
@@ -64,13 +113,18 @@ def variants(paths: pl.DataFrame, costs: pl.DataFrame | None = None) -> pl.DataF
     )
     aggs = [
         pl.len().alias("cases"),
-        pl.col("path").first(),
         pl.col("steps").first(),
         pl.col("duration_s").median().alias("median_duration_s"),
     ]
     if costs is not None:
         aggs.append(pl.col("cost").median().alias("median_cost"))
-    table = frame.group_by("variant").agg(aggs).sort(["cases", "variant"], descending=[True, False])
+    table = (
+        frame.group_by("path")
+        .agg(aggs)
+        .with_columns(pl.col("path").cast(pl.List(pl.String)))
+        .with_columns(pl.col("path").list.join(SEP).alias("variant"))
+    )
+    table = table.sort(["cases", "variant"], descending=[True, False])
     total = table["cases"].sum()
     return table.with_columns(
         (pl.col("cases") / total).alias("share"),
@@ -86,84 +140,76 @@ def coverage(table: pl.DataFrame, target: float = 0.8) -> int:
     return int(reached.arg_true()[0]) + 1 if reached.any() else table.height
 
 
-def transitions(paths: pl.DataFrame) -> pl.DataFrame:
-    """Every step-to-next-step pair of every case: ``case_id``, ``position`` (of the
-    source step, 0-based), ``source``, ``target``, ``seconds`` between them."""
-    last = pl.col("path").list.len() - 1
+def transitions(steps: pl.DataFrame) -> pl.DataFrame:
+    """Every step-to-next-step pair: ``case_no``, ``case_id``, ``step`` (of the source),
+    ``source``, ``target`` (Enums), ``seconds`` between them, ``target_repeat`` (the
+    target was done before in the case: a loop back), ``case_scenario``, ``case_start``."""
     return (
-        paths.lazy()
-        .filter(pl.col("steps") > 1)
-        .select(
-            "case_id",
-            pl.int_ranges(0, last).alias("position"),
-            pl.col("path").list.slice(0, last).alias("source"),
-            pl.col("path").list.slice(1).alias("target"),
-            pl.col("times").list.slice(0, last).alias("t0"),
-            pl.col("times").list.slice(1).alias("t1"),
+        steps.lazy()
+        .with_columns(
+            pl.col("activity").shift(-1).alias("target"),
+            (pl.col("timestamp").shift(-1) - pl.col("timestamp"))
+            .dt.total_seconds()
+            .alias("seconds"),
+            pl.col("repeat").shift(-1).alias("target_repeat"),
         )
-        .explode(["position", "source", "target", "t0", "t1"])
+        .filter(~pl.col("last"))
         .select(
+            "case_no",
             "case_id",
-            "position",
-            "source",
+            "step",
+            pl.col("activity").alias("source"),
             "target",
-            (pl.col("t1") - pl.col("t0")).dt.total_seconds().alias("seconds"),
+            "seconds",
+            "target_repeat",
+            "case_scenario",
+            "case_start",
         )
         .collect()
     )
 
 
-def directly_follows(paths: pl.DataFrame) -> pl.DataFrame:
+def directly_follows(steps: pl.DataFrame) -> pl.DataFrame:
     """The directly-follows graph: ``source``, ``target``, ``count`` (transitions),
     ``cases`` (cases with it), ``median_s`` (median time between the two steps),
     ``rework_share``: the share of these transitions whose target was already done
     earlier in the case (a loop back), and ``rework`` when that is most of them."""
-    steps = transitions(paths)
-    first_seen = (
-        paths.lazy()
-        .select("case_id", pl.col("path").alias("activity"))
-        .explode("activity")
-        .with_columns(pl.int_range(pl.len()).over("case_id").alias("at"))
-        .group_by("case_id", "activity")
-        .agg(pl.col("at").min().alias("first_at"))
-    )
     return (
-        steps.lazy()
-        .join(first_seen, left_on=["case_id", "target"], right_on=["case_id", "activity"])
+        transitions(steps)
+        .lazy()
         .group_by("source", "target")
         .agg(
             pl.len().alias("count"),
-            pl.col("case_id").n_unique().alias("cases"),
+            pl.col("case_no").n_unique().alias("cases"),
             pl.col("seconds").median().alias("median_s"),
-            (pl.col("first_at") <= pl.col("position")).mean().alias("rework_share"),
+            pl.col("target_repeat").mean().alias("rework_share"),
         )
-        .with_columns((pl.col("rework_share") >= 0.5).alias("rework"))
+        .with_columns(
+            pl.col("source", "target").cast(pl.String),
+            (pl.col("rework_share") >= 0.5).alias("rework"),
+        )
         .sort(["count", "source", "target"], descending=[True, False, False])
         .collect()
     )
 
 
-def rework(paths: pl.DataFrame) -> pl.DataFrame:
+def rework(steps: pl.DataFrame) -> pl.DataFrame:
     """Activities done more than once within a case: ``activity``, ``cases`` where it
     repeats, ``share`` of the cases that contain it, ``extra_steps`` (repeats beyond the
     first)."""
-    per_case = (
-        paths.lazy()
-        .select("case_id", pl.col("path").alias("activity"))
-        .explode("activity")
-        .group_by("case_id", "activity")
-        .len()
-    )
+    having = steps.group_by("activity").agg(pl.col("case_no").n_unique().alias("with"))
     return (
-        per_case.group_by("activity")
-        .agg(
-            (pl.col("len") > 1).sum().alias("cases"),
-            ((pl.col("len") > 1).sum() / pl.len()).alias("share"),
-            (pl.col("len") - 1).sum().alias("extra_steps"),
+        steps.filter(pl.col("repeat"))
+        .group_by("activity")
+        .agg(pl.col("case_no").n_unique().alias("cases"), pl.len().alias("extra_steps"))
+        .join(having, on="activity")
+        .select(
+            pl.col("activity").cast(pl.String),
+            "cases",
+            (pl.col("cases") / pl.col("with")).alias("share"),
+            "extra_steps",
         )
-        .filter(pl.col("cases") > 0)
         .sort(["extra_steps", "activity"], descending=[True, False])
-        .collect()
     )
 
 
@@ -171,34 +217,35 @@ def standard_edges(path: list[str]) -> set[tuple[str, str]]:
     return set(pairwise(path))
 
 
+def for_scenario(steps: pl.DataFrame, scenario: str | None) -> pl.DataFrame:
+    """The steps of one scenario's cases (whole cases, order kept); all when None."""
+    return steps if not scenario else steps.filter(pl.col("case_scenario") == scenario)
+
+
 def drift(
-    paths: pl.DataFrame, scenario: str | None = None, norm_share: float = 0.1
+    steps: pl.DataFrame, scenario: str | None = None, norm_share: float = 0.1
 ) -> pl.DataFrame:
     """Month by month, the share of cases taking each deviation from the standard path.
 
     The standard path is the scenario's most frequent variant; a deviation is a
     directly-follows step (``source → target``) that the standard path does not have.
-    For each deviation: its share of the month's cases in the first and the last month,
-    ``growth`` (last - first, in shares), and ``became_norm``: at least ``norm_share`` of
-    the last month's cases take it and it at least doubled. Sorted with the norms first,
-    then by growth.
+    Months are those of the cases' first steps. For each deviation: its share of the
+    month's cases in the first and the last month, ``growth`` (last - first, in shares),
+    and ``became_norm``: at least ``norm_share`` of the last month's cases take it and it
+    at least doubled. Sorted with the norms first, then by growth.
     """
-    cases = paths if scenario is None else paths.filter(pl.col("scenario") == scenario)
-    if cases.is_empty():
+    chosen = for_scenario(steps, scenario)
+    if chosen.is_empty():
         return pl.DataFrame()
-    standard = variants(cases)["path"][0].to_list()
-    normal = standard_edges(standard)
-    steps = transitions(cases).join(
-        cases.select("case_id", pl.col("start").dt.truncate("1mo").dt.date().alias("month")),
-        on="case_id",
-    )
-    deviant = steps.filter(
-        ~pl.concat_str("source", pl.lit("\0"), "target").is_in([f"{a}\0{b}" for a, b in normal])
-    )
-    per_month = cases.group_by(pl.col("start").dt.truncate("1mo").dt.date().alias("month")).len()
+    standard = variants(case_paths(chosen))["path"][0].to_list()
+    normal = [f"{a}\0{b}" for a, b in standard_edges(standard)]
+    month = pl.col("case_start").dt.truncate("1mo").dt.date().alias("month")
+    moves = transitions(chosen).with_columns(month, pl.col("source", "target").cast(pl.String))
+    deviant = moves.filter(~pl.concat_str("source", pl.lit("\0"), "target").is_in(normal))
+    per_month = chosen.filter(pl.col("step") == 0).group_by(month).len()
     monthly = (
         deviant.group_by("month", "source", "target")
-        .agg(pl.col("case_id").n_unique().alias("cases"))
+        .agg(pl.col("case_no").n_unique().alias("cases"))
         .join(per_month, on="month")
         .with_columns((pl.col("cases") / pl.col("len")).alias("share"))
     )
@@ -236,22 +283,15 @@ def process_mining_log(events: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def layout(edges: pl.DataFrame, paths: pl.DataFrame) -> dict[str, tuple[float, float]]:
+def layout(edges: pl.DataFrame, steps: pl.DataFrame) -> dict[str, tuple[float, float]]:
     """Node positions for drawing a directly-follows graph: x = the activity's median
-    position within the cases' paths (layers left to right), y = spread within a layer."""
+    position within the cases (layers left to right), y = spread within a layer."""
     nodes = set(edges["source"]) | set(edges["target"])
     order = (
-        paths.lazy()
-        .select(
-            pl.col("path").alias("activity"),
-            pl.int_ranges(0, pl.col("path").list.len()).alias("at"),
-        )
-        .explode("activity", "at")
+        steps.group_by(pl.col("activity").cast(pl.String))
+        .agg(pl.col("step").median().alias("x"))
         .filter(pl.col("activity").is_in(list(nodes)))
-        .group_by("activity")
-        .agg(pl.col("at").median().alias("x"))
         .sort("x", "activity")
-        .collect()
     )
     positions: dict[str, tuple[float, float]] = {}
     used: dict[float, int] = {}
@@ -263,11 +303,11 @@ def layout(edges: pl.DataFrame, paths: pl.DataFrame) -> dict[str, tuple[float, f
     return positions
 
 
+def dataset_steps(dataset: Dataset) -> pl.DataFrame:
+    """:func:`case_steps` of a dataset's events (the app caches it per dataset)."""
+    return case_steps(dataset.events)
+
+
 def dataset_paths(dataset: Dataset) -> pl.DataFrame:
-    """:func:`case_paths` of a dataset's events (the app caches it per dataset)."""
-    return case_paths(dataset.events)
-
-
-def dataset_dfg(dataset: Dataset) -> pl.DataFrame:
-    """:func:`directly_follows` over all of a dataset's cases."""
-    return directly_follows(case_paths(dataset.events))
+    """:func:`case_paths` of a dataset (the app caches it per dataset)."""
+    return case_paths(case_steps(dataset.events))

@@ -6,6 +6,7 @@ import pytest
 from analytics.io import load_path, load_sources, read_uploads
 from analytics.process import (
     case_paths,
+    case_steps,
     coverage,
     directly_follows,
     drift,
@@ -32,9 +33,13 @@ C,2024-02-01 08:20,reply
 
 
 @pytest.fixture
-def paths():
-    dataset = load_sources(read_uploads([("log.csv", LOG.encode())]))
-    return case_paths(dataset.events)
+def steps():
+    return case_steps(load_sources(read_uploads([("log.csv", LOG.encode())])).events)
+
+
+@pytest.fixture
+def paths(steps):
+    return case_paths(steps)
 
 
 def test_paths_follow_time_then_export_order(paths):
@@ -51,7 +56,7 @@ def test_paths_follow_time_then_export_order(paths):
 def test_unsorted_log_is_ordered_by_time_then_row(paths):
     shuffled = "case_id,timestamp,activity\nX,2024-01-01 10:05,second\nX,2024-01-01 10:00,first\nX,2024-01-01 10:05,third\n"
     events = load_sources(read_uploads([("log.csv", shuffled.encode())])).events
-    assert case_paths(events)["path"].to_list() == [["first", "second", "third"]]
+    assert case_paths(case_steps(events))["path"].to_list() == [["first", "second", "third"]]
 
 
 def test_variants_and_coverage(paths):
@@ -63,8 +68,8 @@ def test_variants_and_coverage(paths):
     assert coverage(table, 0.5) == 2
 
 
-def test_directly_follows_by_hand(paths):
-    edges = directly_follows(paths)
+def test_directly_follows_by_hand(steps):
+    edges = directly_follows(steps)
     rows = {(r["source"], r["target"]): r for r in edges.iter_rows(named=True)}
     assert rows["request", "reply"]["count"] == 3  # B twice, C once
     assert rows["request", "reply"]["cases"] == 2
@@ -77,8 +82,8 @@ def test_directly_follows_by_hand(paths):
     assert edges["count"].sum() == 3 + 3 + 1  # (4 - 1) + (4 - 1) + (2 - 1) transitions
 
 
-def test_rework_counts_repeats(paths):
-    table = rework(paths)
+def test_rework_counts_repeats(steps):
+    table = rework(steps)
     rows = {r["activity"]: r for r in table.iter_rows(named=True)}
     assert set(rows) == {"request", "reply"}
     assert rows["request"]["cases"] == 1 and rows["request"]["extra_steps"] == 1
@@ -98,8 +103,8 @@ def test_drift_finds_a_deviation_that_became_the_norm():
     for i in range(10):
         case(i, 1, i == 0)
         case(i, 3, i < 5)
-    paths = case_paths(load_sources(read_uploads([("log.csv", "\n".join(lines).encode())])).events)
-    table = drift(paths, "s")
+    steps = case_steps(load_sources(read_uploads([("log.csv", "\n".join(lines).encode())])).events)
+    table = drift(steps, "s")
     top = table.row(0, named=True)
     assert top["deviation"] == "b → x"
     assert (top["first_share"], top["last_share"]) == (pytest.approx(0.1), pytest.approx(0.5))
@@ -114,17 +119,17 @@ def test_process_mining_export_columns(paths):
 
 
 @pytest.fixture(scope="module")
-def sample_paths():
-    return case_paths(load_path(SAMPLE_DIR).events)
+def sample_steps():
+    return case_steps(load_path(SAMPLE_DIR).events)
 
 
-def test_planted_bot_loop_became_the_norm_in_billing(sample_paths):
-    table = drift(sample_paths, "billing")
+def test_planted_bot_loop_became_the_norm_in_billing(sample_steps):
+    table = drift(sample_steps, "billing")
     norms = table.filter(pl.col("became_norm"))["deviation"].to_list()
     assert "bot → bot" in norms
 
 
-def test_planted_logistics_failure_shows_in_delivery_drift(sample_paths):
-    table = drift(sample_paths, "delivery")
+def test_planted_logistics_failure_shows_in_delivery_drift(sample_steps):
+    table = drift(sample_steps, "delivery")
     norms = table.filter(pl.col("became_norm"))["deviation"].to_list()
     assert any("courier escalation" in d for d in norms)

@@ -9,10 +9,11 @@ from analytics.cost import case_costs, manual_steps
 from analytics.export import to_csv_bytes, to_xlsx_bytes
 from analytics.process import (
     coverage,
-    dataset_dfg,
     dataset_paths,
+    dataset_steps,
     directly_follows,
     drift,
+    for_scenario,
     layout,
     process_mining_log,
     rework,
@@ -25,6 +26,7 @@ from dashboard.state import current_dataset, engine
 
 dataset = current_dataset()
 currency = dataset.settings.currency
+steps = engine(dataset_steps, dataset)
 paths = engine(dataset_paths, dataset)
 costs = engine(case_costs, dataset).select("case_id", "cost")
 
@@ -40,6 +42,7 @@ scenario = st.selectbox(
     bind="query-params",
 )
 chosen = paths if not scenario else paths.filter(pl.col("scenario") == scenario)
+chosen_steps = for_scenario(steps, scenario)
 table = variants(chosen, costs)
 standard = table.row(0, named=True) if table.height else None
 
@@ -99,20 +102,21 @@ minimum = (
     st.slider(t("process.min_share"), 0.0, 50.0, 2.0, 0.5, key="min_share", bind="query-params")
     / 100
 )
-edges = engine(dataset_dfg, dataset) if not scenario else directly_follows(chosen)
+edges = directly_follows(chosen_steps)
 shown = edges.filter(pl.col("cases") >= minimum * max(chosen.height, 1))
 manual = engine(manual_steps, dataset)
 manual_here = manual if not scenario else manual.filter(pl.col("scenario") == scenario)
 if shown.height:
     st.plotly_chart(
-        dfg_figure(shown, layout(shown, chosen), set(manual_here["activity"])), width="stretch"
+        dfg_figure(shown, layout(shown, chosen_steps), set(manual_here["activity"])),
+        width="stretch",
     )
 
 left, right = st.columns(2, gap="large")
 with left:
     st.subheader(t("process.rework"))
     st.dataframe(
-        rework(chosen),
+        rework(chosen_steps),
         hide_index=True,
         width="stretch",
         column_config={
@@ -142,7 +146,7 @@ with right:
 
 st.subheader(t("process.drift"))
 st.caption(t("process.drift_intro"))
-changes = drift(chosen)
+changes = drift(chosen_steps)
 if changes.height:
     st.dataframe(
         changes.head(20).select(

@@ -1,0 +1,90 @@
+"""Process mining and cost-to-serve at scale: 10 M generated events (~1.2 M cases).
+
+Run: ``.venv/bin/python benchmarks/bench_process.py [--customers 320000] [--runs 3]``.
+Each run is a fresh subprocess that loads the Parquet events (not timed), then times
+(1) variants + the directly-follows graph together, (2) per-case cost and behaviour tags.
+A straightforward pandas version of (1) runs once in its own subprocess for comparison.
+Uses the data that ``bench_load.py`` writes (it is generated if missing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+
+OURS = """
+import json, resource, sys, time
+from analytics.io import load_path
+from analytics.process import case_paths, case_steps, variants, directly_follows
+from analytics.cost import case_costs
+ds = load_path(sys.argv[1])
+t = time.perf_counter()
+steps = case_steps(ds.events)
+paths = case_paths(steps)
+table = variants(paths)
+edges = directly_follows(steps)
+process_s = time.perf_counter() - t
+t = time.perf_counter()
+cases = case_costs(ds)
+cost_s = time.perf_counter() - t
+print(json.dumps({"process_s": process_s, "cost_s": cost_s, "events": ds.events.height,
+                  "cases": paths.height, "variants": table.height, "edges": edges.height,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+PANDAS = """
+import json, sys, time
+import pandas as pd
+from analytics.io import load_path
+events = load_path(sys.argv[1]).events.to_pandas()
+t = time.perf_counter()
+ordered = events.sort_values(["case_id", "timestamp", "row_nr"], kind="stable")
+paths = ordered.groupby("case_id", sort=False)["activity"].agg(" -> ".join)
+variants = paths.value_counts()
+nxt = ordered.groupby("case_id", sort=False)["activity"].shift(-1)
+dfg = pd.DataFrame({"source": ordered["activity"], "target": nxt}).dropna().value_counts()
+elapsed = time.perf_counter() - t
+print(json.dumps({"pandas_s": elapsed, "variants": len(variants), "edges": len(dfg)}))
+"""
+
+
+def run(code: str, path: str) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, "-c", code, path], capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--customers", type=int, default=320_000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from bench_load import prepare
+
+    parquet, _ = prepare(args.customers)
+    results = [run(OURS, str(parquet)) for _ in range(args.runs)]
+    process_s = statistics.median(r["process_s"] for r in results)
+    cost_s = statistics.median(r["cost_s"] for r in results)
+    first = results[0]
+    t = time.perf_counter()
+    pandas = run(PANDAS, str(parquet))
+    assert pandas["variants"] == first["variants"] and pandas["edges"] == first["edges"]
+    print(
+        f"{first['events']:,} events, {first['cases']:,} cases, {first['variants']} variants, "
+        f"{first['edges']} edges\n"
+        f"variants + DFG: median {process_s:.2f} s ({first['events'] / process_s / 1e6:.1f} M "
+        f"events/s); pandas {pandas['pandas_s']:.2f} s = {pandas['pandas_s'] / process_s:.1f}x "
+        f"slower (pandas run took {time.perf_counter() - t:.0f} s with loading)\n"
+        f"per-case cost + behaviour tags: median {cost_s:.2f} s\n"
+        f"peak RSS {max(r['peak_mb'] for r in results):,.0f} MB (load included)"
+    )
+
+
+if __name__ == "__main__":
+    main()
