@@ -122,7 +122,7 @@ def _cmd_variants(args: argparse.Namespace) -> int:
     dataset = _loaded(args)
     if dataset is None:
         return 1
-    paths = case_paths(case_steps(dataset.events))
+    paths = case_paths(case_steps(dataset.events), dataset.events)
     if args.scenario:
         paths = paths.filter(pl.col("scenario") == args.scenario)
     table = variants(paths)

@@ -93,17 +93,27 @@ def case_costs(dataset: Dataset) -> pl.DataFrame:
     * ``ping_pong``: the case went back to a resource it had just left at least twice
       (A -> B -> A -> B); one return is an ordinary hand-off to the back office and back.
     """
-    from analytics.process import case_steps
+    from analytics.process import case_steps, chronological
 
-    steps = case_steps(dataset.events)
+    human = pl.col("channel").is_in(HUMAN_CHANNELS)
+    steps = case_steps(
+        dataset.events,
+        extra=[
+            event_cost(dataset.settings),
+            is_contact().alias("contact"),
+            pl.when(human).then(pl.col("channel").hash()).alias("human_channel"),
+            pl.col("is_manual").fill_null(False).alias("manual"),
+            (pl.col("channel") == "meeting").fill_null(False).alias("meeting"),
+            pl.col("resource").hash().alias("resource_key"),
+        ],
+    )
     approvals = [a for a in steps.schema["activity"].categories if re.search(APPROVAL_PATTERN, a)]
     bot = pl.col("activity") == "bot"
-    resource = pl.col("resource")
+    resource = pl.col("resource_key")
     wait = (pl.col("timestamp").shift(-1) - pl.col("timestamp")).dt.total_seconds()
     flagged = (
         steps.lazy()
         .with_columns(
-            event_cost(dataset.settings),
             (bot & bot.shift(1) & (pl.col("step") >= 1)).alias("bot_pair"),
             (
                 (resource == resource.shift(2))
@@ -126,19 +136,15 @@ def case_costs(dataset: Dataset) -> pl.DataFrame:
     cases = (
         flagged.group_by("case_no", maintain_order=True)
         .agg(
-            pl.col("case_id").first(),
-            pl.col("customer_id").first(),
+            pl.col("row").first(),
             pl.col("case_scenario").first().alias("scenario"),
             pl.col("timestamp").first().alias("start"),
             pl.col("timestamp").max().alias("end"),
             pl.col("event_cost").sum().alias("cost"),
-            is_contact().sum().alias("contacts"),
-            pl.col("channel")
-            .filter(pl.col("channel").is_in(HUMAN_CHANNELS))
-            .n_unique()
-            .alias("channels"),
-            pl.col("is_manual").fill_null(False).sum().alias("manual_steps"),
-            (pl.col("channel") == "meeting").sum().alias("meetings"),
+            pl.col("contact").sum().alias("contacts"),
+            pl.col("human_channel").drop_nulls().n_unique().alias("channels"),
+            pl.col("manual").sum().alias("manual_steps"),
+            pl.col("meeting").sum().alias("meetings"),
             (pl.col("bot_pair").sum() >= 2).alias("bot_loop"),
             (pl.col("back_again").sum() >= 2).alias("ping_pong"),
             pl.col("repeated_step").any(),
@@ -151,6 +157,10 @@ def case_costs(dataset: Dataset) -> pl.DataFrame:
         )
         .collect()
     )
+    ordered = chronological(dataset.events)
+    cases = cases.with_columns(
+        ordered["case_id"].gather(cases["row"]), ordered["customer_id"].gather(cases["row"])
+    ).drop("row")
     reopened = (
         cases.lazy()
         .select(

@@ -16,6 +16,7 @@ activities as an ``Enum``. Transitions are then shifts, never per-case lists of 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import pairwise
 
 import polars as pl
@@ -32,19 +33,27 @@ def chronological(events: pl.DataFrame) -> pl.DataFrame:
     return events.sort("timestamp", "row_nr", maintain_order=True)
 
 
-def case_steps(events: pl.DataFrame) -> pl.DataFrame:
-    """Every event, cases contiguous and each case's steps in order.
+def case_steps(events: pl.DataFrame, extra: Sequence[pl.Expr] = ()) -> pl.DataFrame:
+    """The events' steps, cases contiguous and each case's steps in order.
 
-    Adds ``case_no`` (0.. in first-seen order of the case hashes), ``step`` (0-based
-    position in the case), ``last`` (the case's final step), ``repeat`` (this activity
-    was already done earlier in the case), ``case_scenario`` (the case's first non-null
-    scenario) and ``case_start``; ``activity`` becomes an ``Enum`` (same text).
+    Only compact columns travel through the sort (it is the costly part at scale):
+    ``row`` (the event's row in :func:`chronological` order, to fetch anything else),
+    ``case_key`` (a 64-bit hash of ``case_id``), ``activity`` (an ``Enum``, same text),
+    ``timestamp``, and any ``extra`` expressions evaluated on the events first. Adds
+    ``case_no`` (0, 1, ...), ``step`` (0-based position in the case), ``last`` (the
+    case's final step), ``repeat`` (this activity was already done earlier in the case),
+    ``case_scenario`` (the case's first non-null scenario) and ``case_start``.
     """
     ordered = chronological(events)
     activities = ordered["activity"].drop_nulls().unique().sort().to_list()
-    steps = ordered.with_columns(
+    scenarios = ordered["scenario"].drop_nulls().unique().sort().to_list()
+    steps = ordered.select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"),
         pl.col("case_id").hash().alias("case_key"),
         pl.col("activity").cast(pl.Enum(activities)),
+        "timestamp",
+        pl.col("scenario").cast(pl.Enum(scenarios)),
+        *extra,
     ).sort("case_key", maintain_order=True)
     key = pl.col("case_key")
     row = pl.int_range(pl.len(), dtype=pl.UInt32)
@@ -56,10 +65,10 @@ def case_steps(events: pl.DataFrame) -> pl.DataFrame:
     )
     # (case, activity) seen before: sort by (case, activity code), compare neighbours, put back.
     order = steps.select(
-        row.alias("row"), "case_no", pl.col("activity").to_physical().alias("code")
+        row.alias("at"), "case_no", pl.col("activity").to_physical().alias("code")
     ).sort("case_no", "code", maintain_order=True)
     seen = order.select(
-        "row",
+        "at",
         (
             (pl.col("case_no") == pl.col("case_no").shift(1))
             & (pl.col("code") == pl.col("code").shift(1))
@@ -67,29 +76,28 @@ def case_steps(events: pl.DataFrame) -> pl.DataFrame:
         .fill_null(False)
         .alias("seen"),
     )
-    repeat = pl.repeat(False, steps.height, eager=True).scatter(seen["row"], seen["seen"])
-    steps = steps.with_columns(repeat.alias("repeat"))
+    repeat = pl.repeat(False, steps.height, eager=True).scatter(seen["at"], seen["seen"])
     case_no = steps["case_no"]
     per_case = steps.group_by("case_no", maintain_order=True).agg(
         pl.col("scenario").drop_nulls().first().alias("case_scenario"),
         pl.col("timestamp").first().alias("case_start"),
     )
     return steps.with_columns(
-        per_case["case_scenario"].gather(case_no),
+        repeat.alias("repeat"),
+        per_case["case_scenario"].gather(case_no).cast(pl.String),
         per_case["case_start"].gather(case_no),
     )
 
 
-def case_paths(steps: pl.DataFrame) -> pl.DataFrame:
-    """One row per case from :func:`case_steps`: ``case_id``, ``customer_id``,
-    ``scenario``, ``path`` (activities in order), ``times``, ``start``, ``end``,
-    ``duration_s``, ``steps``."""
-    return (
+def case_paths(steps: pl.DataFrame, events: pl.DataFrame | None = None) -> pl.DataFrame:
+    """One row per case from :func:`case_steps`: ``scenario``, ``path`` (activities in
+    order), ``times``, ``start``, ``end``, ``duration_s``, ``steps``; with the ``events``
+    the steps came from, also ``case_id`` and ``customer_id``."""
+    paths = (
         steps.lazy()
         .group_by("case_no", maintain_order=True)
         .agg(
-            pl.col("case_id").first(),
-            pl.col("customer_id").first(),
+            pl.col("row").first(),
             pl.col("case_scenario").first().alias("scenario"),
             pl.col("activity").alias("path"),
             pl.col("timestamp").alias("times"),
@@ -100,6 +108,12 @@ def case_paths(steps: pl.DataFrame) -> pl.DataFrame:
         .with_columns((pl.col("end") - pl.col("start")).dt.total_seconds().alias("duration_s"))
         .collect()
     )
+    if events is not None:
+        ordered = chronological(events)
+        paths = paths.with_columns(
+            ordered["case_id"].gather(paths["row"]), ordered["customer_id"].gather(paths["row"])
+        )
+    return paths.drop("row")
 
 
 def variants(paths: pl.DataFrame, costs: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -141,7 +155,7 @@ def coverage(table: pl.DataFrame, target: float = 0.8) -> int:
 
 
 def transitions(steps: pl.DataFrame) -> pl.DataFrame:
-    """Every step-to-next-step pair: ``case_no``, ``case_id``, ``step`` (of the source),
+    """Every step-to-next-step pair: ``case_no``, ``step`` (of the source),
     ``source``, ``target`` (Enums), ``seconds`` between them, ``target_repeat`` (the
     target was done before in the case: a loop back), ``case_scenario``, ``case_start``."""
     return (
@@ -156,7 +170,6 @@ def transitions(steps: pl.DataFrame) -> pl.DataFrame:
         .filter(~pl.col("last"))
         .select(
             "case_no",
-            "case_id",
             "step",
             pl.col("activity").alias("source"),
             "target",
@@ -310,4 +323,4 @@ def dataset_steps(dataset: Dataset) -> pl.DataFrame:
 
 def dataset_paths(dataset: Dataset) -> pl.DataFrame:
     """:func:`case_paths` of a dataset (the app caches it per dataset)."""
-    return case_paths(case_steps(dataset.events))
+    return case_paths(case_steps(dataset.events), dataset.events)

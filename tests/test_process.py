@@ -33,13 +33,18 @@ C,2024-02-01 08:20,reply
 
 
 @pytest.fixture
-def steps():
-    return case_steps(load_sources(read_uploads([("log.csv", LOG.encode())])).events)
+def events():
+    return load_sources(read_uploads([("log.csv", LOG.encode())])).events
 
 
 @pytest.fixture
-def paths(steps):
-    return case_paths(steps)
+def steps(events):
+    return case_steps(events)
+
+
+@pytest.fixture
+def paths(steps, events):
+    return case_paths(steps, events)
 
 
 def test_paths_follow_time_then_export_order(paths):
