@@ -74,7 +74,27 @@ TAGS = (
 REOPEN_DAYS = 14
 
 
-def case_costs(dataset: Dataset) -> pl.DataFrame:
+def costed_steps(dataset: Dataset) -> pl.DataFrame:
+    """:func:`analytics.process.case_steps` carrying what costing needs: ``event_cost``,
+    ``contact``, ``human_channel`` (a hash, null for other channels), ``manual``,
+    ``meeting`` and ``resource_key``; shared by the process and cost views."""
+    from analytics.process import case_steps
+
+    human = pl.col("channel").is_in(HUMAN_CHANNELS)
+    return case_steps(
+        dataset.events,
+        extra=[
+            event_cost(dataset.settings),
+            is_contact().alias("contact"),
+            pl.when(human).then(pl.col("channel").hash()).alias("human_channel"),
+            pl.col("is_manual").fill_null(False).alias("manual"),
+            (pl.col("channel") == "meeting").fill_null(False).alias("meeting"),
+            pl.col("resource").hash().alias("resource_key"),
+        ],
+    )
+
+
+def case_costs(dataset: Dataset, steps: pl.DataFrame | None = None) -> pl.DataFrame:
     """One row per case: what it cost, how many contacts, and its behaviour tags.
 
     Columns: ``case_id``, ``customer_id``, ``scenario``, ``start``, ``end``, ``cost``
@@ -92,21 +112,13 @@ def case_costs(dataset: Dataset) -> pl.DataFrame:
     * ``bot_loop``: two or more bot-to-bot transitions (three bot steps in a row or more);
     * ``ping_pong``: the case went back to a resource it had just left at least twice
       (A -> B -> A -> B); one return is an ordinary hand-off to the back office and back.
-    """
-    from analytics.process import case_steps, chronological
 
-    human = pl.col("channel").is_in(HUMAN_CHANNELS)
-    steps = case_steps(
-        dataset.events,
-        extra=[
-            event_cost(dataset.settings),
-            is_contact().alias("contact"),
-            pl.when(human).then(pl.col("channel").hash()).alias("human_channel"),
-            pl.col("is_manual").fill_null(False).alias("manual"),
-            (pl.col("channel") == "meeting").fill_null(False).alias("meeting"),
-            pl.col("resource").hash().alias("resource_key"),
-        ],
-    )
+    ``steps`` are :func:`costed_steps` of the dataset when already at hand.
+    """
+    from analytics.process import chronological
+
+    if steps is None:
+        steps = costed_steps(dataset)
     approvals = [a for a in steps.schema["activity"].categories if re.search(APPROVAL_PATTERN, a)]
     bot = pl.col("activity") == "bot"
     resource = pl.col("resource_key")

@@ -63,35 +63,29 @@ def case_steps(events: pl.DataFrame, extra: Sequence[pl.Expr] = ()) -> pl.DataFr
         (row - pl.when(first).then(row).forward_fill()).alias("step"),
         (key != key.shift(-1)).fill_null(True).alias("last"),
     )
-    # (case, activity) seen before: sort by (case, activity code), compare neighbours, put back.
+    # (case, activity) seen before: sort one combined integer key, compare neighbours, put back.
     order = steps.select(
-        row.alias("at"), "case_no", pl.col("activity").to_physical().alias("code")
-    ).sort("case_no", "code", maintain_order=True)
-    seen = order.select(
-        "at",
-        (
-            (pl.col("case_no") == pl.col("case_no").shift(1))
-            & (pl.col("code") == pl.col("code").shift(1))
-        )
-        .fill_null(False)
-        .alias("seen"),
-    )
-    repeat = pl.repeat(False, steps.height, eager=True).scatter(seen["at"], seen["seen"])
-    case_no = steps["case_no"]
-    per_case = steps.group_by("case_no", maintain_order=True).agg(
-        pl.col("scenario").drop_nulls().first().alias("case_scenario"),
-        pl.col("timestamp").first().alias("case_start"),
-    )
+        row.alias("at"),
+        (pl.col("case_no").cast(pl.UInt64) * 65_536 + pl.col("activity").to_physical()).alias(
+            "pair"
+        ),
+    ).sort("pair", maintain_order=True)
+    seen = (order["pair"] == order["pair"].shift(1)).fill_null(False)
+    repeat = pl.repeat(False, steps.height, eager=True).scatter(order["at"], seen)
+    # The case's start and first non-null scenario, carried down each case's rows.
+    scenario = pl.col("scenario")
+    if steps["scenario"].null_count():  # a case's first step may lack it: look further on
+        scenario = scenario.fill_null(scenario.backward_fill().over("case_no"))
     return steps.with_columns(
         repeat.alias("repeat"),
-        per_case["case_scenario"].gather(case_no).cast(pl.String),
-        per_case["case_start"].gather(case_no),
-    )
+        pl.when(first).then(pl.col("timestamp")).forward_fill().alias("case_start"),
+        pl.when(first).then(scenario).forward_fill().cast(pl.String).alias("case_scenario"),
+    ).drop("scenario")
 
 
 def case_paths(steps: pl.DataFrame, events: pl.DataFrame | None = None) -> pl.DataFrame:
     """One row per case from :func:`case_steps`: ``scenario``, ``path`` (activities in
-    order), ``times``, ``start``, ``end``, ``duration_s``, ``steps``; with the ``events``
+    order), ``start``, ``end``, ``duration_s``, ``steps``; with the ``events``
     the steps came from, also ``case_id`` and ``customer_id``."""
     paths = (
         steps.lazy()
@@ -100,7 +94,6 @@ def case_paths(steps: pl.DataFrame, events: pl.DataFrame | None = None) -> pl.Da
             pl.col("row").first(),
             pl.col("case_scenario").first().alias("scenario"),
             pl.col("activity").alias("path"),
-            pl.col("timestamp").alias("times"),
             pl.col("timestamp").first().alias("start"),
             pl.col("timestamp").max().alias("end"),
             pl.len().alias("steps"),
@@ -314,11 +307,6 @@ def layout(edges: pl.DataFrame, steps: pl.DataFrame) -> dict[str, tuple[float, f
         used[layer] = slot + 1
         positions[name] = (float(layer), float((slot + 1) // 2 * (1 if slot % 2 else -1)))
     return positions
-
-
-def dataset_steps(dataset: Dataset) -> pl.DataFrame:
-    """:func:`case_steps` of a dataset's events (the app caches it per dataset)."""
-    return case_steps(dataset.events)
 
 
 def dataset_paths(dataset: Dataset) -> pl.DataFrame:
