@@ -332,6 +332,7 @@ class DataInputs:
       ``churn_to``: the last full month's, with its Wilson interval ``churn_to_low/high``;
     * ``monthly_cost``: the last full month's cost to serve (:mod:`analytics.cost`);
     * ``silent_share``: churned customers who never complained nor answered a survey;
+    * ``monthly`` / ``by_segment``: observed churn by month, overall and per segment;
     * ``nps_churn``: churn after a survey answer by NPS band (:func:`churn_by_nps`).
     """
 
@@ -345,6 +346,7 @@ class DataInputs:
     silent_share: float | None
     churned: int
     monthly: pl.DataFrame
+    by_segment: pl.DataFrame | None
     nps_churn: pl.DataFrame | None
 
 
@@ -380,6 +382,9 @@ def inputs_from_data(dataset: Dataset) -> DataInputs | None:
         silent_share=share,
         churned=churned,
         monthly=table,
+        by_segment=monthly_churn(customers, first, last, by="segment")
+        if "segment" in customers.columns and customers["segment"].null_count() < customers.height
+        else None,
         nps_churn=nps_table,
     )
 

@@ -181,3 +181,13 @@ def test_process_page_variants_and_scenario_filter(app, small_dir):
     at.selectbox(key="scenario").set_value("billing").run()
     billing = paths.filter(paths["scenario"] == "billing")
     assert _metric(at, "Cases") == f"{billing.height:,}"
+
+
+def test_economics_shows_observed_churn_by_segment(app, small_dir):
+    from analytics.economics import inputs_from_data
+
+    data = inputs_from_data(load_path(small_dir))
+    at = _economics(app)
+    table = next(d.value for d in at.dataframe if "month" in d.value.columns and "mass" in d.value.columns)
+    assert table.shape[0] == data.monthly.height
+    assert set(table.columns) == {"month", *data.by_segment["segment"].unique().to_list()}

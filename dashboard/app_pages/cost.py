@@ -90,7 +90,7 @@ c.metric(
         max=money(people["cost"].max(), currency),
     ),
 )
-d.metric(t("cost.concentration"), t("cost.concentration_value", share=percent(top20, 0)))
+d.metric(t("cost.concentration"), percent(top20, 0), help=t("cost.concentration_help"))
 
 left, right = st.columns(2, gap="large")
 with left:

@@ -249,6 +249,17 @@ with results:
         ),
         width="stretch",
     )
+    if data is not None:
+        with st.expander(t("economics.observed")):
+            observed = data.monthly if data.by_segment is None else data.by_segment
+            st.dataframe(
+                observed.pivot(on="segment", index="month", values="churn_rate")
+                if data.by_segment is not None
+                else observed.select("month", "churn_rate"),
+                hide_index=True,
+                width="stretch",
+            )
+            st.caption(t("economics.observed_note"))
     if data is not None and data.silent_share is not None:
         st.subheader(t("economics.silent"))
         st.markdown(
