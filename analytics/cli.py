@@ -39,6 +39,11 @@ def format_report(report: LoadReport) -> str:
     return "\n".join(lines)
 
 
+def _print_json(value: object) -> int:
+    print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+    return 0
+
+
 def _cmd_generate(args: argparse.Namespace) -> int:
     from analytics.sample import generate
 
@@ -57,7 +62,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     dataset = load_path(args.path, _mapping(args.mapping))
     report = dataset.report
     if args.json:
-        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        _print_json(report.to_dict())
     else:
         print(format_report(report))
     if args.quarantine and report.tables:
@@ -84,8 +89,7 @@ def _cmd_economics(args: argparse.Namespace) -> int:
     )
     loss = silent_churn_loss(scenario)
     if args.json:
-        print(json.dumps(loss_summary(scenario, loss), ensure_ascii=False, indent=2))
-        return 0
+        return _print_json(loss_summary(scenario, loss))
     print(
         f"Churn {scenario.churn_from:.2%} -> {scenario.churn_to:.2%} a month, "
         f"{scenario.customers:,.0f} customers, LTV {scenario.ltv:,.0f}"
@@ -128,26 +132,13 @@ def _cmd_variants(args: argparse.Namespace) -> int:
     table = variants(paths)
     top = table.head(args.top)
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "cases": paths.height,
-                    "events": int(paths["steps"].sum()),
-                    "variants": [
-                        {
-                            "path": r["path"],
-                            "cases": r["cases"],
-                            "share": r["share"],
-                            "median_duration_s": r["median_duration_s"],
-                        }
-                        for r in top.iter_rows(named=True)
-                    ],
-                },
-                ensure_ascii=False,
-                indent=2,
-            )
+        return _print_json(
+            {
+                "cases": paths.height,
+                "events": int(paths["steps"].sum()),
+                "variants": top.select("path", "cases", "share", "median_duration_s").to_dicts(),
+            }
         )
-        return 0
     print(f"{paths.height} cases, {table.height} variants")
     for r in top.iter_rows(named=True):
         print(f"{r['cases']:>9}  {r['share']:6.1%}  {r['variant']}")
@@ -162,24 +153,16 @@ def _cmd_dfg(args: argparse.Namespace) -> int:
         return 1
     edges = directly_follows(case_steps(dataset.events))
     if args.json:
-        print(
-            json.dumps(
-                [
-                    {
-                        "from": r["source"],
-                        "to": r["target"],
-                        "count": r["count"],
-                        "cases": r["cases"],
-                        "median_s": r["median_s"],
-                        "rework_share": r["rework_share"],
-                    }
-                    for r in edges.iter_rows(named=True)
-                ],
-                ensure_ascii=False,
-                indent=2,
-            )
+        return _print_json(
+            edges.select(
+                pl.col("source").alias("from"),
+                pl.col("target").alias("to"),
+                "count",
+                "cases",
+                "median_s",
+                "rework_share",
+            ).to_dicts()
         )
-        return 0
     for r in edges.iter_rows(named=True):
         print(f"{r['count']:>9}  {r['source']} -> {r['target']}")
     return 0
@@ -213,8 +196,7 @@ def _cmd_cost(args: argparse.Namespace) -> int:
         "priciest": priciest(cases).head(10).to_dicts(),
     }
     if args.json:
-        print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
-        return 0
+        return _print_json(summary)
     print(
         f"{summary['cases']} cases, total service cost {summary['total_cost']:,.0f} "
         f"{summary['currency']}; per case p50 {summary['cost_per_case']['p50']:,.0f}, "

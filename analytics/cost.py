@@ -287,38 +287,28 @@ def customer_costs(
     )
 
 
+def _ranked_share(values: pl.Series, points: int) -> tuple[list[float], list[float]]:
+    """Values ranked from largest to smallest: at ``points`` evenly spaced ranks, the share
+    of items so far and their cumulative share of the total."""
+    ranked = values.drop_nulls().sort(descending=True)
+    cumulative = ranked.cum_sum() / ranked.sum()
+    n = ranked.len()
+    idx = [min(n - 1, round(i / (points - 1) * (n - 1))) for i in range(points)]
+    return [(i + 1) / n for i in idx], [cumulative[i] for i in idx]
+
+
 def pareto(customers: pl.DataFrame, points: int = 101) -> pl.DataFrame:
     """The cost concentration curve: customers ranked by cost, most expensive first;
     ``customer_share`` against ``cost_share`` (the top X % take Y % of the cost)."""
-    cost = customers["cost"].sort(descending=True)
-    cumulative = cost.cum_sum() / cost.sum()
-    idx = [
-        min(cost.len() - 1, round(q * (cost.len() - 1)))
-        for q in (i / (points - 1) for i in range(points))
-    ]
-    return pl.DataFrame(
-        {
-            "customer_share": [(i + 1) / cost.len() for i in idx],
-            "cost_share": [cumulative[i] for i in idx],
-        }
-    )
+    share, cumulative = _ranked_share(customers["cost"], points)
+    return pl.DataFrame({"customer_share": share, "cost_share": cumulative})
 
 
 def whale(customers: pl.DataFrame, points: int = 101) -> pl.DataFrame:
     """The whale curve: customers ranked from most to least profitable (margin after
     service cost), cumulative margin as a share of the total."""
-    margin = customers["margin"].drop_nulls().sort(descending=True)
-    cumulative = margin.cum_sum() / margin.sum()
-    idx = [
-        min(margin.len() - 1, round(q * (margin.len() - 1)))
-        for q in (i / (points - 1) for i in range(points))
-    ]
-    return pl.DataFrame(
-        {
-            "customer_share": [(i + 1) / margin.len() for i in idx],
-            "cumulative_margin_share": [cumulative[i] for i in idx],
-        }
-    )
+    share, cumulative = _ranked_share(customers["margin"], points)
+    return pl.DataFrame({"customer_share": share, "cumulative_margin_share": cumulative})
 
 
 def twins(

@@ -188,6 +188,8 @@ def test_economics_shows_observed_churn_by_segment(app, small_dir):
 
     data = inputs_from_data(load_path(small_dir))
     at = _economics(app)
-    table = next(d.value for d in at.dataframe if "month" in d.value.columns and "mass" in d.value.columns)
+    table = next(
+        d.value for d in at.dataframe if "month" in d.value.columns and "mass" in d.value.columns
+    )
     assert table.shape[0] == data.monthly.height
     assert set(table.columns) == {"month", *data.by_segment["segment"].unique().to_list()}

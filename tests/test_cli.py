@@ -62,19 +62,21 @@ def test_bad_mapping_file_is_an_error_not_a_traceback(tmp_path, capsys):
     assert "error: mapping: unknown table [orders]" in capsys.readouterr().err
 
 
+MISSION = [
+    "economics",
+    "--customers",
+    "40000",
+    "--ltv",
+    "37800",
+    "--churn-from",
+    "0.03",
+    "--churn-to",
+    "0.05",
+]
+
+
 def test_economics_json_reproduces_the_mission(capsys):
-    argv = [
-        "economics",
-        "--customers",
-        "40000",
-        "--ltv",
-        "37800",
-        "--churn-from",
-        "0.03",
-        "--churn-to",
-        "0.05",
-        "--json",
-    ]
+    argv = [*MISSION, "--json"]
     assert main(argv) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["extra_customers_per_month"] == 800
@@ -87,24 +89,7 @@ def test_economics_json_reproduces_the_mission(capsys):
 
 
 def test_economics_text_and_bad_input(capsys):
-    assert (
-        main(
-            [
-                "economics",
-                "--customers",
-                "40000",
-                "--ltv",
-                "37800",
-                "--churn-from",
-                "0.03",
-                "--churn-to",
-                "0.05",
-                "--months",
-                "6",
-            ]
-        )
-        == 0
-    )
+    assert main([*MISSION, "--months", "6"]) == 0
     out = capsys.readouterr().out
     assert "future revenue lost:  30,240,000 a month, 362,880,000 a year" in out
     assert "Closed cohort over 6 months" in out
