@@ -77,4 +77,8 @@ if story.height:
         width="stretch",
     )
 st.subheader(t("overview.explore"))
-st.page_link("app_pages/data.py", label=t("overview.to_data"), icon=":material/database:")
+a, b, c, d = st.columns(4)
+a.page_link("app_pages/economics.py", label=t("overview.to_economics"), icon=":material/payments:")
+b.page_link("app_pages/cost.py", label=t("overview.to_cost"), icon=":material/receipt_long:")
+c.page_link("app_pages/process.py", label=t("overview.to_process"), icon=":material/account_tree:")
+d.page_link("app_pages/data.py", label=t("overview.to_data"), icon=":material/database:")
