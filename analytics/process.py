@@ -309,6 +309,11 @@ def layout(edges: pl.DataFrame, steps: pl.DataFrame) -> dict[str, tuple[float, f
     return positions
 
 
+def dataset_steps(dataset: Dataset) -> pl.DataFrame:
+    """:func:`case_steps` of a dataset (the app caches it per dataset)."""
+    return case_steps(dataset.events)
+
+
 def dataset_paths(dataset: Dataset) -> pl.DataFrame:
     """:func:`case_paths` of a dataset (the app caches it per dataset)."""
     return case_paths(case_steps(dataset.events), dataset.events)

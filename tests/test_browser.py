@@ -21,6 +21,8 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.browser
+# expect() has its own 5 s default; a page's first run on a busy 2-core machine takes longer.
+expect.set_options(timeout=60_000)
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--headless",

@@ -5,11 +5,12 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from analytics.cost import case_costs, costed_steps, manual_steps
+from analytics.cost import case_costs, manual_steps
 from analytics.export import to_csv_bytes, to_xlsx_bytes
 from analytics.process import (
     coverage,
     dataset_paths,
+    dataset_steps,
     directly_follows,
     drift,
     for_scenario,
@@ -25,7 +26,7 @@ from dashboard.state import current_dataset, engine
 
 dataset = current_dataset()
 currency = dataset.settings.currency
-steps = engine(costed_steps, dataset)
+steps = engine(dataset_steps, dataset)
 paths = engine(dataset_paths, dataset)
 costs = engine(case_costs, dataset).select("case_id", "cost")
 
