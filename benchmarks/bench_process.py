@@ -16,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 OURS = """
 import json, resource, sys, time
@@ -65,7 +66,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=320_000)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    sys.path.insert(0, str(Path(__file__).parent))
     from bench_load import prepare
 
     parquet, _ = prepare(args.customers)

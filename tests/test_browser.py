@@ -8,6 +8,7 @@ Playwright's own browser download cannot work offline. The app runs on a free po
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -109,9 +110,7 @@ def test_overview_shows_numbers_and_switches_language(server, page):
     expect(page.get_by_role("heading", name="Overview: the illusion of wellbeing")).to_be_visible()
     _settled(page)
     sla = page.get_by_test_id("stMetric").filter(has_text="Service level")
-    expect(sla.get_by_test_id("stMetricValue")).to_have_text(
-        __import__("re").compile(r"^\d{2}\.\d\s%$")
-    )
+    expect(sla.get_by_test_id("stMetricValue")).to_have_text(re.compile(r"^\d{2}\.\d\s%$"))
     expect(page.locator(".js-plotly-plot").first).to_be_visible()
     page.get_by_test_id("stSidebar").get_by_text("RU", exact=True).click()
     expect(page.get_by_role("heading", name="Обзор: иллюзия благополучия")).to_be_visible()

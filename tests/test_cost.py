@@ -144,3 +144,11 @@ def test_manual_work_is_the_expensive_behaviour(sample):
     assert table["non_standard"]["extra_per_case"] > 5 * cases["cost"].median()
     people = customer_costs(cases, None, 12)
     assert people["cost"].sum() == pytest.approx(cases["cost"].sum())
+
+
+def test_unrated_channels_are_listed():
+    from analytics.cost import unrated_channels
+
+    log = "case_id,timestamp,activity,channel\nA,2024-01-01 10:00,x,pigeon\nA,2024-01-01 10:01,y,phone\n"
+    dataset = load_sources(read_uploads([("log.csv", log.encode())]))
+    assert unrated_channels(dataset) == ["pigeon"]

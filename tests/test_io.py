@@ -217,3 +217,16 @@ def test_every_row_is_accounted_for(rows):
     assert report.rows_loaded == good
     assert sum(report.reasons.values()) == report.rows_quarantined
     assert dataset.events.height == good
+
+
+def test_file_that_turns_cp1251_after_its_first_bytes(tmp_path):
+    # The head (64 KiB) is plain ASCII, so the file is scanned as UTF-8 from disk; the
+    # Cyrillic near the end is Windows-1251, and the loader must fall back, not fail.
+    rows = ["case_id;timestamp;activity"]
+    rows += [f"C{i};2024-01-01 10:00;request" for i in range(4000)]
+    rows.append("Z;2024-01-01 11:00;Жалоба")
+    (tmp_path / "events.csv").write_bytes("\n".join(rows).encode("cp1251"))
+    dataset = load_path(tmp_path)
+    assert dataset.report.errors == ()
+    assert dataset.events.height == 4001
+    assert dataset.events["activity"][-1] == "Жалоба"

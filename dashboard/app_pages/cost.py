@@ -15,6 +15,7 @@ from analytics.cost import (
     quantiles,
     tag_costs,
     twins,
+    unrated_channels,
     whale,
 )
 from analytics.export import to_csv_bytes
@@ -60,6 +61,9 @@ with st.expander(t("cost.rates")):
         )
         st.rerun()
 
+unrated = unrated_channels(dataset)
+if unrated:
+    st.warning(t("cost.unrated", channels=", ".join(unrated)))
 cases = engine(case_costs, dataset)
 months = period_months(dataset.events)
 people = customer_costs(cases, dataset.customers, months)  # a group-by over cached cases
