@@ -370,7 +370,8 @@ def check_source(source: Source, table: Table, mapping: Mapping, settings: Setti
         loaded = loaded.drop("__code").with_columns(pl.lit(source.name).alias("__file"))
     else:  # nothing downstream needs them: save a column per row of a large table
         loaded = loaded.drop("__code", "__row")
-    return _Checked(loaded, quarantine, chosen, date_formats, tuple(warnings), bool(warnings))
+    ambiguous = any(t.date is not None and t.date.ambiguous for t in traits.values())
+    return _Checked(loaded, quarantine, chosen, date_formats, tuple(warnings), ambiguous)
 
 
 def _quarantine_rows(
