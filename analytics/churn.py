@@ -7,6 +7,26 @@ import datetime as dt
 import polars as pl
 from statsmodels.stats.proportion import proportion_confint
 
+from analytics.dataset import Dataset
+
+
+def active_at(month: pl.Expr) -> pl.Expr:
+    """Customers active at the start of ``month``: signed up before it (or no sign-up
+    date) and not gone before it."""
+    return (pl.col("signup_date").is_null() | (pl.col("signup_date") < month)) & (
+        pl.col("churn_date").is_null() | (pl.col("churn_date") >= month)
+    )
+
+
+def dataset_churn(dataset: Dataset, by: str | None = None) -> pl.DataFrame | None:
+    """:func:`monthly_churn` over the full months of the dataset's events; None without a
+    customers table or events."""
+    events, customers = dataset.events, dataset.customers
+    if customers is None or events.is_empty():
+        return None
+    first, last = events["timestamp"].min(), events["timestamp"].max()
+    return monthly_churn(customers, first.date(), last.date(), by=by)  # type: ignore[union-attr]
+
 
 def monthly_churn(
     customers: pl.DataFrame,
@@ -51,9 +71,7 @@ def monthly_churn(
         pl.col("churn_date").cast(pl.Date),
         revenue.cast(pl.Float64).alias("monthly_revenue"),
     )
-    active = (pl.col("signup_date").is_null() | (pl.col("signup_date") < pl.col("month"))) & (
-        pl.col("churn_date").is_null() | (pl.col("churn_date") >= pl.col("month"))
-    )
+    active = active_at(pl.col("month"))
     left = active & (pl.col("churn_date") < pl.col("month_end"))
     table = (
         base.join(grid, how="cross")

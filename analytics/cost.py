@@ -203,6 +203,20 @@ def case_costs(dataset: Dataset, steps: pl.DataFrame | None = None) -> pl.DataFr
     ).drop("case_no", "repeated_step")
 
 
+def with_excess(cases: pl.DataFrame) -> pl.DataFrame:
+    """Cases with ``excess``: their cost minus the mean cost of the same scenario's
+    standard cases (those with no behaviour tag at all)."""
+    untagged = ~pl.any_horizontal(list(TAGS))
+    standard = (
+        cases.filter(untagged)
+        .group_by("scenario")
+        .agg(pl.col("cost").mean().alias("standard_cost"))
+    )
+    return cases.join(standard, on="scenario", how="left").with_columns(
+        (pl.col("cost") - pl.col("standard_cost")).alias("excess")
+    )
+
+
 def tag_costs(cases: pl.DataFrame) -> pl.DataFrame:
     """Per behaviour tag: share of cases, extra cost per tagged case against the same
     scenario's standard cases (cases with no tag at all), and the money at stake.
@@ -211,15 +225,7 @@ def tag_costs(cases: pl.DataFrame) -> pl.DataFrame:
     scenarios weighted by tagged cases; ``at_stake = sum over tagged cases of (cost - the
     scenario's standard mean)``. A case with several tags counts under each.
     """
-    untagged = ~pl.any_horizontal(list(TAGS))
-    standard = (
-        cases.filter(untagged)
-        .group_by("scenario")
-        .agg(pl.col("cost").mean().alias("standard_cost"))
-    )
-    priced = cases.join(standard, on="scenario", how="left").with_columns(
-        (pl.col("cost") - pl.col("standard_cost")).alias("excess")
-    )
+    priced = with_excess(cases)
     rows = []
     for tag in TAGS:
         tagged = priced.filter(pl.col(tag))
@@ -239,15 +245,8 @@ def tag_costs(cases: pl.DataFrame) -> pl.DataFrame:
 def priciest(cases: pl.DataFrame) -> pl.DataFrame:
     """(scenario, behaviour) combinations ranked by total excess cost over the scenario's
     standard cases: the first place to look."""
-    untagged = ~pl.any_horizontal(list(TAGS))
-    standard = (
-        cases.filter(untagged)
-        .group_by("scenario")
-        .agg(pl.col("cost").mean().alias("standard_cost"))
-    )
     long = (
-        cases.join(standard, on="scenario", how="left")
-        .with_columns((pl.col("cost") - pl.col("standard_cost")).alias("excess"))
+        with_excess(cases)
         .unpivot(
             index=["case_id", "scenario", "excess", "cost"], on=list(TAGS), variable_name="tag"
         )
@@ -268,8 +267,8 @@ def customer_costs(
     cases: pl.DataFrame, customers: pl.DataFrame | None, months: float
 ) -> pl.DataFrame:
     """Per customer: cases, contacts, service cost over the period, and against revenue:
-    ``revenue = monthly_revenue x months`` (capped by the customer's own span is not
-    attempted: the period's full months are assumed) and ``margin = revenue - cost``."""
+    ``revenue = monthly_revenue x months`` and ``margin = revenue - cost``. Every customer
+    is counted for the whole period, including those who joined or left during it."""
     per = cases.group_by("customer_id").agg(
         pl.len().alias("cases"),
         pl.col("contacts").sum(),

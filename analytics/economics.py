@@ -25,7 +25,7 @@ import polars as pl
 from scipy.stats import norm
 from statsmodels.stats.proportion import proportion_confint
 
-from analytics.churn import churn_by_nps, monthly_churn, silent_churn_share
+from analytics.churn import active_at, churn_by_nps, dataset_churn, silent_churn_share
 from analytics.cost import monthly_cost_to_serve
 from analytics.dataset import Dataset
 
@@ -355,21 +355,19 @@ def inputs_from_data(dataset: Dataset) -> DataInputs | None:
     customers, events = dataset.customers, dataset.events
     if customers is None or events.is_empty():
         return None
-    first, last = events["timestamp"].min().date(), events["timestamp"].max().date()  # type: ignore[union-attr]
-    table = monthly_churn(customers, first, last)
-    if table.is_empty():
+    table = dataset_churn(dataset)
+    if table is None or table.is_empty():
         return None
     month = table["month"][-1]
-    active = customers.filter(
-        (pl.col("signup_date").is_null() | (pl.col("signup_date") < month))
-        & (pl.col("churn_date").is_null() | (pl.col("churn_date") >= month))
-    )
+    active = customers.filter(active_at(pl.lit(month)))
     revenue = active["monthly_revenue"].drop_nulls()
     costs = monthly_cost_to_serve(dataset).filter(pl.col("month") == month)["cost"]
     share, churned = silent_churn_share(events, customers, dataset.surveys)
     surveys = dataset.surveys
     nps_table = (
-        churn_by_nps(customers, surveys, last) if surveys is not None and surveys.height else None
+        churn_by_nps(customers, surveys, events["timestamp"].max().date())  # type: ignore[union-attr]
+        if surveys is not None and surveys.height
+        else None
     )
     return DataInputs(
         customers=int(table["active_at_start"][-1]),
@@ -382,7 +380,7 @@ def inputs_from_data(dataset: Dataset) -> DataInputs | None:
         silent_share=share,
         churned=churned,
         monthly=table,
-        by_segment=monthly_churn(customers, first, last, by="segment")
+        by_segment=dataset_churn(dataset, by="segment")
         if "segment" in customers.columns and customers["segment"].null_count() < customers.height
         else None,
         nps_churn=nps_table,

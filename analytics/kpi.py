@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from analytics.churn import monthly_churn
+from analytics.churn import dataset_churn
 from analytics.dataset import Dataset
 
 # Channels where a customer talks to the company; internal steps are not contacts.
@@ -115,9 +115,8 @@ def classic_metrics(dataset: Dataset) -> ClassicMetrics:
     churn_first = churn_last = revenue_lost = None
     active = revenue = None
     customers = dataset.customers
-    if customers is not None and events.height:
-        first, last = events["timestamp"].min(), events["timestamp"].max()
-        table = monthly_churn(customers, first.date(), last.date())  # type: ignore[union-attr]
+    table = dataset_churn(dataset)
+    if customers is not None and table is not None:
         if table.height:
             churn_first = float(table["churn_rate"][0])
             churn_last = float(table["churn_rate"][-1])
@@ -171,10 +170,8 @@ def monthly_story(dataset: Dataset) -> pl.DataFrame:
                 (100 * ((pl.col("nps") >= 9).mean() - (pl.col("nps") <= 6).mean())).alias("nps"),
             )
         )
-    events = dataset.events
-    if dataset.customers is not None and events.height:
-        first, last = events["timestamp"].min(), events["timestamp"].max()
-        churn = monthly_churn(dataset.customers, first.date(), last.date())  # type: ignore[union-attr]
+    churn = dataset_churn(dataset)
+    if churn is not None:
         parts.append(
             churn.select(
                 "month",
