@@ -309,11 +309,8 @@ def layout(edges: pl.DataFrame, steps: pl.DataFrame) -> dict[str, tuple[float, f
     return positions
 
 
-def dataset_steps(dataset: Dataset) -> pl.DataFrame:
-    """:func:`case_steps` of a dataset (the app caches it per dataset)."""
-    return case_steps(dataset.events)
-
-
-def dataset_paths(dataset: Dataset) -> pl.DataFrame:
-    """:func:`case_paths` of a dataset (the app caches it per dataset)."""
-    return case_paths(case_steps(dataset.events), dataset.events)
+def case_views(dataset: Dataset) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """:func:`case_steps` and :func:`case_paths` of a dataset from one case sort (the app
+    caches the pair per dataset)."""
+    steps = case_steps(dataset.events)
+    return steps, case_paths(steps, dataset.events)

@@ -172,11 +172,11 @@ def test_changing_a_rate_changes_the_cost(app):
 
 
 def test_process_page_variants_and_scenario_filter(app, small_dir):
-    from analytics.process import dataset_paths, variants
+    from analytics.process import case_views, variants
 
     at = app.run().switch_page("app_pages/process.py").run()
     assert not at.exception
-    paths = dataset_paths(load_path(small_dir))
+    _, paths = case_views(load_path(small_dir))
     assert _metric(at, "Variants") == f"{variants(paths).height:,}"
     at.selectbox(key="scenario").set_value("billing").run()
     billing = paths.filter(paths["scenario"] == "billing")

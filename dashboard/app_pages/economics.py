@@ -64,6 +64,21 @@ for key, default in prefill.items():
         st.session_state[key] = default
 
 
+def _churn_input(label: str, key: str, help_text: str | None) -> float:
+    """A monthly churn input in percent, bound to the URL; returns it as a share."""
+    percent_value = st.number_input(
+        t(label),
+        min_value=0.0,
+        max_value=99.0,
+        step=0.1,
+        format="%.2f",
+        key=key,
+        bind="query-params",
+        help=help_text if data else None,
+    )
+    return percent_value / 100
+
+
 def _money(value: float | None) -> str:
     return money(value, currency)
 
@@ -102,38 +117,18 @@ with inputs, st.container(border=True):
         bind="query-params",
         help=t("economics.ltv_help", arpu=_money(data.arpu)) if data else None,
     )
-    churn_from = (
-        st.number_input(
-            t("economics.churn_from"),
-            min_value=0.0,
-            max_value=99.0,
-            step=0.1,
-            format="%.2f",
-            key="eco_from",
-            bind="query-params",
-            help=t("economics.churn_from_help") if data else None,
+    churn_from = _churn_input("economics.churn_from", "eco_from", t("economics.churn_from_help"))
+    churn_to = _churn_input(
+        "economics.churn_to",
+        "eco_to",
+        t(
+            "economics.churn_to_help",
+            month=month,
+            churned=number(data.monthly["churned"][-1]),
+            active=number(data.customers),
         )
-        / 100
-    )
-    churn_to = (
-        st.number_input(
-            t("economics.churn_to"),
-            min_value=0.0,
-            max_value=99.0,
-            step=0.1,
-            format="%.2f",
-            key="eco_to",
-            bind="query-params",
-            help=t(
-                "economics.churn_to_help",
-                month=month,
-                churned=number(data.monthly["churned"][-1]),
-                active=number(data.customers),
-            )
-            if data
-            else None,
-        )
-        / 100
+        if data
+        else None,
     )
     a, b = st.columns(2)
     months = int(

@@ -8,9 +8,8 @@ import streamlit as st
 from analytics.cost import case_costs, manual_steps
 from analytics.export import to_csv_bytes, to_xlsx_bytes
 from analytics.process import (
+    case_views,
     coverage,
-    dataset_paths,
-    dataset_steps,
     directly_follows,
     drift,
     for_scenario,
@@ -26,8 +25,7 @@ from dashboard.state import current_dataset, engine
 
 dataset = current_dataset()
 currency = dataset.settings.currency
-steps = engine(dataset_steps, dataset)
-paths = engine(dataset_paths, dataset)
+steps, paths = engine(case_views, dataset)
 costs = engine(case_costs, dataset).select("case_id", "cost")
 
 st.title(t("process.title"))
