@@ -207,6 +207,84 @@ def _cmd_cost(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_forecast(args: argparse.Namespace) -> int:
+    from analytics.forecast import forecast_all
+    from analytics.sla import breach_points, has_staffing, queue_breaches
+
+    dataset = _loaded(args)
+    if dataset is None:
+        return 1
+    run = forecast_all(dataset, args.horizon, level=args.level, country=args.country)
+    series = run.daily + run.intraday
+    breaches = pl.DataFrame()
+    if run.intraday_source == "acd" and has_staffing(dataset.acd):
+        breaches = queue_breaches(
+            [(s.name, s.forecast) for s in run.intraday],
+            dataset.acd,  # type: ignore[arg-type]
+            run.interval_s,
+            dataset.settings.sla_target_s,
+            dataset.settings.sla_goal,
+        )
+    points = breach_points(breaches, top=args.top) if breaches.height else breaches
+    if args.json:
+        return _print_json(
+            {
+                "horizon_days": run.horizon_days,
+                "level": run.level,
+                "country": run.country,
+                "interval_s": run.interval_s,
+                "series": [s.to_dict() for s in series],
+                "breach_points": points.drop("slot", strict=False).to_dicts(),
+            }
+        )
+    print(f"{run.horizon_days}-day forecast, {run.level:.0%} intervals, holidays of {run.country}")
+    for s in series:
+        m = {r["model"]: r for r in s.metrics.to_dicts()}
+        total = s.forecast["mean"].sum()
+        print(
+            f"{s.frequency:>8}  {s.name:<14} {s.model:<15} MASE {m[s.model]['mase']:.3f} "
+            f"(baseline {m['seasonal_naive']['mase']:.3f})  sMAPE {m[s.model]['smape']:.1f} %  "
+            f"total {total:,.0f}"
+        )
+        for note in s.notes:
+            print(f"          note: {note}")
+    if points.height:
+        print("likeliest SLA breaches:")
+        for r in points.iter_rows(named=True):
+            print(
+                f"  {r['time']:%Y-%m-%d %a %H:%M} {r['queue']}: P {r['p_breach']:.0%}, "
+                f"{r['mean']:.1f} calls, SL {r['predicted_sl']:.0%} with {r['agents']:.0f} "
+                f"agents, {r['agents_needed']:.0f} needed"
+            )
+    elif run.intraday:
+        print("no interval is likelier than not to breach the SLA goal")
+    return 0
+
+
+def _cmd_erlang(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from analytics.sla import agents_needed, erlang_c
+
+    result = erlang_c(args.calls, args.interval_s, args.aht_s, args.agents, args.target_s)
+    out: dict[str, object] = result.to_dict()
+    if args.goal is not None:
+        if not 0 < args.goal < 1:
+            raise ValueError("--goal must be a share between 0 and 1, e.g. 0.8")
+        needed = agents_needed(
+            np.array([result.traffic_erlangs]), args.aht_s, args.target_s, args.goal
+        )
+        out["goal"] = args.goal
+        out["agents_needed"] = int(needed[0])
+    if args.json:
+        return _print_json(out)
+    for key, value in out.items():
+        print(f"{key:>16}: {value}")
+    if result.overloaded:
+        print("overloaded: traffic is at or above the agents; the queue grows without bound")
+    return 0
+
+
 def _with_path(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", help="a folder, a zip, or a single events file")
     parser.add_argument("--mapping", help="column mapping TOML")
@@ -258,6 +336,24 @@ def build_parser() -> argparse.ArgumentParser:
     summary = cost.add_parser("summary", help="cost per case, scenario and behaviour")
     _with_path(summary)
     summary.set_defaults(run=_cmd_cost)
+
+    fc = sub.add_parser("forecast", help="volume forecasts, backtest and SLA breach points")
+    _with_path(fc)
+    fc.add_argument("--horizon", type=int, default=14, help="days ahead (default 14)")
+    fc.add_argument("--level", type=float, default=0.8, help="interval level (default 0.8)")
+    fc.add_argument("--country", help="holiday calendar, ISO code (default: settings, RU)")
+    fc.add_argument("--top", type=int, default=10, help="breach points to list")
+    fc.set_defaults(run=_cmd_forecast)
+
+    erl = sub.add_parser("erlang", help="Erlang C for one interval")
+    erl.add_argument("--calls", type=float, required=True, help="calls offered in the interval")
+    erl.add_argument("--interval-s", type=float, default=1800.0, help="interval length, s")
+    erl.add_argument("--aht-s", type=float, required=True, help="average handling time, s")
+    erl.add_argument("--agents", type=float, required=True)
+    erl.add_argument("--target-s", type=float, default=20.0, help="target answer time, s")
+    erl.add_argument("--goal", type=float, help="service-level goal, e.g. 0.8: adds agents_needed")
+    erl.add_argument("--json", action="store_true")
+    erl.set_defaults(run=_cmd_erlang)
     return parser
 
 

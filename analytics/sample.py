@@ -29,6 +29,8 @@ import holidays
 import numpy as np
 import polars as pl
 
+from analytics.sla import agents_needed
+
 SEGMENTS = ("mass", "premium", "business")
 SEGMENT_SHARE = (0.60, 0.28, 0.12)
 SEGMENT_REVENUE_MEDIAN = (600.0, 1500.0, 4000.0)
@@ -42,6 +44,7 @@ BOT_LOOP_SCENARIO = "billing"
 BOT_LOOP_FROM_MONTH = 3
 # (weekday Mon=0, first hour, last hour exclusive): phone is understaffed there.
 UNDERSTAFFED_SLOTS = ((0, 10, 12), (4, 17, 18))
+PLAN_MARGIN = 1.25
 COMPLEX_SHARE = 0.10
 # Each recent bad experience (up to two) multiplies the churn hazard by 1 + this.
 EXPOSURE_EFFECT = 7.0
@@ -632,8 +635,9 @@ def _customers_frame(pop: dict[str, np.ndarray], end_ts: int) -> pl.DataFrame:
 def _acd_frame(ev: dict[str, np.ndarray], first: dt.date, last: dt.date) -> pl.DataFrame:
     """Half-hour phone-queue reports for opening hours 08:00-21:00, staffed from a plan.
 
-    The plan staffs for the typical load of each weekday and slot at 80 % occupancy, except
-    in the understaffed slots, which get 55 % of that.
+    The plan staffs each weekday and slot with the Erlang C agents that hold the SLA goal
+    at its typical load times ``PLAN_MARGIN``, except in the understaffed slots, which get
+    55 % of that.
     """
     calls = np.isin(ev["activity"], _INBOUND) & (ev["channel"] == ALL_CHANNELS.index("phone"))
     answered = ev["outcome"][calls] != OUTCOME_CODES.index("abandoned")
@@ -643,6 +647,7 @@ def _acd_frame(ev: dict[str, np.ndarray], first: dt.date, last: dt.date) -> pl.D
             "interval_start": _to_datetime(ev["ts"][calls] - ev["ts"][calls] % 1800),
             "answered": answered,
             "in_target": answered & (wait <= SLA_TARGET_S),
+            "answer_wait_s": np.where(answered, wait, np.nan),
             "handle_s": ev["handle_s"][calls],
         },
         nan_to_null=True,
@@ -660,6 +665,7 @@ def _acd_frame(ev: dict[str, np.ndarray], first: dt.date, last: dt.date) -> pl.D
         pl.len().alias("offered"),
         pl.col("answered").sum().alias("answered"),
         pl.col("in_target").sum().alias("answered_in_target"),
+        pl.col("answer_wait_s").mean().alias("asa_s"),
         pl.col("handle_s").mean().alias("aht_s"),
     )
     acd = (
@@ -673,16 +679,26 @@ def _acd_frame(ev: dict[str, np.ndarray], first: dt.date, last: dt.date) -> pl.D
         .with_columns((pl.col("offered") - pl.col("answered")).alias("abandoned"))
     )
     slot = [pl.col("interval_start").dt.weekday(), pl.col("interval_start").dt.time()]
-    load = (
-        pl.col("offered").mean().over(slot) * pl.col("aht_s").fill_null(260.0).mean().over(slot)
-    ) / 1800
+    # Planners staff for 25 % above the slot's mean load of the year, which covers the growth.
+    typical = acd.select(
+        PLAN_MARGIN
+        * pl.col("offered").mean().over(slot)
+        * pl.col("aht_s").fill_null(260.0).mean().over(slot)
+        / 1800,
+        pl.col("aht_s").fill_null(260.0).mean().over(slot),
+    )
+    planned = agents_needed(
+        typical.to_series(0).to_numpy(), typical.to_series(1).to_numpy(), SLA_TARGET_S, 0.8
+    )
     slow = pl.lit(False)
     for day, first_h, last_h in UNDERSTAFFED_SLOTS:
         hour = pl.col("interval_start").dt.hour()
         slow = slow | (
             (pl.col("interval_start").dt.weekday() == day + 1) & (hour >= first_h) & (hour < last_h)
         )
-    agents = (load / 0.8).ceil().clip(lower_bound=1) * pl.when(slow).then(0.55).otherwise(1.0)
+    agents = pl.lit(pl.Series(planned)).clip(lower_bound=1) * pl.when(slow).then(0.55).otherwise(
+        1.0
+    )
     acd = acd.with_columns(agents.round(0).clip(lower_bound=1).alias("agents"))
     return acd.select(
         "interval_start",
@@ -692,6 +708,7 @@ def _acd_frame(ev: dict[str, np.ndarray], first: dt.date, last: dt.date) -> pl.D
         "abandoned",
         "answered_in_target",
         "target_answer_s",
+        pl.col("asa_s").round(1),
         pl.col("aht_s").round(1),
         "agents",
     )

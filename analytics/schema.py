@@ -511,6 +511,14 @@ ACD = Table(
             minimum=0,
         ),
         Column(
+            "asa_s",
+            Kind.DURATION,
+            False,
+            "average speed of answer (wait of answered contacts), seconds",
+            ("asa", "average speed of answer", "среднее время ожидания", "сро"),
+            minimum=0,
+        ),
+        Column(
             "aht_s",
             Kind.DURATION,
             False,
@@ -623,7 +631,8 @@ class Settings:
     Defaults (documented in the README): currency RUB, time zone Europe/Moscow, SLA goal
     80 % of contacts answered within 20 s, promised waits per channel in seconds, cost
     rates per handled minute per channel, plus per-contact, per-manual-step and
-    per-meeting costs in the dataset currency.
+    per-meeting costs in the dataset currency, and the country whose public holidays the
+    forecasts know (ISO code, Russia by default).
     """
 
     currency: str = "RUB"
@@ -635,6 +644,7 @@ class Settings:
     cost_per_contact: float = 15.0
     cost_per_manual_step: float = 350.0
     cost_per_meeting: float = 1500.0
+    holiday_country: str = "RU"
 
     def to_toml(self) -> str:
         return tomli_w.dumps(asdict(self))

@@ -66,6 +66,12 @@ pages = [
         url_path="process",
     ),
     st.Page(
+        "app_pages/forecast.py",
+        title=t("nav.forecast"),
+        icon=":material/query_stats:",
+        url_path="forecast",
+    ),
+    st.Page(
         "app_pages/economics.py",
         title=t("nav.economics"),
         icon=":material/payments:",

@@ -9,6 +9,7 @@ from plotly.subplots import make_subplots
 GREEN = "#15803D"
 RED = "#B91C1C"
 GREY = "#71717A"
+BLUE = "#2563EB"
 
 
 def story_figure(story: pl.DataFrame, title: str, sla: str, nps: str, churn: str) -> go.Figure:
@@ -289,4 +290,78 @@ def dfg_figure(
         xaxis={"visible": False},
         yaxis={"visible": False},
     )
+    return fig
+
+
+def forecast_figure(
+    history: pl.DataFrame, forecast: pl.DataFrame, labels: dict[str, str]
+) -> go.Figure:
+    """Recent history, the forecast and its interval band (``labels``: actual, forecast,
+    interval)."""
+    fig = go.Figure()
+    band_x = forecast["time"].to_list()
+    fig.add_trace(
+        go.Scatter(
+            x=band_x + band_x[::-1],
+            y=forecast["upper"].to_list() + forecast["lower"].to_list()[::-1],
+            fill="toself",
+            fillcolor="rgba(37, 99, 235, 0.15)",
+            line={"width": 0},
+            name=labels["interval"],
+            hoverinfo="skip",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=history["time"].to_list(),
+            y=history["volume"].to_list(),
+            name=labels["actual"],
+            line={"color": GREY},
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=band_x, y=forecast["mean"].to_list(), name=labels["forecast"], line={"color": BLUE}
+        )
+    )
+    fig.update_layout(height=340, margin={"t": 30, "b": 10}, legend={"orientation": "h"})
+    return fig
+
+
+def heatmap_figure(
+    frame: pl.DataFrame,
+    row: str,
+    column: str,
+    value: str,
+    title: str,
+    *,
+    scale: str = "RdYlGn",
+    zmin: float | None = None,
+    zmax: float | None = None,
+    percent: bool = False,
+) -> go.Figure:
+    """``value`` laid out as ``row`` x ``column`` (e.g. day x time of day)."""
+    grid = frame.pivot(
+        on=column, index=row, values=value, aggregate_function="mean", sort_columns=True
+    )
+    columns = [c for c in grid.columns if c != row]
+    z = grid.select(columns).to_numpy()
+    text_z = z * 100 if percent else z
+    fig = go.Figure(
+        go.Heatmap(
+            z=text_z,
+            x=columns,
+            y=[str(v) for v in grid[row].to_list()],
+            colorscale=scale,
+            zmin=None if zmin is None else zmin * (100 if percent else 1),
+            zmax=None if zmax is None else zmax * (100 if percent else 1),
+            hovertemplate="%{y} %{x}: %{z:.0f}" + ("%" if percent else "") + "<extra></extra>",
+            colorbar={"ticksuffix": "%" if percent else ""},
+        )
+    )
+    fig.update_layout(
+        title=title, height=max(260, 22 * grid.height + 120), margin={"t": 40, "b": 10}
+    )
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(type="category")
     return fig

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -193,3 +194,27 @@ def test_economics_shows_observed_churn_by_segment(app, small_dir):
     )
     assert table.shape[0] == data.monthly.height
     assert set(table.columns) == {"month", *data.by_segment["segment"].unique().to_list()}
+
+
+def test_forecast_page_shows_service_level_and_breach_map(app, small_dir):
+    at = app.switch_page("app_pages/forecast.py").run()
+    assert not at.exception
+    assert at.title[0].value == "Forecasts & SLA: where the service level will break"
+    acd = load_path(small_dir).acd
+    recent = acd.filter(
+        pl.col("interval_start") > acd["interval_start"].max() - pl.duration(weeks=4)
+    )
+    sl = recent["answered_in_target"].sum() / recent["offered"].sum()
+    assert _metric(at, "Service level (20 s)") == f"{100 * sl:.1f}\u00a0%"
+    assert [s.value for s in at.subheader] == [
+        "Service level as delivered (last 4 weeks)",
+        "Volume forecast",
+        "Breach forecast",
+        "Staffing gap",
+    ]
+    assert len(at.get("plotly_chart")) == 4
+    likely = int(_metric(at, "Likely breaches"))
+    at.number_input(key="extra_agents").set_value(10).run()
+    assert not at.exception
+    assert int(_metric(at, "Likely breaches")) <= likely
+    assert _metric(at, "Likely breaches") == "0"  # ten more agents everywhere hold the goal

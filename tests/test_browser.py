@@ -162,3 +162,15 @@ def test_cost_and_process_pages_draw_their_charts(server, page):
     expect(page.get_by_role("heading", name="Directly-follows graph")).to_be_visible()
     _settled(page)
     expect(page.locator(".js-plotly-plot")).to_have_count(2)  # coverage curve and the graph
+
+
+def test_forecast_page_draws_the_breach_heat_map(server, page):
+    page.goto(f"{server}/forecast")
+    expect(
+        page.get_by_role("heading", name="Forecasts & SLA: where the service level will break")
+    ).to_be_visible()
+    expect(page.get_by_role("heading", name="Staffing gap")).to_be_visible(timeout=120_000)
+    _settled(page)
+    expect(page.get_by_text("Probability that the service level falls below 80")).to_be_visible()
+    # Delivered SL, the volume forecast, the breach map and the staffing gap.
+    expect(page.locator(".js-plotly-plot")).to_have_count(4)

@@ -152,3 +152,34 @@ def test_cost_summary_json(small_dir, capsys):
         <= summary["cost_per_case"]["p50"]
         <= summary["cost_per_case"]["p90"]
     )
+
+
+def test_erlang_json_reproduces_the_worked_example(capsys):
+    # Call Centre Helper's example (see tests/test_sla.py): 100 calls, AHT 180 s, 80/20.
+    argv = ["erlang", "--calls", "100", "--interval-s", "1800", "--aht-s", "180"]
+    assert main([*argv, "--agents", "14", "--target-s", "20", "--goal", "0.8", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["traffic_erlangs"] == 10.0
+    assert round(out["probability_wait"], 4) == 0.1741
+    assert round(out["service_level"], 3) == 0.888
+    assert out["agents_needed"] == 14
+    assert {"asa_s", "occupancy"} <= set(out)
+    assert main([*argv, "--agents", "9", "--json"]) == 0
+    over = json.loads(capsys.readouterr().out)
+    assert over["overloaded"] is True and over["asa_s"] is None
+    assert main([*argv, "--agents", "14", "--goal", "80"]) == 1
+    assert "--goal must be a share" in capsys.readouterr().err
+
+
+def test_forecast_json_on_the_small_company(small_dir, capsys):
+    assert main(["forecast", str(small_dir), "--horizon", "7", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["horizon_days"] == 7
+    names = {(s["frequency"], s["name"]) for s in out["series"]}
+    assert ("intraday", "phone") in names and ("daily", "phone") in names
+    phone = next(s for s in out["series"] if s["frequency"] == "intraday")
+    assert len(phone["forecast"]) == 7 * 26  # 08:00-21:00 in half hours
+    assert {m["model"] for m in phone["metrics"]} == {"seasonal_naive", "weekly_average", "mstl"}
+    assert isinstance(out["breach_points"], list)
+    assert main(["forecast", str(small_dir), "--horizon", "7"]) == 0
+    assert "MASE" in capsys.readouterr().out
