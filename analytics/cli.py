@@ -285,6 +285,58 @@ def _cmd_erlang(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_escalate(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from analytics.escalation import (
+        Rules,
+        alerts_frame,
+        deliver,
+        evaluate,
+        inputs_for,
+        load_state,
+        save_state,
+    )
+    from analytics.export import to_csv_bytes
+
+    rules = (
+        Rules.from_toml(Path(args.rules).read_text(encoding="utf-8"))
+        if args.rules
+        else Rules.default()
+    )
+    dataset = _loaded(args)
+    if dataset is None:
+        return 1
+    state_path = Path(args.state)
+    state = load_state(state_path)
+    run = evaluate(rules, inputs_for(dataset), state, dt.datetime.now().replace(microsecond=0))
+    out = Path(args.out)
+    out.write_text(
+        json.dumps(run.alerts, ensure_ascii=False, indent=1, default=str), encoding="utf-8"
+    )
+    out.with_suffix(".csv").write_bytes(to_csv_bytes(alerts_frame(run.alerts)))
+    next_state = run.state
+    counts = {s: sum(a["status"] == s for a in run.alerts) for s in ("new", "ongoing", "resolved")}
+    grouped = sum(a["grouped"] for a in run.alerts)
+    print(
+        f"{len(run.alerts)} alerts: {counts['new']} new, {counts['ongoing']} ongoing, "
+        f"{counts['resolved']} resolved; {grouped} grouped over the owners' budgets. "
+        f"Wrote {out} and {out.with_suffix('.csv')}"
+    )
+    if args.webhook:
+        sent, next_state = deliver(args.webhook, run.to_send, next_state, retries=args.retries)
+        if sent:
+            print(f"delivered {len(run.to_send)} new alerts (and any earlier undelivered ones)")
+        else:
+            print(
+                f"warning: the webhook did not accept the alerts after {args.retries} tries; "
+                f"{len(next_state['outbox'])} kept in {state_path} for the next run",
+                file=sys.stderr,
+            )
+    save_state(state_path, next_state)
+    return 0
+
+
 def _with_path(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", help="a folder, a zip, or a single events file")
     parser.add_argument("--mapping", help="column mapping TOML")
@@ -354,6 +406,17 @@ def build_parser() -> argparse.ArgumentParser:
     erl.add_argument("--goal", type=float, help="service-level goal, e.g. 0.8: adds agents_needed")
     erl.add_argument("--json", action="store_true")
     erl.set_defaults(run=_cmd_erlang)
+
+    esc = sub.add_parser("escalate", help="evaluate escalation rules; write and send alerts")
+    _with_path(esc)
+    esc.add_argument("--rules", help="rules TOML (default: the built-in analytics/rules.toml)")
+    esc.add_argument("--state", default="cx_radar_state.json", help="state from the last run")
+    esc.add_argument("--out", default="alerts.json", help="alerts JSON (a .csv is written too)")
+    esc.add_argument("--webhook", help="POST new alerts here as JSON")
+    esc.add_argument(
+        "--retries", type=int, default=4, help="delivery attempts (back-off 1, 2, 4 s)"
+    )
+    esc.set_defaults(run=_cmd_escalate)
     return parser
 
 

@@ -1,0 +1,544 @@
+"""Automatic escalation: signals -> rules -> alerts with evidence, owner and action.
+
+* **Rules** are TOML (``analytics/rules.toml`` is the documented default): each
+  ``[[rule]]`` names a ``signal`` kind, thresholds, a ``severity``, an ``owner`` and a
+  playbook ``action``. ``[budget] alerts_per_owner_per_week`` caps what each owner is sent.
+* **Signals**: ``customer_risk`` (one per customer: P(churn) and revenue at risk),
+  ``segment_risk`` (revenue at risk per segment, region, scenario or channel),
+  ``tension_zone`` (a growing problem from :mod:`analytics.tension`), ``sla_breach``
+  (forecast intervals likely to miss the SLA goal, grouped per queue and day) and
+  ``cost_anomaly`` (a scenario x behaviour's excess cost over the last 30 days).
+* **Deduplication**: an alert's ``id`` is a hash of its key = rule + zone + reason (the
+  customer id is the zone of a customer alert), so the same problem keeps its id run after
+  run. Against the previous run's state an alert is ``new`` or ``ongoing``; one that no
+  longer fires is ``resolved``.
+* **Alert budget**: per owner, the ``alerts_per_owner_per_week`` alerts with the most money
+  at stake are sent; the rest are ``grouped`` into one digest alert per owner, not sent.
+* **Precision** per rule: the share of its alerts followed by the predicted loss (customer
+  rules: replayed on the risk model's validation snapshot, so it is measured, not assumed)
+  or marked actioned in the state file.
+* **Delivery**: new alerts are POSTed as JSON to a webhook with retries and exponential
+  back-off; what fails stays in the state's outbox and is sent with the next run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import time
+import tomllib
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from analytics.dataset import Dataset
+
+SIGNALS = ("customer_risk", "segment_risk", "tension_zone", "sla_breach", "cost_anomaly")
+SEVERITIES = ("low", "medium", "high", "critical")
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    signal: str
+    severity: str
+    owner: str
+    action: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Rules:
+    rules: tuple[Rule, ...]
+    budget: int = 10
+
+    @classmethod
+    def from_toml(cls, text: str) -> Rules:
+        """Parse and check a rules file; a mistake raises ``ValueError`` naming the rule."""
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"rules are not valid TOML: {exc}") from exc
+        rules = []
+        for i, raw in enumerate(data.get("rule", []), start=1):
+            name = raw.get("id", f"rule #{i}")
+            missing = [k for k in ("id", "signal", "severity", "owner", "action") if k not in raw]
+            if missing:
+                raise ValueError(f"rule {name!r} lacks {', '.join(missing)}")
+            if raw["signal"] not in SIGNALS:
+                raise ValueError(
+                    f"rule {name!r}: unknown signal {raw['signal']!r}; known: {SIGNALS}"
+                )
+            if raw["severity"] not in SEVERITIES:
+                raise ValueError(f"rule {name!r}: severity must be one of {SEVERITIES}")
+            params = {
+                k: v
+                for k, v in raw.items()
+                if k not in ("id", "signal", "severity", "owner", "action")
+            }
+            rules.append(
+                Rule(raw["id"], raw["signal"], raw["severity"], raw["owner"], raw["action"], params)
+            )
+        if len({r.id for r in rules}) != len(rules):
+            raise ValueError("rule ids must be unique")
+        budget = int(data.get("budget", {}).get("alerts_per_owner_per_week", 10))
+        return cls(tuple(rules), budget)
+
+    @classmethod
+    def default(cls) -> Rules:
+        return cls.from_toml(default_rules_text())
+
+
+def default_rules_text() -> str:
+    return resources.files("analytics").joinpath("rules.toml").read_text(encoding="utf-8")
+
+
+def alert_id(rule: str, zone: str, reason: str) -> str:
+    """Stable id from the deduplication key rule + zone + reason."""
+    return hashlib.sha1(f"{rule}|{zone}|{reason}".encode()).hexdigest()[:12]
+
+
+# ---------------------------------------------------------------- signals -> alerts
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What the rules look at; any part may be missing (its rules then stay silent)."""
+
+    scored: pl.DataFrame | None = None  # risk.RiskModel.scored
+    validation: pl.DataFrame | None = None  # customer_id, p_churn, revenue_at_risk, churned
+    zones: pl.DataFrame | None = None  # tension.zones
+    breaches: pl.DataFrame | None = None  # sla.queue_breaches
+    cost_pairs: pl.DataFrame | None = None  # cost.priciest over the last 30 days
+    interval_s: float = 1800.0  # the breach forecast's interval length
+
+
+def fire(rules: Rules, inputs: Inputs) -> list[dict[str, Any]]:
+    """Every alert the rules raise now (before state, budget and delivery)."""
+    alerts: list[dict[str, Any]] = []
+    for rule in rules.rules:
+        for zone, reason, money, evidence in _matches(rule, inputs):
+            alerts.append(
+                {
+                    "id": alert_id(rule.id, zone, reason),
+                    "rule": rule.id,
+                    "signal": rule.signal,
+                    "severity": rule.severity,
+                    "zone": zone,
+                    "reason": reason,
+                    "money_at_stake": round(float(money), 2),
+                    "owner": rule.owner,
+                    "action": rule.action,
+                    "evidence": evidence,
+                }
+            )
+    return alerts
+
+
+def _matches(rule: Rule, inputs: Inputs) -> list[tuple[str, str, float, dict[str, Any]]]:
+    p = rule.params
+    out: list[tuple[str, str, float, dict[str, Any]]] = []
+    if rule.signal == "customer_risk" and inputs.scored is not None:
+        hits = _customer_hits(inputs.scored, p)
+        for r in hits.head(int(p.get("max_alerts", 500))).iter_rows(named=True):
+            reasons = list(r["reasons"] or [])
+            out.append(
+                (
+                    f"customer {r['customer_id']}",
+                    "churn risk" + (": " + reasons[0] if reasons else ""),
+                    r["revenue_at_risk"],
+                    {
+                        "p_churn": round(r["p_churn"], 4),
+                        "ltv": round(r["ltv"], 2),
+                        "segment": r["segment"],
+                        "region": r["region"],
+                        "silent": r["silent"],
+                        "reasons": reasons,
+                    },
+                )
+            )
+    elif rule.signal == "segment_risk" and inputs.scored is not None:
+        from analytics.risk import revenue_at_risk_by
+
+        by = str(p.get("by", "segment"))
+        table = revenue_at_risk_by(inputs.scored, by)
+        for r in table.filter(pl.col("revenue_at_risk") >= p.get("min_money", 0)).iter_rows(
+            named=True
+        ):
+            out.append(
+                (
+                    f"{by} {r[by]}",
+                    "revenue at risk",
+                    r["revenue_at_risk"],
+                    {
+                        "customers": r["customers"],
+                        "expected_leavers": round(r["expected_leavers"], 1),
+                        "mean_risk": round(r["mean_risk"], 4),
+                    },
+                )
+            )
+    elif rule.signal == "tension_zone" and inputs.zones is not None and inputs.zones.height:
+        zones = inputs.zones.filter(
+            pl.col("zone") & (pl.col("severity") >= p.get("min_severity", 0))
+        )
+        if "indicator" in p:
+            zones = zones.filter(pl.col("indicator").is_in(list(_as_list(p["indicator"]))))
+        if "slice" in p:
+            zones = zones.filter(pl.col("slice").is_in(list(_as_list(p["slice"]))))
+        for r in zones.iter_rows(named=True):
+            out.append(
+                (
+                    f"{r['slice']} {r['value']}",
+                    f"{r['indicator']} growing",
+                    r["revenue_exposed"] * float(p.get("money_share", 0.05)),
+                    {
+                        "indicator": r["indicator"],
+                        "baseline": round(r["baseline"], 4),
+                        "recent": round(r["recent"], 4),
+                        "severity_sd": round(r["severity"], 2),
+                        "started": str(r["started"]),
+                        "mann_kendall_p": r["p_value"],
+                        "sen_slope_per_week": r["sen_slope"],
+                        "customers": r["customers"],
+                        "revenue_exposed": r["revenue_exposed"],
+                        "chart": {
+                            "week": [str(w.date()) for w in r["week"]],
+                            "value": r["x"],
+                            "ewma": r["ewma"],
+                            "upper": r["upper"],
+                            "lower": r["lower"],
+                        },
+                    },
+                )
+            )
+    elif rule.signal == "sla_breach" and inputs.breaches is not None and inputs.breaches.height:
+        likely = inputs.breaches.filter(pl.col("p_breach") >= p.get("min_probability", 0.8))
+        per_hour = float(p.get("cost_per_agent_hour", 0.0))
+        # One alert per queue and weekday: the same weekly gap next run is the same alert.
+        slots = likely.group_by("queue", pl.col("time").dt.strftime("%a").alias("weekday")).agg(
+            pl.col("time").min().alias("first"),
+            pl.col("p_breach").max(),
+            pl.col("gap").clip(lower_bound=0).sum().alias("agent_intervals_short"),
+            pl.col("time").dt.strftime("%Y-%m-%d %H:%M").alias("intervals"),
+            pl.col("mean").sum().alias("calls"),
+        )
+        for r in slots.sort("first", "queue").iter_rows(named=True):
+            out.append(
+                (
+                    f"queue {r['queue']} {r['weekday']}",
+                    "SLA breach likely",
+                    r["agent_intervals_short"] * per_hour * (inputs.interval_s / 3600),
+                    {
+                        "intervals": r["intervals"],
+                        "max_p_breach": round(r["p_breach"], 3),
+                        "forecast_calls": round(r["calls"], 1),
+                        "agent_intervals_short": r["agent_intervals_short"],
+                    },
+                )
+            )
+    elif rule.signal == "cost_anomaly" and inputs.cost_pairs is not None:
+        pairs = inputs.cost_pairs.filter(pl.col("excess_cost") >= p.get("min_money", 0))
+        for r in pairs.iter_rows(named=True):
+            out.append(
+                (
+                    f"scenario {r['scenario']}",
+                    f"excess cost: {r['tag']}",
+                    r["excess_cost"],
+                    {
+                        "cases": r["cases"],
+                        "extra_per_case": round(r["extra_per_case"], 2),
+                        "period_days": 30,
+                    },
+                )
+            )
+    return out
+
+
+def _as_list(value: object) -> list[object]:
+    return value if isinstance(value, list) else [value]
+
+
+def _customer_hits(frame: pl.DataFrame, p: dict[str, Any]) -> pl.DataFrame:
+    hits = frame.filter(
+        (pl.col("p_churn") >= p.get("min_probability", 0.0))
+        & (pl.col("revenue_at_risk") >= p.get("min_money", 0.0))
+    )
+    if p.get("silent_only"):
+        hits = hits.filter("silent")
+    return hits.sort("revenue_at_risk", descending=True)
+
+
+def precision(rules: Rules, inputs: Inputs, state: dict[str, Any]) -> pl.DataFrame:
+    """Per rule: alerts now and their precision (see the module docstring) with its basis."""
+    actioned = set(state.get("actioned", []))
+    history = state.get("alerts", {})
+    rows = []
+    for rule in rules.rules:
+        value, basis, n = None, "not measurable yet: mark alerts actioned", 0
+        if rule.signal == "customer_risk" and inputs.validation is not None:
+            hits = _customer_hits(
+                inputs.validation.with_columns(pl.lit(True).alias("silent")), rule.params
+            )
+            n = hits.height
+            if n:
+                value = float(hits["churned"].mean())  # type: ignore[arg-type]
+                basis = "left within the horizon, replayed on the validation snapshot"
+        else:
+            past = [k for k, a in history.items() if a.get("rule") == rule.id]
+            n = len(past)
+            if past and actioned:
+                value = sum(k in actioned for k in past) / len(past)
+                basis = "marked actioned in the state file"
+        rows.append(
+            {"rule": rule.id, "owner": rule.owner, "alerts": n, "precision": value, "basis": basis}
+        )
+    return pl.DataFrame(rows, schema_overrides={"precision": pl.Float64})
+
+
+# ---------------------------------------------------------------- state, budget, delivery
+
+
+def reconcile(
+    alerts: list[dict[str, Any]], state: dict[str, Any], now: dt.datetime
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Mark each alert new / ongoing against ``state``; add the resolved ones. Returns the
+    alerts and the next state (the outbox is carried over untouched)."""
+    known: dict[str, Any] = state.get("alerts", {})
+    stamp = now.isoformat(timespec="seconds")
+    current: dict[str, Any] = {}
+    out = []
+    for a in alerts:
+        before = known.get(a["id"])
+        live = before is not None and before.get("status") != "resolved"
+        first = before["first_seen"] if live else stamp
+        out.append(
+            {**a, "status": "ongoing" if live else "new", "first_seen": first, "last_seen": stamp}
+        )
+        current[a["id"]] = {
+            "rule": a["rule"],
+            "zone": a["zone"],
+            "reason": a["reason"],
+            "owner": a["owner"],
+            "severity": a["severity"],
+            "money_at_stake": a["money_at_stake"],
+            "first_seen": first,
+            "last_seen": stamp,
+            "status": "open",
+        }
+    for key, before in known.items():
+        if key in current:
+            continue
+        if before.get("status") != "resolved":
+            out.append(
+                {
+                    "id": key,
+                    "rule": before["rule"],
+                    "signal": "",
+                    "severity": before["severity"],
+                    "zone": before["zone"],
+                    "reason": before["reason"],
+                    "money_at_stake": before["money_at_stake"],
+                    "owner": before["owner"],
+                    "action": "",
+                    "evidence": {},
+                    "status": "resolved",
+                    "first_seen": before["first_seen"],
+                    "last_seen": stamp,
+                }
+            )
+        current[key] = {**before, "status": "resolved"}
+    next_state = {**state, "alerts": current, "last_run": stamp}
+    return out, next_state
+
+
+def apply_budget(alerts: list[dict[str, Any]], budget: int) -> list[dict[str, Any]]:
+    """Per owner, send the ``budget`` open alerts with the most money; mark the rest
+    ``grouped`` and add one digest alert per owner that summarises them."""
+    out, digests = [], []
+    open_alerts = [a for a in alerts if a["status"] != "resolved"]
+    by_owner: dict[str, list[dict[str, Any]]] = {}
+    for a in open_alerts:
+        by_owner.setdefault(a["owner"], []).append(a)
+    for owner, items in by_owner.items():
+        items.sort(key=lambda a: (-a["money_at_stake"], a["id"]))
+        for i, a in enumerate(items):
+            out.append({**a, "grouped": i >= budget})
+        rest = items[budget:]
+        if rest:
+            digests.append(
+                {
+                    "id": alert_id("digest", owner, "over budget"),
+                    "rule": "digest",
+                    "signal": "digest",
+                    "severity": max((a["severity"] for a in rest), key=SEVERITIES.index),
+                    "zone": f"{len(rest)} more alerts for {owner}",
+                    "reason": "over the weekly alert budget",
+                    "money_at_stake": round(sum(a["money_at_stake"] for a in rest), 2),
+                    "owner": owner,
+                    "action": "review the grouped alerts on the Escalations page",
+                    "evidence": {"alerts": [a["id"] for a in rest]},
+                    "status": "new" if any(a["status"] == "new" for a in rest) else "ongoing",
+                    "first_seen": min(a["first_seen"] for a in rest),
+                    "last_seen": max(a["last_seen"] for a in rest),
+                    "grouped": False,
+                }
+            )
+    resolved = [{**a, "grouped": False} for a in alerts if a["status"] == "resolved"]
+    return out + digests + resolved
+
+
+def post_json(url: str, payload: object, timeout: float = 10.0) -> None:
+    """POST ``payload`` as JSON; raise on a network error or a non-2xx answer."""
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(payload, ensure_ascii=False, default=str).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        if not 200 <= response.status < 300:
+            raise urllib.error.HTTPError(
+                url, response.status, "not delivered", response.headers, None
+            )
+
+
+def deliver(
+    url: str,
+    alerts: list[dict[str, Any]],
+    state: dict[str, Any],
+    retries: int = 3,
+    backoff_s: float = 1.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[bool, dict[str, Any]]:
+    """Send the outbox plus ``alerts`` in one POST, retrying with back-off
+    (``backoff_s``, 2x, 4x ...). On success the outbox empties; on failure everything
+    stays in it for the next run. Returns (delivered, next state)."""
+    pending = {a["id"]: a for a in state.get("outbox", [])}
+    pending.update({a["id"]: a for a in alerts})
+    if not pending:
+        return True, {**state, "outbox": []}
+    payload = {"alerts": list(pending.values())}
+    for attempt in range(retries):
+        try:
+            post_json(url, payload)
+        except (urllib.error.URLError, OSError, ValueError):
+            if attempt + 1 < retries:
+                sleep(backoff_s * 2**attempt)
+            continue
+        return True, {**state, "outbox": []}
+    return False, {**state, "outbox": list(pending.values())}
+
+
+def load_state(path: Path) -> dict[str, Any]:
+    """The previous run's state, or an empty one; a corrupt file is an error, not a reset."""
+    if not path.exists():
+        return {"alerts": {}, "outbox": [], "actioned": []}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"state file {path} is not valid JSON: {exc}") from exc
+
+
+def save_state(path: Path, state: dict[str, Any]) -> None:
+    """Write atomically: a crash mid-write must not lose the outbox."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(state, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    tmp.replace(path)
+
+
+def alerts_frame(alerts: list[dict[str, Any]]) -> pl.DataFrame:
+    """Alerts as a flat table (evidence as JSON text) for CSV and the page."""
+    cols = [
+        "id",
+        "severity",
+        "status",
+        "zone",
+        "reason",
+        "money_at_stake",
+        "owner",
+        "action",
+        "rule",
+        "grouped",
+        "first_seen",
+        "last_seen",
+        "evidence",
+    ]
+    rows = [
+        {
+            **{c: a.get(c) for c in cols},
+            "evidence": json.dumps(a.get("evidence", {}), ensure_ascii=False, default=str),
+        }
+        for a in alerts
+    ]
+    schema = {c: pl.String for c in cols} | {"money_at_stake": pl.Float64, "grouped": pl.Boolean}
+    return pl.DataFrame(rows, schema=schema)
+
+
+# ---------------------------------------------------------------- one run
+
+
+def inputs_for(dataset: Dataset, horizon_days: int = 14) -> Inputs:
+    """Compute every signal of a dataset: the risk model, tension zones, the SLA breach
+    forecast (when ``acd`` has staffing) and the last 30 days' cost anomalies."""
+    from analytics.cost import case_costs, priciest
+    from analytics.forecast import forecast_all
+    from analytics.risk import train
+    from analytics.sla import has_staffing, queue_breaches
+    from analytics.tension import zones
+
+    cases = case_costs(dataset)
+    model = train(dataset) if dataset.customers is not None else None
+    breaches, interval_s = None, 1800.0
+    if has_staffing(dataset.acd):
+        run = forecast_all(dataset, horizon_days)
+        if run.intraday_source == "acd":
+            interval_s = run.interval_s
+            breaches = queue_breaches(
+                [(s.name, s.forecast) for s in run.intraday],
+                dataset.acd,  # type: ignore[arg-type]
+                run.interval_s,
+                dataset.settings.sla_target_s,
+                dataset.settings.sla_goal,
+            )
+    since = cases["start"].max() - dt.timedelta(days=30)  # type: ignore[operator]
+    return Inputs(
+        scored=model.scored if model else None,
+        validation=model.validation if model else None,
+        zones=zones(dataset, cases),
+        breaches=breaches,
+        cost_pairs=priciest(cases.filter(pl.col("start") >= since)),
+        interval_s=interval_s,
+    )
+
+
+@dataclass(frozen=True)
+class Run:
+    """One evaluation: every alert with its status, the next state, rule precision."""
+
+    alerts: list[dict[str, Any]]
+    state: dict[str, Any]
+    precision: pl.DataFrame
+
+    @property
+    def to_send(self) -> list[dict[str, Any]]:
+        """New alerts within the owners' budgets (digests included): what a webhook gets."""
+        return [a for a in self.alerts if a["status"] == "new" and not a["grouped"]]
+
+
+def evaluate(rules: Rules, inputs: Inputs, state: dict[str, Any], now: dt.datetime) -> Run:
+    """Fire the rules, reconcile with the previous state, apply the alert budget."""
+    fired = fire(rules, inputs)
+    alerts, next_state = reconcile(fired, state, now)
+    alerts = apply_budget(alerts, rules.budget)
+    order = {s: i for i, s in enumerate(("new", "ongoing", "resolved"))}
+    alerts.sort(
+        key=lambda a: (order[a["status"]], -SEVERITIES.index(a["severity"]), -a["money_at_stake"])
+    )
+    return Run(alerts, next_state, precision(rules, inputs, state))
