@@ -39,6 +39,7 @@ from typing import Any
 import polars as pl
 
 from analytics.dataset import Dataset
+from analytics.tension import DIRECTION, LABELS
 
 SIGNALS = ("customer_risk", "segment_risk", "tension_zone", "sla_breach", "cost_anomaly")
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -196,7 +197,7 @@ def _matches(rule: Rule, inputs: Inputs) -> list[tuple[str, str, float, dict[str
             out.append(
                 (
                     f"{r['slice']} {r['value']}",
-                    f"{r['indicator']} growing",
+                    f"{LABELS[r['indicator']]} {_worsening(r['indicator'])}",
                     r["revenue_exposed"] * float(p.get("money_share", 0.05)),
                     {
                         "indicator": r["indicator"],
@@ -259,6 +260,10 @@ def _matches(rule: Rule, inputs: Inputs) -> list[tuple[str, str, float, dict[str
                 )
             )
     return out
+
+
+def _worsening(indicator: str) -> str:
+    return "falling" if DIRECTION[indicator] < 0 else "growing"
 
 
 def _as_list(value: object) -> list[object]:
@@ -484,20 +489,33 @@ def alerts_frame(alerts: list[dict[str, Any]]) -> pl.DataFrame:
 # ---------------------------------------------------------------- one run
 
 
-def inputs_for(dataset: Dataset, horizon_days: int = 14) -> Inputs:
+def _direct(fn: Callable[..., Any], dataset: Dataset, *params: object) -> Any:
+    return fn(dataset, *params)
+
+
+def inputs_for(
+    dataset: Dataset,
+    horizon_days: int = 14,
+    compute: Callable[..., Any] = _direct,
+) -> Inputs:
     """Compute every signal of a dataset: the risk model, tension zones, the SLA breach
-    forecast (when ``acd`` has staffing) and the last 30 days' cost anomalies."""
+    forecast (when ``acd`` has staffing) and the last 30 days' cost anomalies.
+
+    ``compute(fn, dataset, *params)`` runs each engine step; the app passes its cache.
+    """
     from analytics.cost import case_costs, priciest
     from analytics.forecast import forecast_all
     from analytics.risk import train
     from analytics.sla import has_staffing, queue_breaches
     from analytics.tension import zones
 
-    cases = case_costs(dataset)
-    model = train(dataset) if dataset.customers is not None else None
+    cases = compute(case_costs, dataset)
+    model = compute(train, dataset) if dataset.customers is not None else None
     breaches, interval_s = None, 1800.0
     if has_staffing(dataset.acd):
-        run = forecast_all(dataset, horizon_days)
+        # The Forecasts page's defaults, so the app computes it once for both.
+        country = dataset.settings.holiday_country
+        run = compute(forecast_all, dataset, horizon_days, 0.8, 3, country)
         if run.intraday_source == "acd":
             interval_s = run.interval_s
             breaches = queue_breaches(
@@ -511,7 +529,7 @@ def inputs_for(dataset: Dataset, horizon_days: int = 14) -> Inputs:
     return Inputs(
         scored=model.scored if model else None,
         validation=model.validation if model else None,
-        zones=zones(dataset, cases),
+        zones=compute(zones, dataset),
         breaches=breaches,
         cost_pairs=priciest(cases.filter(pl.col("start") >= since)),
         interval_s=interval_s,

@@ -60,6 +60,16 @@ DIRECTION = {
 }
 
 
+LABELS = {
+    "waits_over_promise": "waits above the promise",
+    "repeat_contacts": "repeat contacts",
+    "transfers": "transfers (ping-pong)",
+    "bot_loops": "bot loops",
+    "cost_per_case": "cost per case",
+    "csat": "CSAT",
+}
+
+
 @dataclass(frozen=True)
 class Chart:
     """An EWMA chart of one weekly series."""

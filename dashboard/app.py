@@ -54,6 +54,15 @@ pages = [
         url_path="overview",
     ),
     st.Page(
+        "app_pages/risk.py", title=t("nav.risk"), icon=":material/crisis_alert:", url_path="risk"
+    ),
+    st.Page(
+        "app_pages/escalations.py",
+        title=t("nav.escalations"),
+        icon=":material/notifications_active:",
+        url_path="escalations",
+    ),
+    st.Page(
         "app_pages/cost.py",
         title=t("nav.cost"),
         icon=":material/receipt_long:",

@@ -365,3 +365,53 @@ def heatmap_figure(
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_xaxes(type="category")
     return fig
+
+
+def bars_figure(
+    labels: list[str], values: list[float], title: str, errors: list[float] | None = None
+) -> go.Figure:
+    """Horizontal bars, largest on top."""
+    fig = go.Figure(
+        go.Bar(
+            x=values,
+            y=labels,
+            orientation="h",
+            marker_color=BLUE,
+            error_x=None if errors is None else {"type": "data", "array": errors},
+        )
+    )
+    fig.update_layout(
+        title=title, height=max(240, 28 * len(labels) + 90), margin={"t": 40, "b": 10}
+    )
+    fig.update_yaxes(autorange="reversed")
+    return fig
+
+
+def control_chart(
+    weeks: list[object],
+    values: list[float],
+    ewma: list[float],
+    upper: list[float],
+    lower: list[float],
+    labels: dict[str, str],
+    started: object | None = None,
+) -> go.Figure:
+    """A weekly indicator, its EWMA and the control limits, with the zone's start marked."""
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(x=weeks, y=values, name=labels["value"], mode="markers", marker={"color": GREY})
+    )
+    fig.add_trace(go.Scatter(x=weeks, y=ewma, name="EWMA", line={"color": BLUE}))
+    fig.add_trace(
+        go.Scatter(x=weeks, y=upper, name=labels["limits"], line={"color": RED, "dash": "dash"})
+    )
+    fig.add_trace(
+        go.Scatter(x=weeks, y=lower, showlegend=False, line={"color": RED, "dash": "dash"})
+    )
+    if started is not None:
+        fig.add_vline(x=str(started), line={"color": ORANGE, "dash": "dot"})
+        fig.add_annotation(
+            x=str(started), y=1, yref="paper", text=labels["started"], showarrow=False
+        )
+    fig.update_layout(height=340, margin={"t": 30, "b": 10}, legend={"orientation": "h"})
+    return fig

@@ -218,3 +218,55 @@ def test_forecast_page_shows_service_level_and_breach_map(app, small_dir):
     assert not at.exception
     assert int(_metric(at, "Likely breaches")) <= likely
     assert _metric(at, "Likely breaches") == "0"  # ten more agents everywhere hold the goal
+
+
+def _open_alerts(small_dir) -> list[dict]:
+    import datetime as dt
+
+    from analytics.escalation import Rules, evaluate, inputs_for
+
+    run = evaluate(Rules.default(), inputs_for(load_path(small_dir)), {}, dt.datetime(2026, 1, 1))
+    return run.alerts
+
+
+def test_risk_page_falls_back_to_rules_on_a_small_company(app, small_dir):
+    at = app.switch_page("app_pages/risk.py").run()
+    assert not at.exception
+    assert at.title[0].value == "Risk: who is about to leave, and where tension grows"
+    assert "too few for a trustworthy model" in at.warning[0].value
+    from analytics.risk import train
+
+    model = train(load_path(small_dir))
+    assert _metric(at, "Expected leavers") == f"{model.scored['p_churn'].sum():,.0f}"
+    assert any(s.value == "Zones of growing tension" for s in at.subheader)
+    at.toggle(key="only_silent").set_value(True).run()
+    assert not at.exception
+
+
+def test_escalations_page_lists_the_alerts_and_their_evidence(app, small_dir):
+    at = app.switch_page("app_pages/escalations.py").run()
+    assert not at.exception
+    alerts = _open_alerts(small_dir)
+    assert alerts  # the small company's understaffed Monday at least
+    assert _metric(at, "Open alerts") == str(sum(a["status"] != "resolved" for a in alerts))
+    assert _metric(at, "New since the last run") == str(len(alerts))
+    assert "Owner:" in at.markdown[0].value or any("Owner:" in m.value for m in at.markdown)
+    at.multiselect(key="esc_severity").set_value(["low"]).run()
+    assert at.info[0].value == "No alert matches the filters."
+
+
+def test_bad_rules_are_refused_with_the_rule_named(app):
+    at = app.switch_page("app_pages/escalations.py").run()
+    at.text_area(key="rules_editor").set_value(
+        '[[rule]]\nid = "x"\nsignal = "nope"\nseverity = "low"\nowner = "o"\naction = "a"'
+    ).run()
+    at.button[0].click().run()
+    assert "rule 'x': unknown signal 'nope'" in at.error[0].value
+
+
+def test_overview_tells_where_the_money_leaks(app, small_dir):
+    at = app.run()
+    assert not at.exception
+    sent = [a for a in _open_alerts(small_dir) if not a["grouped"] and a["rule"] != "digest"]
+    assert _metric(at, "Alerts to act on") == str(len(sent))
+    assert any(s.value == "Where the money leaks, and what to fix first" for s in at.subheader)

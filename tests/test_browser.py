@@ -174,3 +174,19 @@ def test_forecast_page_draws_the_breach_heat_map(server, page):
     expect(page.get_by_text("Probability that the service level falls below 80")).to_be_visible()
     # Delivered SL, the volume forecast, the breach map and the staffing gap.
     expect(page.locator(".js-plotly-plot")).to_have_count(4)
+
+
+def test_overview_leads_to_an_alert_with_its_evidence(server, page):
+    page.goto(server)
+    expect(
+        page.get_by_role("heading", name="Where the money leaks, and what to fix first")
+    ).to_be_visible(timeout=120_000)
+    _settled(page)
+    page.get_by_role("link", name="What to fix first").click()
+    expect(
+        page.get_by_role("heading", name="Escalations: act before the customer leaves")
+    ).to_be_visible()
+    expect(page.get_by_role("heading", name="Evidence")).to_be_visible(timeout=120_000)
+    _settled(page)
+    expect(page.get_by_text("Owner:").first).to_be_visible()
+    expect(page.get_by_text("The numbers behind it")).to_be_visible()

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+import polars as pl
 import streamlit as st
 
+from analytics.cost import case_costs, tag_costs
+from analytics.escalation import SEVERITIES, Rules, evaluate, inputs_for
 from analytics.kpi import classic_metrics, monthly_story
+from analytics.risk import train
 from dashboard.charts import story_figure
-from dashboard.fmt import money, number, percent, seconds
+from dashboard.fmt import compact_money, money, number, percent, seconds
 from dashboard.i18n import t
 from dashboard.state import current_dataset, engine
 
@@ -58,11 +64,95 @@ with right:
             money(m.revenue_lost_last_month, currency),
             help=t("overview.lost_revenue_help"),
         )
-        c.metric(
+        st.metric(
             t("overview.active"),
             number(m.active_customers),
             help=t("overview.active_help", revenue=money(m.monthly_revenue, currency)),
         )
+
+if dataset.customers is not None and dataset.events.height:
+    st.subheader(t("overview.leaks"))
+    with st.spinner(t("overview.computing")):
+        model = engine(train, dataset)
+        cases = engine(case_costs, dataset)
+        inputs = inputs_for(dataset, compute=engine)
+    run = evaluate(Rules.default(), inputs, {}, dt.datetime.now().replace(microsecond=0))
+    excess = tag_costs(cases)["at_stake"].sum()
+    found = (
+        inputs.zones.filter(pl.col("zone"))
+        if inputs.zones is not None and inputs.zones.height
+        else None
+    )
+    sent = [a for a in run.to_send if a["rule"] != "digest"]
+    a, b, c, d = st.columns(4)
+    a.metric(
+        t("overview.at_risk"),
+        compact_money(model.scored["revenue_at_risk"].sum(), currency),
+        help=t("overview.at_risk_help"),
+    )
+    a.page_link("app_pages/risk.py", label=t("overview.to_risk"), icon=":material/crisis_alert:")
+    b.metric(
+        t("overview.excess"),
+        compact_money(excess, currency),
+        help=t("overview.excess_help"),
+    )
+    b.page_link("app_pages/cost.py", label=t("overview.to_cost"), icon=":material/receipt_long:")
+    c.metric(
+        t("overview.zones"),
+        number(0 if found is None else found.height),
+        help=t("overview.zones_help"),
+    )
+    c.page_link("app_pages/risk.py", label=t("overview.to_zones"), icon=":material/trending_up:")
+    d.metric(t("overview.alerts"), number(len(sent)), help=t("overview.alerts_help"))
+    d.page_link(
+        "app_pages/escalations.py",
+        label=t("overview.to_alerts"),
+        icon=":material/notifications_active:",
+    )
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.markdown(f"**{t('overview.top_zones')}**")
+        if found is not None and found.height:
+            st.markdown(
+                "\n".join(
+                    t(
+                        "overview.zone_line",
+                        slice=z["slice"],
+                        value=z["value"],
+                        indicator=t(f"risk.indicator.{z['indicator']}"),
+                        started=z["started"],
+                        baseline=number(z["baseline"], 3),
+                        recent=number(z["recent"], 3),
+                    )
+                    # One line per indicator: three slices of one problem tell less.
+                    for z in found.unique("indicator", keep="first", maintain_order=True)
+                    .head(3)
+                    .iter_rows(named=True)
+                )
+            )
+        else:
+            st.caption(t("risk.no_zones"))
+    with right:
+        st.markdown(f"**{t('overview.fix_first')}**")
+        urgent = sorted(
+            sent, key=lambda a: (-SEVERITIES.index(a["severity"]), -a["money_at_stake"])
+        )
+        if urgent:
+            st.markdown(
+                "\n".join(
+                    t(
+                        "overview.alert_line",
+                        severity=a["severity"],
+                        zone=a["zone"],
+                        reason=a["reason"],
+                        owner=a["owner"],
+                        money=compact_money(a["money_at_stake"], currency),
+                    )
+                    for a in urgent[:3]
+                )
+            )
+        else:
+            st.caption(t("esc.none"))
 
 story = engine(monthly_story, dataset)
 if story.height:
@@ -79,6 +169,6 @@ if story.height:
 st.subheader(t("overview.explore"))
 a, b, c, d = st.columns(4)
 a.page_link("app_pages/economics.py", label=t("overview.to_economics"), icon=":material/payments:")
-b.page_link("app_pages/cost.py", label=t("overview.to_cost"), icon=":material/receipt_long:")
+b.page_link("app_pages/forecast.py", label=t("overview.to_forecast"), icon=":material/query_stats:")
 c.page_link("app_pages/process.py", label=t("overview.to_process"), icon=":material/account_tree:")
 d.page_link("app_pages/data.py", label=t("overview.to_data"), icon=":material/database:")

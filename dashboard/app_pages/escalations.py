@@ -1,0 +1,185 @@
+"""Escalations: the risks turned into alerts with evidence, owner and action."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import polars as pl
+import streamlit as st
+
+from analytics.escalation import (
+    Rules,
+    alerts_frame,
+    default_rules_text,
+    evaluate,
+    inputs_for,
+)
+from analytics.export import to_csv_bytes
+from dashboard.charts import control_chart
+from dashboard.fmt import compact_money, money, number, percent
+from dashboard.i18n import t
+from dashboard.state import current_dataset, engine
+
+dataset = current_dataset()
+currency = dataset.settings.currency
+st.title(t("esc.title"))
+st.caption(t("esc.intro"))
+
+with st.expander(t("esc.rules")):
+    st.caption(t("esc.rules_intro"))
+    text = st.text_area(
+        t("esc.rules_toml"),
+        st.session_state.get("rules_toml", default_rules_text()),
+        height=300,
+        key="rules_editor",
+    )
+    if st.button(t("esc.apply")):
+        try:
+            Rules.from_toml(text)
+        except ValueError as exc:
+            st.error(str(exc))
+        else:
+            st.session_state["rules_toml"] = text
+            st.rerun()
+    upload = st.file_uploader(t("esc.state_upload"), type=["json"], key="state_file")
+    if upload is not None:
+        try:
+            st.session_state["escalation_state"] = json.loads(upload.getvalue())
+        except json.JSONDecodeError as exc:
+            st.error(t("esc.bad_state", error=str(exc)))
+
+rules = Rules.from_toml(st.session_state.get("rules_toml", default_rules_text()))
+state = st.session_state.get("escalation_state", {})
+with st.spinner(t("esc.running")):
+    inputs = inputs_for(dataset, compute=engine)
+now = dt.datetime.now().replace(microsecond=0)
+run = evaluate(rules, inputs, state, now)
+alerts = alerts_frame(run.alerts)
+open_alerts = alerts.filter(pl.col("status") != "resolved")
+sent = open_alerts.filter(~pl.col("grouped"))
+
+a, b, c, d = st.columns(4)
+a.metric(t("esc.open"), number(open_alerts.height), help=t("esc.open_help"))
+b.metric(t("esc.new"), number(alerts.filter(pl.col("status") == "new").height))
+c.metric(
+    t("esc.urgent"),
+    number(sent.filter(pl.col("severity").is_in(["critical", "high"])).height),
+    help=t("esc.urgent_help"),
+)
+d.metric(
+    t("esc.money"),
+    compact_money(sent.filter(pl.col("rule") != "digest")["money_at_stake"].sum(), currency),
+    help=t("esc.money_help"),
+)
+
+f1, f2, f3, f4 = st.columns([2, 3, 2, 1])
+severities = f1.multiselect(
+    t("esc.severity"), ["critical", "high", "medium", "low"], key="esc_severity"
+)
+owners = f2.multiselect(t("esc.owner"), sorted(alerts["owner"].unique()), key="esc_owner")
+statuses = f3.multiselect(t("esc.status"), ["new", "ongoing", "resolved"], key="esc_status")
+grouped = f4.toggle(t("esc.grouped"), key="esc_grouped")
+shown = alerts
+if severities:
+    shown = shown.filter(pl.col("severity").is_in(severities))
+if owners:
+    shown = shown.filter(pl.col("owner").is_in(owners))
+if statuses:
+    shown = shown.filter(pl.col("status").is_in(statuses))
+if not grouped:
+    shown = shown.filter(~pl.col("grouped"))
+st.dataframe(
+    shown.select("severity", "status", "zone", "reason", "money_at_stake", "owner", "action"),
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "severity": t("esc.severity"),
+        "status": t("esc.status"),
+        "zone": t("esc.zone"),
+        "reason": t("esc.reason"),
+        "money_at_stake": st.column_config.NumberColumn(t("esc.money_col"), format="%.0f"),
+        "owner": t("esc.owner"),
+        "action": st.column_config.TextColumn(t("esc.action"), width="large"),
+    },
+)
+st.caption(t("esc.table_help", budget=rules.budget))
+
+st.subheader(t("esc.drill"))
+if shown.height == 0:
+    st.info(t("esc.none"))
+else:
+    labels = [f"{r['severity']} · {r['zone']} · {r['reason']}" for r in shown.iter_rows(named=True)]
+    pick = st.selectbox(t("esc.pick"), range(shown.height), format_func=labels.__getitem__)
+    alert = shown.row(pick, named=True)
+    st.markdown(
+        t(
+            "esc.card",
+            zone=alert["zone"],
+            reason=alert["reason"],
+            owner=alert["owner"],
+            action=alert["action"],
+            money=money(alert["money_at_stake"], currency),
+            first=alert["first_seen"],
+            id=alert["id"],
+        )
+    )
+    evidence = json.loads(alert["evidence"])
+    chart = evidence.pop("chart", None)
+    reasons = evidence.pop("reasons", None)
+    if reasons:
+        st.markdown("\n".join(f"* {r}" for r in reasons))
+    if chart:
+        st.plotly_chart(
+            control_chart(
+                chart["week"],
+                chart["value"],
+                chart["ewma"],
+                chart["upper"],
+                chart["lower"],
+                {
+                    "value": t("risk.weekly"),
+                    "limits": t("risk.limits"),
+                    "started": t("risk.started_at", date=evidence.get("started")),
+                },
+                evidence.get("started"),
+            ),
+            width="stretch",
+        )
+    st.markdown(f"**{t('esc.evidence')}**")
+    st.json(evidence)
+
+st.subheader(t("esc.precision"))
+st.dataframe(
+    run.precision,
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "rule": t("esc.rule"),
+        "owner": t("esc.owner"),
+        "alerts": t("esc.alerts"),
+        "precision": st.column_config.NumberColumn(t("esc.precision_col"), format="percent"),
+        "basis": t("esc.basis"),
+    },
+)
+st.caption(
+    t(
+        "esc.precision_help",
+        base=percent(inputs.validation["churned"].mean()) if inputs.validation is not None else "—",
+    )
+)
+
+a, b, c = st.columns(3)
+a.download_button(
+    t("esc.download_json"),
+    json.dumps(run.alerts, ensure_ascii=False, indent=1, default=str).encode(),
+    "alerts.json",
+    "application/json",
+)
+b.download_button(t("esc.download_csv"), to_csv_bytes(alerts), "alerts.csv", "text/csv")
+c.download_button(
+    t("esc.download_state"),
+    json.dumps(run.state, ensure_ascii=False, indent=1, default=str).encode(),
+    "cx_radar_state.json",
+    "application/json",
+)
