@@ -208,24 +208,16 @@ def _cmd_cost(args: argparse.Namespace) -> int:
 
 
 def _cmd_forecast(args: argparse.Namespace) -> int:
-    from analytics.forecast import forecast_all
-    from analytics.sla import breach_points, has_staffing, queue_breaches
+    from analytics.forecast import breaches, forecast_all
+    from analytics.sla import breach_points
 
     dataset = _loaded(args)
     if dataset is None:
         return 1
     run = forecast_all(dataset, args.horizon, level=args.level, country=args.country)
     series = run.daily + run.intraday
-    breaches = pl.DataFrame()
-    if run.intraday_source == "acd" and has_staffing(dataset.acd):
-        breaches = queue_breaches(
-            [(s.name, s.forecast) for s in run.intraday],
-            dataset.acd,  # type: ignore[arg-type]
-            run.interval_s,
-            dataset.settings.sla_target_s,
-            dataset.settings.sla_goal,
-        )
-    points = breach_points(breaches, top=args.top) if breaches.height else breaches
+    found = breaches(run, dataset)
+    points = breach_points(found, top=args.top) if found is not None else pl.DataFrame()
     if args.json:
         return _print_json(
             {

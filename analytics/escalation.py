@@ -504,33 +504,25 @@ def inputs_for(
     ``compute(fn, dataset, *params)`` runs each engine step; the app passes its cache.
     """
     from analytics.cost import case_costs, priciest
-    from analytics.forecast import forecast_all
+    from analytics.forecast import breaches, forecast_all
     from analytics.risk import train
-    from analytics.sla import has_staffing, queue_breaches
+    from analytics.sla import has_staffing
     from analytics.tension import zones
 
     cases = compute(case_costs, dataset)
     model = compute(train, dataset) if dataset.customers is not None else None
-    breaches, interval_s = None, 1800.0
+    found, interval_s = None, 1800.0
     if has_staffing(dataset.acd):
         # The Forecasts page's defaults, so the app computes it once for both.
         country = dataset.settings.holiday_country
         run = compute(forecast_all, dataset, horizon_days, 0.8, 3, country)
-        if run.intraday_source == "acd":
-            interval_s = run.interval_s
-            breaches = queue_breaches(
-                [(s.name, s.forecast) for s in run.intraday],
-                dataset.acd,  # type: ignore[arg-type]
-                run.interval_s,
-                dataset.settings.sla_target_s,
-                dataset.settings.sla_goal,
-            )
+        found, interval_s = breaches(run, dataset), run.interval_s
     since = cases["start"].max() - dt.timedelta(days=30)  # type: ignore[operator]
     return Inputs(
         scored=model.scored if model else None,
         validation=model.validation if model else None,
         zones=compute(zones, dataset),
-        breaches=breaches,
+        breaches=found,
         cost_pairs=priciest(cases.filter(pl.col("start") >= since)),
         interval_s=interval_s,
     )

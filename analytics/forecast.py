@@ -55,7 +55,7 @@ from scipy.stats import norm
 
 from analytics.dataset import Dataset
 from analytics.kpi import is_contact
-from analytics.sla import interval_seconds
+from analytics.sla import has_staffing, interval_seconds, queue_breaches
 
 BASELINE = "seasonal_naive"
 DAILY_MODELS = (BASELINE, "weekly_average", "ets")
@@ -271,37 +271,34 @@ def _ets_interval(model: object, n: int, h: int, alpha: float) -> Prediction:
     )
 
 
-def _ets(y: np.ndarray, m: int, h: int, alpha: float) -> Prediction:
+def _ets_fit(y: np.ndarray, season: int | None = None) -> object:
+    """Additive-error, damped-additive-trend ETS, with additive seasonality of ``season``
+    when given; heuristic initialisation (0.03 s a fit instead of 0.4 s, AIC within 1 %)."""
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
-    model = ETSModel(
+    seasonal = {"seasonal": "add", "seasonal_periods": season} if season else {}
+    return ETSModel(
         pd.Series(y),
         error="add",
         trend="add",
         damped_trend=True,
-        seasonal="add",
-        seasonal_periods=m,
         initialization_method="heuristic",
+        **seasonal,
     ).fit(disp=False)
-    return _ets_interval(model, len(y), h, alpha)
+
+
+def _ets(y: np.ndarray, m: int, h: int, alpha: float) -> Prediction:
+    return _ets_interval(_ets_fit(y, m), len(y), h, alpha)
 
 
 def _mstl(y: np.ndarray, day: int, h: int, alpha: float) -> Prediction:
-    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
     from statsmodels.tsa.seasonal import MSTL
 
     week = 7 * day
     # One inner loop, no robustness passes: 5x faster and as close on counts (measured).
     parts = MSTL(y, periods=(day, week), stl_kwargs={"inner_iter": 1, "outer_iter": 0}).fit()
     seasonal = np.asarray(parts.seasonal).reshape(len(y), -1)
-    adjusted = y - seasonal.sum(axis=1)
-    trend = ETSModel(
-        pd.Series(adjusted),
-        error="add",
-        trend="add",
-        damped_trend=True,
-        initialization_method="heuristic",
-    ).fit(disp=False)
+    trend = _ets_fit(y - seasonal.sum(axis=1))
     base = _ets_interval(trend, len(y), h, alpha)
     steps = np.arange(h)
     future = seasonal[len(y) - day + steps % day, 0] + seasonal[len(y) - week + steps % week, 1]
@@ -580,4 +577,18 @@ def _forecast_job(
         off=off,
         level=level,
         folds=folds,
+    )
+
+
+def breaches(run: ForecastRun, dataset: Dataset) -> pl.DataFrame | None:
+    """The SLA breach forecast of every queue against the report's recent roster, or None
+    when the intra-day series do not come from an ``acd`` report with agents."""
+    if run.intraday_source != "acd" or not has_staffing(dataset.acd):
+        return None
+    return queue_breaches(
+        [(s.name, s.forecast) for s in run.intraday],
+        dataset.acd,  # type: ignore[arg-type]
+        run.interval_s,
+        dataset.settings.sla_target_s,
+        dataset.settings.sla_goal,
     )

@@ -289,7 +289,8 @@ def zones(dataset: Dataset, cases: pl.DataFrame | None = None) -> pl.DataFrame:
     table = pl.DataFrame(rows)
     # severity x customers x revenue per customer = severity x revenue exposed.
     return table.with_columns(
-        (pl.col("severity").clip(lower_bound=0) * pl.col("revenue_exposed")).alias("priority")
+        (pl.col("severity").clip(lower_bound=0) * pl.col("revenue_exposed")).alias("priority"),
+        pl.col("started").cast(pl.Date),
     ).sort(["zone", "priority"], descending=[True, True])
 
 

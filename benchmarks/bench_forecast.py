@@ -9,11 +9,7 @@ every model, then the chosen model's 14-day forecast).
 
 from __future__ import annotations
 
-import argparse
-import json
-import statistics
-import subprocess
-import sys
+import harness  # benchmarks/harness.py: the script folder is on sys.path
 
 CODE = """
 import datetime as dt, json, resource, sys, time
@@ -55,20 +51,8 @@ print(json.dumps({"daily_s": daily_s, "intraday_s": intra_s, "beats": beats,
 """
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
-    runs = [
-        json.loads(
-            subprocess.run(
-                [sys.executable, "-c", CODE], capture_output=True, text=True, check=True
-            ).stdout
-        )
-        for _ in range(args.runs)
-    ]
-    med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-    print(
+def report(med: dict[str, float]) -> str:
+    return (
         f"200 daily {med['daily_s']:.1f} s, 50 intra-day {med['intraday_s']:.1f} s, total "
         f"{med['daily_s'] + med['intraday_s']:.1f} s; {med['beats']:.0f}/250 beat the "
         f"baseline; peak RSS {med['peak_mb']:.0f} MB; {med['points']:.0f} points"
@@ -76,4 +60,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    harness.main(CODE, report)

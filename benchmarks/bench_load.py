@@ -9,12 +9,10 @@ written the hard way a Russian export looks: ``;``-separated, decimal comma,
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
+
+import harness  # benchmarks/harness.py: the script folder is on sys.path
 
 DATA = Path(__file__).parent / "_data"
 
@@ -56,13 +54,8 @@ def prepare(customers: int) -> tuple[Path, Path]:
 
 
 def measure(path: Path, runs: int) -> dict[str, float]:
-    results = []
-    for _ in range(runs):
-        out = subprocess.run(
-            [sys.executable, "-c", CHILD, str(path)], capture_output=True, text=True, check=True
-        )
-        results.append(json.loads(out.stdout))
-    seconds = statistics.median(r["seconds"] for r in results)
+    results = harness.runs(CHILD, runs, str(path))
+    seconds = harness.medians(results)["seconds"]
     first = results[0]
     assert first["rows"] == first["loaded"] + first["quarantined"] and not first["errors"]
     return {

@@ -11,12 +11,11 @@ Uses the data that ``bench_load.py`` writes (it is generated if missing).
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+import harness  # benchmarks/harness.py: the script folder is on sys.path
 
 OURS = """
 import json, resource, sys, time
@@ -54,13 +53,6 @@ print(json.dumps({"pandas_s": elapsed, "variants": len(variants), "edges": len(d
 """
 
 
-def run(code: str, path: str) -> dict[str, float]:
-    out = subprocess.run(
-        [sys.executable, "-c", code, path], capture_output=True, text=True, check=True
-    )
-    return json.loads(out.stdout)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=320_000)
@@ -70,12 +62,12 @@ def main() -> None:
     from bench_load import prepare
 
     parquet, _ = prepare(args.customers)
-    results = [run(OURS, str(parquet)) for _ in range(args.runs)]
-    process_s = statistics.median(r["process_s"] for r in results)
-    cost_s = statistics.median(r["cost_s"] for r in results)
+    results = harness.runs(OURS, args.runs, str(parquet))
+    med = harness.medians(results)
+    process_s, cost_s = med["process_s"], med["cost_s"]
     first = results[0]
     t = time.perf_counter()
-    pandas = run(PANDAS, str(parquet))
+    pandas = harness.run(PANDAS, str(parquet))
     assert pandas["variants"] == first["variants"] and pandas["edges"] == first["edges"]
     print(
         f"{first['events']:,} events, {first['cases']:,} cases, {first['variants']} variants, "

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -10,6 +15,8 @@ from analytics.sample import SampleCompany, generate
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = ROOT / "sample_data"
+# What issue 6 asks every alert to carry, at least.
+ALERT_KEYS = ("id", "severity", "status", "zone", "money_at_stake", "owner", "action", "evidence")
 
 
 @pytest.fixture(scope="session")
@@ -31,3 +38,35 @@ def _clear_streamlit_caches() -> None:
 
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+class _Flaky(BaseHTTPRequestHandler):
+    """A webhook that answers 503 to its first ``fail_first`` POSTs, then records them."""
+
+    fail_first: ClassVar[int] = 0
+    received: ClassVar[list[dict]] = []
+    calls: ClassVar[int] = 0
+
+    def do_POST(self) -> None:  # http.server's name
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).calls += 1
+        if type(self).calls <= type(self).fail_first:
+            self.send_response(503)
+            self.end_headers()
+            return
+        type(self).received.append(body)
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def hook() -> Iterator[tuple[str, type[_Flaky]]]:
+    """(URL, handler class) of a local webhook server for this test."""
+    handler = type("Handler", (_Flaky,), {"fail_first": 0, "received": [], "calls": 0})
+    server = HTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/alerts", handler
+    server.shutdown()

@@ -3,6 +3,7 @@ import json
 import pytest
 
 from analytics.cli import main
+from tests.conftest import ALERT_KEYS
 
 
 def test_generate_then_validate_json(tmp_path, capsys):
@@ -185,49 +186,21 @@ def test_forecast_json_on_the_small_company(small_dir, capsys):
     assert "MASE" in capsys.readouterr().out
 
 
-def test_escalate_twice_with_state_and_a_webhook(small_dir, tmp_path, capsys):
-    import threading
-    from http.server import BaseHTTPRequestHandler, HTTPServer
-
-    received: list[dict] = []
-
-    class Hook(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # http.server's name
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_port}/"
+def test_escalate_twice_with_state_and_a_webhook(small_dir, tmp_path, capsys, hook):
+    url, handler = hook
+    received = handler.received
     state, out = tmp_path / "state.json", tmp_path / "alerts.json"
     argv = ["escalate", str(small_dir), "--state", str(state), "--out", str(out), "--webhook", url]
-    try:
-        assert main(argv) == 0
-        first = json.loads(out.read_text())
-        assert first and {a["status"] for a in first} == {"new"}
-        for key in (
-            "id",
-            "severity",
-            "status",
-            "zone",
-            "money_at_stake",
-            "owner",
-            "action",
-            "evidence",
-        ):
-            assert all(key in a for a in first)
-        csv = (tmp_path / "alerts.csv").read_text(encoding="utf-8-sig")
-        assert csv.splitlines()[0].startswith("id;severity;status;zone")
-        assert len(received) == 1 and len(received[0]["alerts"]) == len(first)
-        assert main(argv) == 0  # the next scheduled run: nothing new, nothing re-sent
-        second = json.loads(out.read_text())
-        assert {a["status"] for a in second} == {"ongoing"}
-        assert [a["id"] for a in second] == [a["id"] for a in first]
-        assert len(received) == 1
-    finally:
-        server.shutdown()
+    assert main(argv) == 0
+    first = json.loads(out.read_text())
+    assert first and {a["status"] for a in first} == {"new"}
+    assert all(key in a for a in first for key in ALERT_KEYS)
+    csv = (tmp_path / "alerts.csv").read_text(encoding="utf-8-sig")
+    assert csv.splitlines()[0].startswith("id;severity;status;zone")
+    assert len(received) == 1 and len(received[0]["alerts"]) == len(first)
+    assert main(argv) == 0  # the next scheduled run: nothing new, nothing re-sent
+    second = json.loads(out.read_text())
+    assert {a["status"] for a in second} == {"ongoing"}
+    assert [a["id"] for a in second] == [a["id"] for a in first]
+    assert len(received) == 1
     assert "0 new" in capsys.readouterr().out

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import ClassVar
 
 import polars as pl
 import pytest
@@ -21,6 +17,7 @@ from analytics.escalation import (
     load_state,
     save_state,
 )
+from tests.conftest import ALERT_KEYS
 
 RULES = """
 [budget]
@@ -122,16 +119,7 @@ def test_budget_groups_the_lowest_money_alerts():
     ]
     assert len(run.to_send) == 3
     frame = alerts_frame(run.alerts)
-    assert {
-        "id",
-        "severity",
-        "status",
-        "zone",
-        "money_at_stake",
-        "owner",
-        "action",
-        "evidence",
-    } <= set(frame.columns)
+    assert set(ALERT_KEYS) <= set(frame.columns)
 
 
 def test_precision_of_customer_rules_is_replayed_on_validation():
@@ -147,36 +135,6 @@ def test_precision_of_customer_rules_is_replayed_on_validation():
     run = evaluate(rules, Inputs(validation=validation), {}, T0)
     row = run.precision.filter(pl.col("rule") == "at-risk").row(0, named=True)
     assert row["alerts"] == 3 and row["precision"] == pytest.approx(2 / 3)
-
-
-class _Flaky(BaseHTTPRequestHandler):
-    fail_first: ClassVar[int] = 0
-    received: ClassVar[list[dict]] = []
-    calls: ClassVar[int] = 0
-
-    def do_POST(self) -> None:  # http.server's name
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        type(self).calls += 1
-        if type(self).calls <= type(self).fail_first:
-            self.send_response(503)
-            self.end_headers()
-            return
-        type(self).received.append(body)
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def hook():
-    handler = type("Handler", (_Flaky,), {"fail_first": 0, "received": [], "calls": 0})
-    server = HTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/alerts", handler
-    server.shutdown()
 
 
 def test_webhook_retries_with_backoff_then_delivers(hook):

@@ -70,6 +70,14 @@ with right:
             help=t("overview.active_help", revenue=money(m.monthly_revenue, currency)),
         )
 
+
+def level(indicator: str, value: float) -> str:
+    """A zone's level as people read it: shares in %, cost in money, CSAT as a score."""
+    if indicator == "cost_per_case":
+        return money(value, currency)
+    return number(value, 2) if indicator == "csat" else percent(value)
+
+
 if dataset.customers is not None and dataset.events.height:
     st.subheader(t("overview.leaks"))
     with st.spinner(t("overview.computing")):
@@ -121,8 +129,8 @@ if dataset.customers is not None and dataset.events.height:
                         value=z["value"],
                         indicator=t(f"risk.indicator.{z['indicator']}"),
                         started=z["started"],
-                        baseline=number(z["baseline"], 3),
-                        recent=number(z["recent"], 3),
+                        baseline=level(z["indicator"], z["baseline"]),
+                        recent=level(z["indicator"], z["recent"]),
                     )
                     # One line per indicator: three slices of one problem tell less.
                     for z in found.unique("indicator", keep="first", maintain_order=True)
