@@ -101,12 +101,14 @@ def test_sample_model_beats_its_baseline_on_the_time_split(sample_model):
     m = sample_model
     by = {v.model: v for v in m.validations}
     assert set(by) == {"logistic", "gbm"}
-    chosen = by["gbm"] if m.method == "gbm" else by["logistic"]
-    if m.method == "gbm":
-        assert by["gbm"].roc_auc > by["logistic"].roc_auc
-        assert by["gbm"].pr_auc > by["logistic"].pr_auc
+    # Gradient boosting ranks the rare leavers better than the baseline, with probabilities
+    # at least as good, so it is the model used.
+    assert m.method == "gbm"
+    chosen = by["gbm"]
+    assert chosen.pr_auc > by["logistic"].pr_auc and chosen.brier <= by["logistic"].brier
     # Both are real signal: far better than chance and a strong top decile.
     assert by["logistic"].roc_auc > 0.6 and chosen.lift_top_decile > 2
+    assert chosen.pr_auc > 2 * m.base_rate  # a no-skill ranking's PR AUC is the base rate
     assert chosen.brier < m.base_rate * (1 - m.base_rate)  # better than predicting the rate
     assert m.card["flagged"] > 0 and m.card["median_days_ahead"] > 0
     assert m.churners_train >= 200
