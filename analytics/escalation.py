@@ -41,6 +41,8 @@ import polars as pl
 from analytics.dataset import Dataset
 from analytics.tension import DIRECTION, LABELS
 
+# Three weeks: past a two-week holiday block the recurring weekday gaps still show.
+FORECAST_DAYS = 21
 SIGNALS = ("customer_risk", "segment_risk", "tension_zone", "sla_breach", "cost_anomaly")
 SEVERITIES = ("low", "medium", "high", "critical")
 
@@ -495,7 +497,7 @@ def _direct(fn: Callable[..., Any], dataset: Dataset, *params: object) -> Any:
 
 def inputs_for(
     dataset: Dataset,
-    horizon_days: int = 14,
+    horizon_days: int = FORECAST_DAYS,
     compute: Callable[..., Any] = _direct,
 ) -> Inputs:
     """Compute every signal of a dataset: the risk model, tension zones, the SLA breach

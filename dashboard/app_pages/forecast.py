@@ -6,6 +6,7 @@ import numpy as np
 import polars as pl
 import streamlit as st
 
+from analytics.escalation import FORECAST_DAYS
 from analytics.export import to_csv_bytes
 from analytics.forecast import BASELINE, forecast_all
 from analytics.sla import (
@@ -30,7 +31,7 @@ st.title(t("forecast.title"))
 st.caption(t("forecast.intro"))
 
 a, b, c = st.columns(3)
-horizon = a.slider(t("forecast.horizon"), 7, 56, 14, step=7, key="horizon")
+horizon = a.slider(t("forecast.horizon"), 7, 56, FORECAST_DAYS, step=7, key="horizon")
 level = b.select_slider(t("forecast.level"), [0.8, 0.9, 0.95], 0.8, format_func=percent)
 country = c.text_input(t("forecast.country"), settings.holiday_country, max_chars=3).upper()
 goal, target = settings.sla_goal, settings.sla_target_s
