@@ -197,3 +197,16 @@ def test_planted_understaffing_shows_up_as_breach_points(sample_run):
     assert flagged.filter("planted")["p_breach"].min() >= 0.75
     # ... and nothing outside the planted hours is as sure.
     assert flagged.filter(pl.col("p_breach") >= 0.9)["planted"].all()
+
+
+def test_planted_understaffing_becomes_sla_alerts(sample_run):
+    from analytics.escalation import Inputs, Rules, fire
+    from analytics.forecast import breaches
+
+    dataset, run = sample_run
+    rules = Rules(tuple(r for r in Rules.default().rules if r.signal == "sla_breach"))
+    alerts = fire(rules, Inputs(breaches=breaches(run, dataset), interval_s=run.interval_s))
+    # One alert per queue and weekday, so next week's run finds the same ids.
+    assert sorted(a["zone"] for a in alerts) == ["queue phone Fri", "queue phone Mon"]
+    friday = next(a for a in alerts if a["zone"].endswith("Fri"))
+    assert all(t.endswith(("17:00", "17:30")) for t in friday["evidence"]["intervals"])
