@@ -398,7 +398,7 @@ def train(dataset: Dataset, horizon_days: int = HORIZON_DAYS, seed: int = 0) -> 
         scoring="roc_auc",
         n_repeats=3,
         random_state=seed,
-        max_samples=min(20_000, len(y_valid)),
+        max_samples=min(10_000, len(y_valid)),  # enough for stable ranks, half the time
     )
     importance = pl.DataFrame(
         {"feature": list(FEATURES), "importance": imp.importances_mean, "sd": imp.importances_std}
