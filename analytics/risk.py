@@ -54,8 +54,8 @@ REASONS: dict[str, str] = {
     "bot_loops": "cases stuck in a bot loop: {value:.0f}",
     "manual_steps": "manual exceptions in their cases: {value:.0f}",
     "cost_to_serve": "cost to serve {value:,.0f} in {days} days",
-    "low_nps": "last NPS answer {value:.0f}",
-    "low_csat": "last CSAT answer {value:.0f}",
+    "low_nps": "last NPS answer {value:.0f} points below 10",
+    "low_csat": "last CSAT answer {value:.0f} points below 5",
     "complaints": "complaints: {value:.0f}",
 }
 FEATURES = (
@@ -477,20 +477,21 @@ def _scored(
     values = frame.select(reasons).to_numpy()
     strength = z * np.array([max(weights.get(f, 0.0), 0.0) + 1e-3 for f in reasons])
     order = np.argsort(-strength, axis=1)[:, :3]
-    texts = []
-    for i in range(frame.height):
-        row = [
-            REASONS[reasons[j]].format(value=values[i, j], days=LOOKBACK_DAYS)
-            for j in order[i]
-            if z[i, j] > 1 and values[i, j] > 0
-        ]
-        texts.append(row)
+    picked = [
+        [j for j in order[i] if z[i, j] > 1 and values[i, j] > 0] for i in range(frame.height)
+    ]
+    texts = [[reason_text(reasons[j], values[i, j]) for j in row] for i, row in enumerate(picked)]
+    keys = [[reasons[j] for j in row] for row in picked]
+    amounts = [[float(values[i, j]) for j in row] for i, row in enumerate(picked)]
     ltv = frame["monthly_revenue"] / ltv_churn if ltv_churn and ltv_churn > 0 else None
     surveyed = _ever_surveyed(dataset)
     return (
         frame.with_columns(
             pl.Series("p_churn", p, dtype=pl.Float64),
             pl.Series("reasons", texts, dtype=pl.List(pl.String)),
+            # The same reasons as (feature, value) pairs, for the app to word in its language.
+            pl.Series("reason_features", keys, dtype=pl.List(pl.String)),
+            pl.Series("reason_values", amounts, dtype=pl.List(pl.Float64)),
             (ltv if ltv is not None else pl.lit(float("nan"))).alias("ltv"),
         )
         .with_columns(
@@ -501,6 +502,12 @@ def _scored(
         )
         .sort("revenue_at_risk", descending=True, nulls_last=True)
     )
+
+
+def reason_text(feature: str, value: float, template: str | None = None) -> str:
+    """One reason in words: ``template`` (default: :data:`REASONS`) with the value and the
+    look-back in days."""
+    return (template or REASONS[feature]).format(value=value, days=LOOKBACK_DAYS)
 
 
 def _ever_surveyed(dataset: Dataset) -> pl.Series:

@@ -270,3 +270,12 @@ def test_overview_tells_where_the_money_leaks(app, small_dir):
     sent = [a for a in _open_alerts(small_dir) if not a["grouped"] and a["rule"] != "digest"]
     assert _metric(at, "Alerts to act on") == str(len(sent))
     assert any(s.value == "Where the money leaks, and what to fix first" for s in at.subheader)
+
+
+def test_risk_reasons_are_worded_in_the_chosen_language(app):
+    app.query_params["lang"] = "RU"
+    at = app.run().switch_page("app_pages/risk.py").run()
+    assert not at.exception
+    table = next(d.value for d in at.dataframe if "reasons" in d.value.columns)
+    worded = [r for r in table["reasons"] if r]
+    assert worded and all(any("а" <= ch <= "я" for ch in r) for r in worded)

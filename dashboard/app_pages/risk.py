@@ -6,7 +6,14 @@ import polars as pl
 import streamlit as st
 
 from analytics.export import to_csv_bytes
-from analytics.risk import HORIZON_DAYS, at_risk, revenue_at_risk_by, silent_at_risk, train
+from analytics.risk import (
+    HORIZON_DAYS,
+    at_risk,
+    reason_text,
+    revenue_at_risk_by,
+    silent_at_risk,
+    train,
+)
 from analytics.tension import operational_gaps, zones
 from dashboard.charts import bars_figure, control_chart
 from dashboard.fmt import compact_money, money, number, percent
@@ -121,9 +128,12 @@ right.dataframe(
 st.subheader(t("risk.list"))
 only_silent = st.toggle(t("risk.only_silent"), key="only_silent")
 listed = silent if only_silent else at_risk(scored)
-listed = listed.sort("revenue_at_risk", descending=True).with_columns(
-    pl.col("reasons").list.join("; ")
-)
+listed = listed.sort("revenue_at_risk", descending=True)
+words = [
+    "; ".join(reason_text(f, v, t(f"risk.reason.{f}")) for f, v in zip(fs, vs, strict=True))
+    for fs, vs in zip(listed["reason_features"], listed["reason_values"], strict=True)
+]
+listed = listed.with_columns(pl.Series("reasons", words, dtype=pl.String))
 columns = [
     "customer_id",
     "p_churn",
