@@ -307,7 +307,10 @@ def _cmd_escalate(args: argparse.Namespace) -> int:
         json.dumps(run.alerts, ensure_ascii=False, indent=1, default=str), encoding="utf-8"
     )
     out.with_suffix(".csv").write_bytes(to_csv_bytes(alerts_frame(run.alerts)))
-    next_state = run.state
+    next_state = {
+        **run.state,
+        "actioned": sorted(set(state.get("actioned", [])) | set(args.ack or [])),
+    }
     counts = {s: sum(a["status"] == s for a in run.alerts) for s in ("new", "ongoing", "resolved")}
     grouped = sum(a["grouped"] for a in run.alerts)
     print(
@@ -315,6 +318,8 @@ def _cmd_escalate(args: argparse.Namespace) -> int:
         f"{counts['resolved']} resolved; {grouped} grouped over the owners' budgets. "
         f"Wrote {out} and {out.with_suffix('.csv')}"
     )
+    for r in run.precision.filter(pl.col("precision").is_not_null()).iter_rows(named=True):
+        print(f"precision of {r['rule']}: {r['precision']:.0%} of {r['alerts']} ({r['basis']})")
     if args.webhook:
         sent, next_state = deliver(args.webhook, run.to_send, next_state, retries=args.retries)
         if sent:
@@ -405,6 +410,9 @@ def build_parser() -> argparse.ArgumentParser:
     esc.add_argument("--state", default="cx_radar_state.json", help="state from the last run")
     esc.add_argument("--out", default="alerts.json", help="alerts JSON (a .csv is written too)")
     esc.add_argument("--webhook", help="POST new alerts here as JSON")
+    esc.add_argument(
+        "--ack", action="append", metavar="ID", help="mark an alert actioned (repeatable)"
+    )
     esc.add_argument(
         "--retries", type=int, default=4, help="delivery attempts (back-off 1, 2, 4 s)"
     )

@@ -204,3 +204,8 @@ def test_escalate_twice_with_state_and_a_webhook(small_dir, tmp_path, capsys, ho
     assert [a["id"] for a in second] == [a["id"] for a in first]
     assert len(received) == 1
     assert "0 new" in capsys.readouterr().out
+    # Someone acted on an alert: the state remembers it for the rules' precision.
+    assert main([*argv, "--ack", first[0]["id"]]) == 0
+    assert json.loads(state.read_text())["actioned"] == [first[0]["id"]]
+    assert main(argv) == 0  # kept by runs that acknowledge nothing new
+    assert json.loads(state.read_text())["actioned"] == [first[0]["id"]]

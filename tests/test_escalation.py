@@ -176,3 +176,35 @@ def test_corrupt_state_is_an_error_not_a_reset(tmp_path):
     with pytest.raises(ValueError, match="not valid JSON"):
         load_state(path)
     assert load_state(tmp_path / "missing.json") == {"alerts": {}, "outbox": [], "actioned": []}
+
+
+def test_precision_of_other_rules_is_the_actioned_share():
+    rules = Rules.from_toml(RULES)
+    zones = pl.DataFrame(
+        {
+            "slice": ["region", "region"],
+            "value": ["Kazan", "Omsk"],
+            "indicator": ["csat", "csat"],
+            "zone": [True, True],
+            "severity": [5.0, 4.0],
+            "baseline": [4.5, 4.5],
+            "recent": [3.9, 4.0],
+            "started": [None, None],
+            "p_value": [0.001, 0.002],
+            "sen_slope": [-0.01, -0.01],
+            "customers": [10, 20],
+            "revenue_exposed": [1000.0, 2000.0],
+            "week": [[], []],
+            "x": [[], []],
+            "ewma": [[], []],
+            "upper": [[], []],
+            "lower": [[], []],
+        }
+    )
+    first = evaluate(rules, Inputs(zones=zones), {}, T0)
+    assert [a["reason"] for a in first.alerts] == ["CSAT falling", "CSAT falling"]
+    assert first.precision.filter(pl.col("rule") == "zones")["precision"][0] is None
+    acted = {**first.state, "actioned": [first.alerts[0]["id"]]}
+    second = evaluate(rules, Inputs(zones=zones), acted, T0 + dt.timedelta(days=7))
+    row = second.precision.filter(pl.col("rule") == "zones").row(0, named=True)
+    assert row["precision"] == 0.5 and row["basis"] == "marked actioned in the state file"

@@ -149,6 +149,16 @@ else:
     st.markdown(f"**{t('esc.evidence')}**")
     st.json(evidence)
 
+marked = st.multiselect(
+    t("esc.actioned"),
+    [a["id"] for a in run.alerts if a["rule"] != "digest"],
+    default=[i for i in state.get("actioned", []) if any(a["id"] == i for a in run.alerts)],
+    format_func={a["id"]: f"{a['zone']} · {a['reason']}" for a in run.alerts}.get,
+    key="esc_actioned",
+    help=t("esc.actioned_help"),
+)
+next_state = {**run.state, "actioned": sorted(set(state.get("actioned", [])) | set(marked))}
+
 st.subheader(t("esc.precision"))
 st.dataframe(
     run.precision,
@@ -179,7 +189,7 @@ a.download_button(
 b.download_button(t("esc.download_csv"), to_csv_bytes(alerts), "alerts.csv", "text/csv")
 c.download_button(
     t("esc.download_state"),
-    json.dumps(run.state, ensure_ascii=False, indent=1, default=str).encode(),
+    json.dumps(next_state, ensure_ascii=False, indent=1, default=str).encode(),
     "cx_radar_state.json",
     "application/json",
 )
