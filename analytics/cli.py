@@ -121,7 +121,8 @@ def _loaded(args: argparse.Namespace) -> Dataset | None:
 
 
 def _cmd_variants(args: argparse.Namespace) -> int:
-    from analytics.process import case_paths, case_steps, variants
+    from analytics.cases import case_steps
+    from analytics.process import case_paths, variants
 
     dataset = _loaded(args)
     if dataset is None:
@@ -146,7 +147,8 @@ def _cmd_variants(args: argparse.Namespace) -> int:
 
 
 def _cmd_dfg(args: argparse.Namespace) -> int:
-    from analytics.process import case_steps, directly_follows
+    from analytics.cases import case_steps
+    from analytics.process import directly_follows
 
     dataset = _loaded(args)
     if dataset is None:

@@ -3,10 +3,10 @@ import datetime as dt
 import polars as pl
 import pytest
 
+from analytics.cases import case_steps
 from analytics.io import load_path, load_sources, read_uploads
 from analytics.process import (
     case_paths,
-    case_steps,
     coverage,
     directly_follows,
     drift,
