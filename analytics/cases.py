@@ -146,7 +146,7 @@ def case_steps(events: pl.DataFrame) -> pl.DataFrame:
     scenario, an ``Enum``). :func:`attach` fetches any other per-event column.
     """
     ordered = chronological(events)
-    origin = ordered["timestamp"].min() if ordered.height else None
+    origin = ordered.select(pl.col("timestamp").min().dt.truncate("1s")).item()
     keys = ordered.select(
         pl.col("case_id").hash().alias("case"),
         ((pl.col("timestamp") - pl.lit(origin)).dt.total_seconds().clip(0, 2**31 - 1))

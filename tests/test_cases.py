@@ -1,0 +1,188 @@
+import datetime as dt
+from itertools import pairwise
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analytics.cases import at_rows, case_steps, text_codes
+from analytics.cost import case_costs, event_cost
+from analytics.io import load_sources, read_uploads
+from analytics.process import case_paths, directly_follows, variants
+
+T0 = dt.datetime(2024, 1, 1, 9)
+
+
+def _events(rows: list[tuple[str, int, str, str | None]]) -> pl.DataFrame:
+    """Events from (case, second, activity, scenario), in export order."""
+    return pl.DataFrame(
+        {
+            "row_nr": range(len(rows)),
+            "case_id": [r[0] for r in rows],
+            "customer_id": [f"c{r[0]}" for r in rows],
+            "timestamp": [T0 + dt.timedelta(seconds=r[1]) for r in rows],
+            "activity": [r[2] for r in rows],
+            "scenario": [r[3] for r in rows],
+        },
+        schema_overrides={"row_nr": pl.UInt32, "scenario": pl.String},
+    )
+
+
+def _reference(events: pl.DataFrame) -> dict[str, list[str]]:
+    """Each case's activities ordered by (timestamp, export row), the slow obvious way."""
+    paths: dict[str, list[tuple]] = {}
+    for r in events.iter_rows(named=True):
+        paths.setdefault(r["case_id"], []).append((r["timestamp"], r["row_nr"], r["activity"]))
+    return {case: [a for *_, a in sorted(steps)] for case, steps in paths.items()}
+
+
+logs = st.lists(
+    st.tuples(
+        st.sampled_from("ABCDEFG"),
+        st.integers(0, 50),  # few distinct seconds: many ties
+        st.sampled_from(["request", "bot", "reply", "approve", "я"]),
+        st.sampled_from(["s", "t", None]),
+    ),
+    min_size=1,
+    max_size=60,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(logs)
+def test_steps_match_the_obvious_ordering(rows):
+    events = _events(rows)
+    steps = case_steps(events)
+    expected = _reference(events)
+    got: dict[str, list[str]] = {}
+    ordered = events.sort("timestamp", "row_nr", maintain_order=True)
+    for r in steps.iter_rows(named=True):
+        case = ordered["case_id"][r["row"]]
+        got.setdefault(case, []).append(r["activity"])
+        assert r["step"] == len(got[case]) - 1
+        assert r["repeat"] == (r["activity"] in got[case][:-1])
+    assert got == expected
+    # Cases are contiguous, 'last' marks each case's final step.
+    assert steps.filter(pl.col("last")).height == len(expected)
+    assert steps["case_no"].is_sorted()
+    # Same variant id exactly when the same path.
+    paths = case_paths(steps, events)
+    by_path: dict[tuple, set[int]] = {}
+    for case, variant in zip(paths["case_id"], paths["variant"], strict=True):
+        by_path.setdefault(tuple(expected[case]), set()).add(variant)
+    assert all(len(v) == 1 for v in by_path.values())
+    assert len({next(iter(v)) for v in by_path.values()}) == len(by_path)
+    # The variant table's paths are the real ones, with their case counts.
+    table = variants(paths)
+    counts = {tuple(p): c for p, c in zip(table["path"].to_list(), table["cases"], strict=True)}
+    assert counts == {p: sum(1 for q in expected.values() if tuple(q) == p) for p in by_path}
+
+
+@settings(max_examples=40, deadline=None)
+@given(logs)
+def test_directly_follows_counts_match_the_obvious_ones(rows):
+    events = _events(rows)
+    expected: dict[tuple[str, str], list[int]] = {}
+    for case, path in _reference(events).items():
+        for i, (a, b) in enumerate(pairwise(path)):
+            count, cases, loops = expected.get((a, b), [0, set(), 0])
+            expected[(a, b)] = [count + 1, cases | {case}, loops + (b in path[: i + 1])]
+    edges = directly_follows(case_steps(events))
+    got = {
+        (r["source"], r["target"]): [r["count"], r["cases"], r["rework_share"] * r["count"]]
+        for r in edges.iter_rows(named=True)
+    }
+    assert got.keys() == expected.keys()
+    for edge, (count, cases, loops) in expected.items():
+        assert got[edge][0] == count and got[edge][1] == len(cases)
+        assert got[edge][2] == pytest.approx(loops)
+
+
+def test_case_scenario_is_the_first_known_one():
+    steps = case_steps(
+        _events([("A", 0, "request", None), ("A", 1, "reply", "t"), ("B", 2, "x", "s")])
+    )
+    by_case = dict(zip(steps["case_no"], steps["case_scenario"], strict=True))
+    assert sorted(by_case.values()) == ["s", "t"]
+
+
+def test_a_case_without_any_scenario_has_none():
+    steps = case_steps(_events([("A", 0, "request", None), ("B", 1, "x", "s")]))
+    assert sorted(steps["case_scenario"].to_list(), key=str) == [None, "s"]
+
+
+def test_times_are_kept_to_the_second():
+    events = _events([("A", 0, "a", None), ("A", 90, "b", None)]).with_columns(
+        pl.col("timestamp") + pl.duration(milliseconds=700)
+    )
+    steps = case_steps(events)
+    assert steps["timestamp"].to_list() == [T0, T0 + dt.timedelta(seconds=90)]
+    assert case_paths(steps)["duration_s"].to_list() == [90]
+
+
+def test_a_case_longer_than_the_variant_table_still_gets_its_own_variant():
+    # 5,000 steps go past the 4,096-row random table: the sequence is hashed instead.
+    long = [("A", i, "a" if i % 7 else "b", None) for i in range(5000)]
+    other = [("B", i, "a" if i % 7 else "b", None) for i in range(4999)] + [("B", 5000, "c", None)]
+    same = [("C", i + 6000, a, None) for _, i, a, _ in long]
+    events = _events(long + other + same)
+    paths = case_paths(case_steps(events), events)
+    variant = dict(zip(paths["case_id"], paths["variant"], strict=True))
+    assert variant["A"] == variant["C"] != variant["B"]
+
+
+def test_text_codes_are_alphabetical_with_null_last():
+    values = pl.Series(["b", None, "a", "b", "c"])
+    codes, names = text_codes(values, values.hash().to_numpy())
+    assert names == ["a", "b", "c"]
+    assert codes.tolist() == [1, 3, 0, 1, 2]
+
+
+def test_text_codes_with_many_distinct_values_use_the_hash_lookup():
+    # 3,000 distinct texts are too many for a collision-free table of 2k² slots.
+    values = pl.Series([f"v{i:05d}" for i in range(3000)] * 2)
+    codes, names = text_codes(values, values.hash().to_numpy())
+    assert names == sorted(set(values))
+    assert codes.tolist() == list(range(3000)) * 2
+
+
+def test_at_rows_returns_rows_in_the_order_asked():
+    events = _events([("A", i, f"x{i}", None) for i in range(6)])
+    got = at_rows(events, np.array([4, 0, 5, 2]), ["activity"])
+    assert got["activity"].to_list() == ["x4", "x0", "x5", "x2"]
+
+
+CHANNELS = ["phone", "chat", "meeting", "internal", "pigeon", ""]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from("ABC"),
+            st.sampled_from(CHANNELS),
+            st.sampled_from(["", "30", "125.5"]),
+            st.sampled_from(["yes", "no", ""]),
+            st.sampled_from(["", "", "99"]),
+        ),
+        min_size=1,
+        max_size=25,
+    )
+)
+def test_case_cost_is_the_sum_of_the_event_formula(rows):
+    # The cost pass looks channel terms up per distinct channel; the plain expression
+    # evaluates them per event. Both must give the same money.
+    lines = ["case_id,customer_id,timestamp,activity,channel,handle_s,is_manual,cost"]
+    for i, (case, channel, handle, manual, cost) in enumerate(rows):
+        lines.append(
+            f"{case},c{case},2024-01-01 10:{i:02d},step,{channel},{handle},{manual},{cost}"
+        )
+    dataset = load_sources(read_uploads([("log.csv", "\n".join(lines).encode())]))
+    expected = (
+        dataset.events.group_by("case_id")
+        .agg(event_cost(dataset.settings).sum().alias("expected"))
+        .join(case_costs(dataset).select("case_id", "cost"), on="case_id")
+    )
+    assert expected["cost"].to_list() == pytest.approx(expected["expected"].to_list())
