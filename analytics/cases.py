@@ -119,7 +119,9 @@ def _variant_ids(code: np.ndarray, step: np.ndarray, starts: np.ndarray) -> np.n
     width, rows = int(code.max()) + 1, int(step.max()) + 1
     if rows <= 4096:
         table = np.random.default_rng(7).integers(0, 2**64 - 1, rows * width, dtype=np.uint64)
-        picked = table[step.astype(np.uint32) * np.uint32(width) + code]
+        at = step * np.uint32(width)
+        at += code
+        picked = table[at]
     else:
         pairs = (step.astype(np.uint64) << np.uint64(32)) | code.astype(np.uint64)
         picked = pl.Series(pairs).hash(7).to_numpy()
@@ -153,7 +155,6 @@ def case_steps(events: pl.DataFrame) -> pl.DataFrame:
         .cast(pl.UInt32)
         .alias("second"),
         pl.col("activity").hash(),
-        pl.col("scenario").hash(),
     )
     row, starts, second = _case_order(keys)
     n, cases = row.size, starts.size
@@ -176,9 +177,8 @@ def case_steps(events: pl.DataFrame) -> pl.DataFrame:
     seen = model.select(~pl.col("code").is_first_distinct().over("v")).to_series().to_numpy()
     per_event = np.repeat(variant, lengths)
 
-    scenario, scenarios = case_scenarios(
-        ordered["scenario"], keys["scenario"].to_numpy(), row, starts
-    )
+    del keys
+    scenario, scenarios = case_scenarios(ordered, row, starts)
     return pl.DataFrame(
         {
             "row": row,
@@ -228,21 +228,22 @@ def _from_seconds(seconds: pl.Expr, origin: object, dtype: pl.DataType) -> pl.Ex
 
 
 def case_scenarios(
-    values: pl.Series, hashed: np.ndarray, row: np.ndarray, starts: np.ndarray
+    ordered: pl.DataFrame, row: np.ndarray, starts: np.ndarray
 ) -> tuple[np.ndarray, list[str]]:
     """Each case's first non-null scenario as a code into the returned names (a code
-    past them: none). Coded at the cases' first events; cases without one look further."""
-    codes, names = text_codes(values, hashed[row[starts]], row[starts])
-    missing = np.flatnonzero(codes == len(names))
-    if not missing.size:
+    past them: none). Read at the cases' first events; cases without one look further."""
+    firsts = at_rows(ordered, row[starts], ["scenario"])["scenario"]
+    codes, names = text_codes(firsts, firsts.hash().to_numpy())
+    missing = codes == len(names)
+    values = ordered["scenario"]
+    if not missing.any() or values.null_count() == values.len():
         return codes, names
-    ends = np.append(starts[1:], row.size)[missing]
-    taken = np.concatenate([row[b:e] for b, e in zip(starts[missing], ends, strict=True)])
+    lengths = np.diff(np.append(starts, row.size))
     found = (
         pl.DataFrame(
             {
-                "case": np.repeat(missing, ends - starts[missing]),
-                "scenario": values.gather(pl.Series(taken)),
+                "case": np.repeat(np.flatnonzero(missing), lengths[missing]),
+                "scenario": values.gather(pl.Series(row[np.repeat(missing, lengths)])),
             }
         )
         .group_by("case", maintain_order=True)
