@@ -11,9 +11,9 @@ each (position, activity) pair), so two different cases or paths share an id onl
 probability about n² / 2⁶⁵: about 10⁻⁷ for 2 M cases.
 
 Speed (10 M events on 2 cores, see ``benchmarks/RESULTS.md``): the one sort is of a single
-128-bit column, (case hash, row), sorted as values rather than as an argsort plus gathers;
-the activity text is coded once; repeats are worked out once per variant (a few hundred)
-and spread back to the events, instead of per event.
+128-bit column, (case hash, second, row), sorted as values rather than as an argsort plus
+gathers; the activity text is read once and coded through a hash table; repeats are worked
+out once per variant (a few hundred) and spread back to the events.
 """
 
 from __future__ import annotations
@@ -130,11 +130,21 @@ def _variant_ids(code: np.ndarray, step: np.ndarray, starts: np.ndarray) -> np.n
     return _map(keys, keys[first], np.arange(first.size, dtype=np.uint32))
 
 
-def _first_of_each(ids: np.ndarray, count: int) -> np.ndarray:
-    """For ids 0..count-1, the first position holding each."""
-    first = np.empty(count, dtype=np.int64)
-    first[ids[::-1]] = np.arange(ids.size - 1, -1, -1)
-    return first
+def representatives(
+    variant: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For cases with path ids ``variant`` and steps ``starts[i]:ends[i]``: each present
+    variant's case count (by ascending id), the step count of its first case, and the
+    positions of those first cases' steps, concatenated."""
+    cases = np.bincount(variant) if variant.size else np.zeros(0, dtype=np.int64)
+    present = np.flatnonzero(cases)
+    first = np.empty(cases.size, dtype=np.int64)
+    first[variant[::-1]] = np.arange(variant.size - 1, -1, -1)
+    first = first[present]
+    span = ends[first] - starts[first]
+    offsets = np.concatenate(([0], np.cumsum(span)))
+    at = np.repeat(starts[first] - offsets[:-1], span) + np.arange(offsets[-1])
+    return cases[present], span, at
 
 
 def case_steps(events: pl.DataFrame) -> pl.DataFrame:
@@ -151,7 +161,11 @@ def case_steps(events: pl.DataFrame) -> pl.DataFrame:
     origin = ordered.select(pl.col("timestamp").min().dt.truncate("1s")).item()
     keys = ordered.select(
         pl.col("case_id").hash().alias("case"),
-        ((pl.col("timestamp") - pl.lit(origin)).dt.total_seconds().clip(0, 2**31 - 1))
+        (
+            (pl.col("timestamp") - pl.lit(origin, dtype=ordered.schema["timestamp"]))
+            .dt.total_seconds()
+            .clip(0, 2**31 - 1)
+        )
         .cast(pl.UInt32)
         .alias("second"),
         pl.col("activity").hash(),
@@ -167,13 +181,10 @@ def case_steps(events: pl.DataFrame) -> pl.DataFrame:
     last[-1:] = True
 
     variant = _variant_ids(code, step, starts)
-    count = int(variant.max()) + 1 if cases else 0
     # Repeats once per variant, on its first case's steps, then spread to every case.
-    first = _first_of_each(variant, count)
-    span = lengths[first]
+    _, span, at = representatives(variant, starts, starts + lengths)
     offsets = np.concatenate(([0], np.cumsum(span))).astype(np.uint32)
-    at = np.repeat(starts[first] - offsets[:-1], span) + np.arange(offsets[-1])
-    model = pl.DataFrame({"v": np.repeat(np.arange(count), span), "code": code[at]})
+    model = pl.DataFrame({"v": np.repeat(np.arange(span.size), span), "code": code[at]})
     seen = model.select(~pl.col("code").is_first_distinct().over("v")).to_series().to_numpy()
     per_event = np.repeat(variant, lengths)
 
@@ -207,7 +218,7 @@ def attach(steps: pl.DataFrame, events: pl.DataFrame, columns: Sequence[pl.Expr]
 def case_bounds(steps: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Each case's first position in ``steps`` and the position after its last."""
     starts = np.flatnonzero(steps["step"].to_numpy() == 0)
-    return starts, np.append(starts[1:], steps.height)
+    return starts, np.append(starts[1:], steps.height)[: starts.size]
 
 
 def at_rows(events: pl.DataFrame, rows: np.ndarray, columns: Sequence[str]) -> pl.DataFrame:

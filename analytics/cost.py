@@ -19,7 +19,7 @@ import re
 import numpy as np
 import polars as pl
 
-from analytics.cases import at_rows, attach, case_bounds, case_steps, chronological, text_codes
+from analytics.cases import attach, case_bounds, case_steps, chronological, text_codes
 from analytics.dataset import Dataset
 from analytics.kpi import is_contact
 from analytics.schema import Settings
@@ -130,15 +130,46 @@ def _per_case(ufunc: np.ufunc, values: pl.Series, starts: np.ndarray) -> np.ndar
     return ufunc.reduceat(array, starts) if starts.size else np.zeros(0, dtype=array.dtype)
 
 
-def _counts(flag: pl.Series, ends: np.ndarray) -> np.ndarray:
-    """Per case, how many of its steps have the boolean ``flag``: differences of the
-    running count at the cases' last steps (exact; faster than a segment sum)."""
-    running = np.cumsum(flag.cast(pl.UInt8).to_numpy(), dtype=np.uint32)
-    return np.diff(running[ends - 1], prepend=np.uint32(0))
+def _counts(flags: pl.DataFrame, starts: np.ndarray, longest: int) -> dict[str, np.ndarray]:
+    """Per case, how many of its steps have each boolean flag. Four flags share one 64-bit
+    segment sum, 16 bits each, when no case has 65,536 steps or more (else one each)."""
+    per = 4 if longest < 2**16 else 1
+    bits = 64 // per
+    counts = {}
+    for group in (flags.columns[i : i + per] for i in range(0, flags.width, per)):
+        packed = flags.select(
+            pl.sum_horizontal(
+                pl.col(name).cast(pl.UInt64) * (1 << (bits * i)) for i, name in enumerate(group)
+            )
+        ).to_series()
+        totals = _per_case(np.add, packed, starts)
+        for i, name in enumerate(group):
+            counts[name] = (totals >> np.uint64(bits * i)) & np.uint64(2**bits - 1)
+    return counts
+
+
+def _slow_approvals(steps: pl.DataFrame) -> np.ndarray:
+    """Per step: an approval (activity matching ``APPROVAL_PATTERN``) that waited longer
+    before the next step than the 90th percentile of its scenario's approval waits.
+    Worked out on the approval steps alone."""
+    approvals = [a for a in steps.schema["activity"].categories if re.search(APPROVAL_PATTERN, a)]
+    wait = (pl.col("timestamp").shift(-1) - pl.col("timestamp")).dt.total_seconds()
+    waits = (
+        steps.lazy()
+        .with_row_index("at")
+        .with_columns(wait.alias("wait"))
+        .filter(pl.col("activity").is_in(approvals) & ~pl.col("last"))
+        .filter(pl.col("wait") > pl.col("wait").quantile(0.9).over("case_scenario"))
+        .collect()
+    )
+    slow = np.zeros(steps.height, dtype=bool)
+    slow[waits["at"].to_numpy()] = True
+    return slow
 
 
 def case_costs(dataset: Dataset, steps: pl.DataFrame | None = None) -> pl.DataFrame:
-    """One row per case: what it cost, how many contacts, and its behaviour tags.
+    """One row per case, in the order of the cases' first events: what it cost, how many
+    contacts, and its behaviour tags.
 
     Columns: ``case_id``, ``customer_id``, ``scenario``, ``start``, ``end``, ``cost``
     (sum of :func:`event_cost`), ``contacts`` (customer-facing events), ``channels``
@@ -160,48 +191,44 @@ def case_costs(dataset: Dataset, steps: pl.DataFrame | None = None) -> pl.DataFr
     """
     if steps is None:
         steps = costed_steps(dataset)
-    approvals = [a for a in steps.schema["activity"].categories if re.search(APPROVAL_PATTERN, a)]
     bot = pl.col("activity") == "bot"
     resource = pl.col("resource_key")
-    wait = (pl.col("timestamp").shift(-1) - pl.col("timestamp")).dt.total_seconds()
-    approval_wait = pl.when(pl.col("activity").is_in(approvals) & ~pl.col("last")).then(wait)
     # Steps are case-contiguous: per-case totals are segment reductions, not a group-by
     # over millions of groups (measured 10x slower at 10 M events).
     flags = steps.select(
-        "event_cost",
         "contact",
         "manual",
         "meeting",
-        "human_channel",
         (bot & bot.shift(1) & (pl.col("step") >= 1)).fill_null(False).alias("bot_pair"),
         ((resource == resource.shift(2)) & (resource != resource.shift(1)) & (pl.col("step") >= 2))
         .fill_null(False)
         .alias("back_again"),
         (pl.col("repeat") & ~bot).alias("repeated_step"),
-        (approval_wait > approval_wait.quantile(0.9).over("case_scenario"))
-        .fill_null(False)
-        .alias("slow_approval"),
+        pl.Series("slow_approval", _slow_approvals(steps)),
     )
     starts, ends = case_bounds(steps)
-    firsts = steps.select(pl.col("row", "case_scenario", "timestamp").gather(starts))
-    channels = _per_case(np.bitwise_or, flags["human_channel"], starts)
-    counts = {name: _counts(flags[name], ends) for name in flags.select(pl.col(pl.Boolean)).columns}
+    counts = _counts(flags, starts, int((ends - starts).max(initial=0)))
+    channels = _per_case(np.bitwise_or, steps["human_channel"], starts)
+    # Cases in the order of their first event: the ids are then read in ascending row
+    # order, about 3x faster on text than in case order.
+    rows = steps["row"].to_numpy()[starts]
+    order = np.argsort(rows, kind="stable")
+    firsts = steps.select(pl.col("case_scenario", "timestamp").gather(starts[order]))
     cases = (
         pl.DataFrame(
             {
-                "case_no": np.arange(starts.size),
                 "scenario": firsts["case_scenario"].cast(pl.String),
                 "start": firsts["timestamp"],
-                "end": steps["timestamp"].gather(ends - 1),
-                "cost": _per_case(np.add, flags["event_cost"], starts),
-                "contacts": counts["contact"],
-                "channels": np.bitwise_count(channels).astype(np.uint32),
-                "manual_steps": counts["manual"],
-                "meetings": counts["meeting"],
-                "bot_loop": counts["bot_pair"] >= 2,
-                "ping_pong": counts["back_again"] >= 2,
-                "repeated_step": counts["repeated_step"] > 0,
-                "long_approval": counts["slow_approval"] > 0,
+                "end": steps["timestamp"].gather(ends[order] - 1),
+                "cost": _per_case(np.add, steps["event_cost"], starts)[order],
+                "contacts": counts["contact"][order],
+                "channels": np.bitwise_count(channels[order]).astype(np.uint32),
+                "manual_steps": counts["manual"][order],
+                "meetings": counts["meeting"][order],
+                "bot_loop": counts["bot_pair"][order] >= 2,
+                "ping_pong": counts["back_again"][order] >= 2,
+                "repeated_step": counts["repeated_step"][order] > 0,
+                "long_approval": counts["slow_approval"][order] > 0,
             }
         )
         .with_columns(
@@ -209,7 +236,11 @@ def case_costs(dataset: Dataset, steps: pl.DataFrame | None = None) -> pl.DataFr
             (pl.col("manual_steps") > 0).alias("non_standard"),
             (pl.col("end") - pl.col("start")).dt.total_seconds().alias("duration_s"),
         )
-        .hstack(at_rows(dataset.events, firsts["row"].to_numpy(), ["case_id", "customer_id"]))
+        .hstack(
+            chronological(dataset.events).select(
+                pl.col("case_id", "customer_id").gather(pl.Series(rows[order]))
+            )
+        )
     )
     # Reopened: the previous case of the same customer and scenario, by start, ended at
     # most REOPEN_DAYS before this one started.
@@ -224,7 +255,7 @@ def case_costs(dataset: Dataset, steps: pl.DataFrame | None = None) -> pl.DataFr
     reopened[ordered.to_numpy()] = again.to_numpy()
     return cases.with_columns(
         (pl.col("repeated_step") | pl.Series(reopened)).alias("repeat_return")
-    ).drop("case_no", "repeated_step")
+    ).drop("repeated_step")
 
 
 def with_excess(cases: pl.DataFrame) -> pl.DataFrame:

@@ -16,7 +16,7 @@ from itertools import pairwise
 import numpy as np
 import polars as pl
 
-from analytics.cases import at_rows, case_bounds, case_steps, chronological
+from analytics.cases import at_rows, case_bounds, case_steps, chronological, representatives
 from analytics.dataset import Dataset
 
 SEP = " → "
@@ -53,16 +53,8 @@ def variant_model(steps: pl.DataFrame) -> pl.DataFrame:
     take that variant. Everything that depends on the path alone is worked out here,
     on a few hundred rows, and weighted by ``cases``."""
     starts, ends = case_bounds(steps)
-    variant = steps["variant"].to_numpy()[starts]
-    cases = np.bincount(variant) if variant.size else np.zeros(0, dtype=np.int64)
-    present = np.flatnonzero(cases)
-    first = np.empty(cases.size, dtype=np.int64)
-    first[variant[::-1]] = np.arange(variant.size - 1, -1, -1)
-    first = first[present]
-    span = ends[first] - starts[first]
-    offsets = np.concatenate(([0], np.cumsum(span)))
-    at = np.repeat(starts[first] - offsets[:-1], span) + np.arange(offsets[-1])
-    return steps[at].with_columns(pl.Series("cases", np.repeat(cases[present], span)))
+    cases, span, at = representatives(steps["variant"].to_numpy()[starts], starts, ends)
+    return steps[at].with_columns(pl.Series("cases", np.repeat(cases, span)))
 
 
 def variant_paths(steps: pl.DataFrame) -> pl.DataFrame:

@@ -22,8 +22,14 @@ from analytics.io import load_path
 from analytics.cases import case_steps
 from analytics.process import case_paths, variants, directly_follows
 from analytics.cost import case_costs, costed_steps
+import numpy as np
 ds = load_path(sys.argv[1])
-result = {"events": ds.events.height}
+# The VM's speed drifts by up to 2x within a session: a fixed CPU task, timed in the same
+# process, tells how fast the machine was during this run.
+draws = np.random.default_rng(0).random(10_000_000)
+t = time.perf_counter()
+np.sort(draws)
+result = {"events": ds.events.height, "calibration_s": time.perf_counter() - t}
 for label in ("", "_repeat"):  # the repeat pass reuses memory the process already has
     t = time.perf_counter()
     steps = case_steps(ds.events)  # the shared, case-ordered pass
@@ -87,6 +93,11 @@ def main() -> None:
                 f"{first['events'] / median / 1e6:.1f} M events/s)"
             )
     lines.append(f"peak RSS {max(r['peak_mb'] for r in results):,.0f} MB (load included)")
+    calibration = sorted(r["calibration_s"] for r in results)
+    lines.append(
+        f"machine speed: np.sort of 10 M floats took {calibration[0]:.3f}-{calibration[-1]:.3f} s "
+        "(0.15 s when the VM is quiet)"
+    )
     print("\n".join(lines))
 
 

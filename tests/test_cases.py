@@ -186,3 +186,11 @@ def test_case_cost_is_the_sum_of_the_event_formula(rows):
         .join(case_costs(dataset).select("case_id", "cost"), on="case_id")
     )
     assert expected["cost"].to_list() == pytest.approx(expected["expected"].to_list())
+
+
+def test_an_empty_log_gives_empty_views():
+    events = _events([("A", 0, "a", "s")]).clear()
+    steps = case_steps(events)
+    assert steps.height == 0
+    assert case_paths(steps, events).height == 0
+    assert directly_follows(steps).height == 0
