@@ -169,6 +169,7 @@ def case_steps(events: pl.DataFrame) -> pl.DataFrame:
         .cast(pl.UInt32)
         .alias("second"),
         pl.col("activity").hash(),
+        pl.col("scenario").hash(),
     )
     row, starts, second = _case_order(keys)
     n, cases = row.size, starts.size
@@ -188,8 +189,10 @@ def case_steps(events: pl.DataFrame) -> pl.DataFrame:
     seen = model.select(~pl.col("code").is_first_distinct().over("v")).to_series().to_numpy()
     per_event = np.repeat(variant, lengths)
 
+    scenario, scenarios = case_scenarios(
+        ordered["scenario"], keys["scenario"].to_numpy(), row, starts
+    )
     del keys
-    scenario, scenarios = case_scenarios(ordered, row, starts)
     return pl.DataFrame(
         {
             "row": row,
@@ -239,14 +242,13 @@ def _from_seconds(seconds: pl.Expr, origin: object, dtype: pl.DataType) -> pl.Ex
 
 
 def case_scenarios(
-    ordered: pl.DataFrame, row: np.ndarray, starts: np.ndarray
+    values: pl.Series, hashed: np.ndarray, row: np.ndarray, starts: np.ndarray
 ) -> tuple[np.ndarray, list[str]]:
     """Each case's first non-null scenario as a code into the returned names (a code
-    past them: none). Read at the cases' first events; cases without one look further."""
-    firsts = at_rows(ordered, row[starts], ["scenario"])["scenario"]
-    codes, names = text_codes(firsts, firsts.hash().to_numpy())
+    past them: none), from the scenario column and its hash. Coded at the cases' first
+    events; cases without one look further."""
+    codes, names = text_codes(values, hashed[row[starts]], row[starts])
     missing = codes == len(names)
-    values = ordered["scenario"]
     if not missing.any() or values.null_count() == values.len():
         return codes, names
     lengths = np.diff(np.append(starts, row.size))
