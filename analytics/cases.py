@@ -224,14 +224,38 @@ def case_bounds(steps: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return starts, np.append(starts[1:], steps.height)[: starts.size]
 
 
-def at_rows(events: pl.DataFrame, rows: np.ndarray, columns: Sequence[str]) -> pl.DataFrame:
-    """``columns`` of the chronological events at ``rows``, in that order. The rows are
-    gathered in ascending order first: on text columns this is about 3x faster."""
-    order = np.argsort(rows, kind="stable")
-    back = np.empty_like(order)
-    back[order] = np.arange(order.size)
-    taken = chronological(events).select(pl.col(*columns).gather(pl.Series(rows[order])))
-    return taken.select(pl.all().gather(pl.Series(back)))
+def case_table(
+    steps: pl.DataFrame,
+    events: pl.DataFrame | None = None,
+    per_case: dict[str, np.ndarray] | None = None,
+) -> pl.DataFrame:
+    """One row per case of ``steps``, in the order of the cases' first events:
+    ``case_no``, ``variant``, ``scenario``, ``start``, ``end``, ``steps``, ``duration_s``,
+    any ``per_case`` arrays (given in case order, as from segment reductions over
+    :func:`case_bounds`) and, with the ``events`` the steps came from, ``case_id`` and
+    ``customer_id``. First-event order reads those ids in ascending row order: about 3x
+    faster on text than in case order."""
+    starts, ends = case_bounds(steps)
+    order = np.argsort(steps["row"].to_numpy()[starts], kind="stable")
+    firsts = steps.select(
+        pl.col("case_no", "variant", "case_scenario", "timestamp", "row").gather(starts[order])
+    )
+    lasts = steps.select(pl.col("timestamp", "step").gather(ends[order] - 1))
+    table = pl.DataFrame(
+        {
+            "case_no": firsts["case_no"],
+            "variant": firsts["variant"],
+            "scenario": firsts["case_scenario"].cast(pl.String),
+            "start": firsts["timestamp"],
+            "end": lasts["timestamp"],
+            "steps": lasts["step"] + 1,
+            **{name: values[order] for name, values in (per_case or {}).items()},
+        }
+    ).with_columns((pl.col("end") - pl.col("start")).dt.total_seconds().alias("duration_s"))
+    if events is None:
+        return table
+    ids = chronological(events).select(pl.col("case_id", "customer_id").gather(firsts["row"]))
+    return table.hstack(ids)
 
 
 def _from_seconds(seconds: pl.Expr, origin: object, dtype: pl.DataType) -> pl.Expr:

@@ -16,36 +16,17 @@ from itertools import pairwise
 import numpy as np
 import polars as pl
 
-from analytics.cases import at_rows, case_bounds, case_steps, chronological, representatives
+from analytics.cases import case_bounds, case_steps, case_table, chronological, representatives
 from analytics.dataset import Dataset
 
 SEP = " → "
 
 
 def case_paths(steps: pl.DataFrame, events: pl.DataFrame | None = None) -> pl.DataFrame:
-    """One row per case from :func:`~analytics.cases.case_steps`: ``case_no``,
-    ``variant`` (path id), ``scenario``, ``path`` (activities in order), ``start``,
-    ``end``, ``duration_s``, ``steps``; with the ``events`` the steps came from, also
-    ``case_id`` and ``customer_id``."""
-    starts, ends = case_bounds(steps)
-    firsts = steps.select(
-        pl.col("case_no", "variant", "case_scenario", "timestamp", "row").gather(starts)
+    """:func:`~analytics.cases.case_table` with each case's ``path`` (activities in order)."""
+    return case_table(steps, events).join(
+        variant_paths(steps), on="variant", how="left", maintain_order="left"
     )
-    lasts = steps.select(pl.col("timestamp", "step").gather(ends - 1))
-    paths = pl.DataFrame(
-        {
-            "case_no": firsts["case_no"],
-            "variant": firsts["variant"],
-            "scenario": firsts["case_scenario"].cast(pl.String),
-            "start": firsts["timestamp"],
-            "end": lasts["timestamp"],
-            "steps": lasts["step"] + 1,
-        }
-    ).with_columns((pl.col("end") - pl.col("start")).dt.total_seconds().alias("duration_s"))
-    paths = paths.join(variant_paths(steps), on="variant", how="left", maintain_order="left")
-    if events is not None:
-        paths = paths.hstack(at_rows(events, firsts["row"].to_numpy(), ["case_id", "customer_id"]))
-    return paths
 
 
 def variant_model(steps: pl.DataFrame) -> pl.DataFrame:

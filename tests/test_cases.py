@@ -1,13 +1,12 @@
 import datetime as dt
 from itertools import pairwise
 
-import numpy as np
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics.cases import at_rows, case_steps, text_codes
+from analytics.cases import case_steps, text_codes
 from analytics.cost import case_costs, event_cost
 from analytics.io import load_sources, read_uploads
 from analytics.process import case_paths, directly_follows, variants
@@ -146,12 +145,6 @@ def test_text_codes_with_many_distinct_values_use_the_hash_lookup():
     codes, names = text_codes(values, values.hash().to_numpy())
     assert names == sorted(set(values))
     assert codes.tolist() == list(range(3000)) * 2
-
-
-def test_at_rows_returns_rows_in_the_order_asked():
-    events = _events([("A", i, f"x{i}", None) for i in range(6)])
-    got = at_rows(events, np.array([4, 0, 5, 2]), ["activity"])
-    assert got["activity"].to_list() == ["x4", "x0", "x5", "x2"]
 
 
 CHANNELS = ["phone", "chat", "meeting", "internal", "pigeon", ""]
