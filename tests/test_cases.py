@@ -1,12 +1,13 @@
 import datetime as dt
 from itertools import pairwise
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics.cases import case_steps, text_codes
+from analytics.cases import ascending, case_steps, text_codes
 from analytics.cost import case_costs, event_cost
 from analytics.io import load_sources, read_uploads
 from analytics.process import case_paths, directly_follows, variants
@@ -73,6 +74,8 @@ def test_steps_match_the_obvious_ordering(rows):
         by_path.setdefault(tuple(expected[case]), set()).add(variant)
     assert all(len(v) == 1 for v in by_path.values())
     assert len({next(iter(v)) for v in by_path.values()}) == len(by_path)
+    # Cases are listed in the order of their first events.
+    assert paths["case_id"].to_list() == ordered["case_id"].unique(maintain_order=True).to_list()
     # The variant table's paths are the real ones, with their case counts.
     table = variants(paths)
     counts = {tuple(p): c for p, c in zip(table["path"].to_list(), table["cases"], strict=True)}
@@ -130,6 +133,12 @@ def test_a_case_longer_than_the_variant_table_still_gets_its_own_variant():
     paths = case_paths(case_steps(events), events)
     variant = dict(zip(paths["case_id"], paths["variant"], strict=True))
     assert variant["A"] == variant["C"] != variant["B"]
+
+
+@given(st.lists(st.integers(0, 5000), unique=True))
+def test_ascending_is_the_sorting_permutation(values):
+    values = np.array(values, dtype=np.int64)
+    assert ascending(values).tolist() == np.argsort(values).tolist()
 
 
 def test_text_codes_are_alphabetical_with_null_last():
