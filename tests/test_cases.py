@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics.cases import ascending, case_order, case_steps, text_codes
+from analytics.cases import _seconds_since, ascending, case_order, case_steps, text_codes
 from analytics.cost import case_costs, event_cost
 from analytics.io import load_sources, read_uploads
 from analytics.process import case_paths, directly_follows, variants
@@ -150,6 +150,25 @@ def test_case_order_matches_a_stable_sort_by_hash(events, data):
     assert seconds.tolist() == second[expected].tolist()
     changes = np.flatnonzero(np.diff(case[expected])) + 1
     assert starts.tolist() == ([0] if n else []) + changes.tolist()
+
+
+@given(
+    st.sampled_from(["ms", "us", "ns"]),
+    st.lists(st.integers(0, 2**31 + 5), max_size=20),
+    st.lists(st.integers(-1, 10**9 - 1), min_size=20, max_size=20),
+)
+def test_whole_seconds_are_the_integer_floor(unit, seconds, offsets):
+    # Ticks just before, at and after whole seconds, up to and past the 2^31 s cap.
+    per = {"ms": 10**3, "us": 10**6, "ns": 10**9}[unit]
+    origin = 1_700_000_000 * per
+    ticks = [
+        origin + s * per + min(max(o, -per + 1), per - 1)
+        for s, o in zip(seconds, offsets[: len(seconds)], strict=True)
+    ]
+    ticks = [max(t, origin) for t in ticks]
+    series = pl.Series(ticks, dtype=pl.Int64).cast(pl.Datetime(unit))
+    expected = [min((t - origin) // per, 2**31 - 1) for t in ticks]
+    assert _seconds_since(series, origin).tolist() == expected
 
 
 @given(st.lists(st.integers(0, 5000), unique=True))
