@@ -66,7 +66,9 @@ def _map(hashed: np.ndarray, keys: np.ndarray, values: np.ndarray) -> np.ndarray
         if np.unique(at).size == keys.size:
             slots = np.zeros(1 << bits, dtype=values.dtype)
             slots[at] = values
-            return slots[(hashed * multiplier) >> shift]
+            at = hashed * multiplier
+            at >>= shift
+            return np.take(slots, at)
     return pl.Series(hashed).replace_strict(keys, values).to_numpy()
 
 
@@ -150,7 +152,7 @@ def _variant_ids(code: np.ndarray, step: np.ndarray, starts: np.ndarray) -> np.n
         table = np.random.default_rng(7).integers(0, 2**64 - 1, rows * width, dtype=np.uint64)
         at = step * np.uint32(width)
         at += code
-        picked = table[at]
+        picked = np.take(table, at)
     else:
         pairs = (step.astype(np.uint64) << np.uint64(32)) | code.astype(np.uint64)
         picked = pl.Series(pairs).hash(7).to_numpy()
@@ -210,7 +212,8 @@ def case_steps(events: pl.DataFrame) -> pl.DataFrame:
     _, span, at = representatives(variant, starts, starts + lengths)
     offsets = np.concatenate(([0], np.cumsum(span))).astype(np.uint32)
     model = pl.DataFrame({"v": np.repeat(np.arange(span.size), span), "code": code[at]})
-    seen = model.select(~pl.col("code").is_first_distinct().over("v")).to_series().to_numpy()
+    seen = model.select(~pl.col("code").is_first_distinct().over("v")).to_series()
+    seen = seen.to_numpy().astype(bool)
     per_event = np.repeat(variant, lengths)
 
     scenario, scenarios = case_scenarios(
@@ -225,7 +228,7 @@ def case_steps(events: pl.DataFrame) -> pl.DataFrame:
             "last": last,
             "activity": _as_enum(code, names),
             "timestamp": second,
-            "repeat": seen.astype(bool)[offsets[per_event] + step],
+            "repeat": np.take(seen, np.take(offsets, per_event) + step),
             "variant": per_event,
             "case_scenario": _as_enum(np.repeat(scenario, lengths), scenarios),
         }

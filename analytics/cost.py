@@ -108,9 +108,9 @@ def costed_steps(dataset: Dataset, steps: pl.DataFrame | None = None) -> pl.Data
         .replace_strict(HUMAN_CHANNELS, bits, default=0, return_dtype=pl.UInt8)
         .fill_null(0),
     )
-    channel = codes[steps["row"].to_numpy()]
+    channel = np.take(codes, steps["row"].to_numpy())
     looked_up = pl.DataFrame(
-        {name: per_channel[name].to_numpy()[channel] for name in per_channel.columns}
+        {name: np.take(per_channel[name].to_numpy(), channel) for name in per_channel.columns}
     )
     fetched = [pl.col("handle_s", "is_manual"), pl.col("resource").hash().alias("resource_key")]
     if events["cost"].null_count() < events.height:  # most exports have no cost column
