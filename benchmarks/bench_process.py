@@ -40,9 +40,8 @@ for label in ("", "_repeat"):  # the repeat pass reuses memory the process alrea
     t = time.perf_counter()
     cases = case_costs(ds, costed_steps(ds, steps))  # cost columns fetched into step order
     result["cost_s" + label] = time.perf_counter() - t
-    if not label:
-        result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     del steps, cases
+result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # whole run
 result.update(cases=paths.height, variants=table.height, edges=edges.height)
 print(json.dumps(result))
 """
@@ -92,12 +91,20 @@ def main() -> None:
                 f"{name}, {when}: median {median:.2f} s (runs {values[0]:.2f}-{values[-1]:.2f} s, "
                 f"{first['events'] / median / 1e6:.1f} M events/s)"
             )
-    lines.append(f"peak RSS {max(r['peak_mb'] for r in results):,.0f} MB (load included)")
+    lines.append(
+        f"peak RSS {max(r['peak_mb'] for r in results):,.0f} MB (whole run: load, both passes)"
+    )
     calibration = sorted(r["calibration_s"] for r in results)
     lines.append(
         f"machine speed: np.sort of 10 M floats took {calibration[0]:.3f}-{calibration[-1]:.3f} s "
         "(0.15 s when the VM is quiet)"
     )
+    lines.append("runs by machine speed (sort; variants + DFG first/repeat; cost first/repeat):")
+    for r in sorted(results, key=lambda r: r["calibration_s"]):
+        lines.append(
+            f"  {r['calibration_s']:.3f} s; {r['process_s']:.2f} / {r['process_s_repeat']:.2f} s; "
+            f"{r['cost_s']:.2f} / {r['cost_s_repeat']:.2f} s"
+        )
     print("\n".join(lines))
 
 
