@@ -1,4 +1,4 @@
-"""Process mining and cost-to-serve at scale: 10 M generated events (~1.2 M cases).
+"""Process mining and cost-to-serve at scale: 10 M generated events (2.2 M cases).
 
 Run: ``.venv/bin/python benchmarks/bench_process.py [--customers 320000] [--runs 3]``.
 Each run is a fresh subprocess that loads the Parquet events (not timed), then times
@@ -24,7 +24,7 @@ from analytics.process import case_paths, variants, directly_follows
 from analytics.cost import case_costs, costed_steps
 import numpy as np
 ds = load_path(sys.argv[1])
-# The VM's speed drifts by up to 2x within a session: a fixed CPU task, timed in the same
+# The VM's speed drifts by 2-3x within a session: a fixed CPU task, timed in the same
 # process, tells how fast the machine was during this run.
 draws = np.random.default_rng(0).random(10_000_000)
 t = time.perf_counter()
