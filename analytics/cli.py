@@ -117,6 +117,14 @@ def _loaded(args: argparse.Namespace) -> Dataset | None:
     if not dataset.report.usable:
         print(format_report(dataset.report), file=sys.stderr)
         return None
+    # On stderr, so that --json output stays clean: results must not hide dropped rows.
+    for name, table in dataset.report.tables.items():
+        if table.rows_quarantined:
+            print(
+                f"note: {name}: {table.rows_quarantined} of {table.rows_read} rows quarantined"
+                f" and left out (`cx-radar validate {args.path}` lists them)",
+                file=sys.stderr,
+            )
     return dataset
 
 

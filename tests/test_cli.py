@@ -133,6 +133,21 @@ def test_process_variants_and_dfg_on_a_pure_event_log(tmp_path, capsys):
     assert edges == {("a", "c"): 2, ("a", "b"): 1, ("b", "c"): 1}
 
 
+def test_quarantined_rows_are_reported_beside_json_results(tmp_path, capsys):
+    log = tmp_path / "log.csv"
+    log.write_text(PURE_LOG + "c9,a,not a time\n", encoding="utf-8")
+    assert main(["process", "variants", str(log), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["events"] == 7  # the bad row is not counted
+    assert captured.err == (
+        f"note: events: 1 of 8 rows quarantined and left out (`cx-radar validate {log}` lists"
+        " them)\n"
+    )
+    log.write_text(PURE_LOG, encoding="utf-8")
+    assert main(["process", "variants", str(log), "--json"]) == 0
+    assert capsys.readouterr().err == ""  # nothing to say about a clean load
+
+
 def test_cost_summary_json(small_dir, capsys):
     assert main(["cost", "summary", str(small_dir), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
