@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8501
 
-.PHONY: run test lint unit browser chromium sample bench clean
+.PHONY: run test lint unit browser chromium sample bench screenshots clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ test: $(STAMP) chromium lint
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not browser"
+
+# The README's pictures, from the running app on the sample company.
+screenshots: $(STAMP) chromium
+	$(BIN)/python -m tests.screenshots
 
 sample: $(STAMP)
 	$(BIN)/cx-radar generate --out sample_data

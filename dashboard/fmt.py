@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import math
 
+import streamlit as st
+from streamlit.elements.lib.column_types import ColumnConfig
+
 from dashboard.i18n import language
 
 _SYMBOLS = {"RUB": "₽", "USD": "$", "EUR": "€", "KZT": "₸"}
@@ -55,3 +58,17 @@ def compact_money(value: float | None, currency: str) -> str:
                 f"{amount}{_NBSP}{ru_unit}{_NBSP}{symbol}" if ru else f"{symbol}{amount}{en_unit}"
             )
     return money(value, currency)
+
+
+# Table columns: thousands grouped (sprintf's "," flag; the value is rounded, not cut).
+def count_column(label: str) -> ColumnConfig:
+    return st.column_config.NumberColumn(label, format="%,d")
+
+
+def amount_column(label: str, decimals: int = 0) -> ColumnConfig:
+    return st.column_config.NumberColumn(label, format=f"%,.{decimals}f")
+
+
+def share_column(label: str) -> ColumnConfig:
+    """A share (0.25) shown as a percentage (25%)."""
+    return st.column_config.NumberColumn(label, format="percent")

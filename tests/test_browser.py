@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -42,10 +43,12 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(small_dir) -> Iterator[str]:
+@contextmanager
+def serve(data_dir: Path | None = None) -> Iterator[str]:
+    """The app running headless on a free port of 127.0.0.1 (on ``data_dir``, else the
+    sample company): its URL, for as long as the block lasts."""
     port = _free_port()
-    env = {**os.environ, "CX_RADAR_DATA": str(small_dir)}
+    env = {**os.environ, **({"CX_RADAR_DATA": str(data_dir)} if data_dir else {})}
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -65,20 +68,27 @@ def server(small_dir) -> Iterator[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError as exc:
-            if proc.poll() is not None:
-                output = proc.stdout.read().decode() if proc.stdout else ""
-                raise RuntimeError(f"streamlit exited: {output}") from exc
-            time.sleep(0.3)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError as exc:
+                if proc.poll() is not None:
+                    output = proc.stdout.read().decode() if proc.stdout else ""
+                    raise RuntimeError(f"streamlit exited: {output}") from exc
+                time.sleep(0.3)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(small_dir) -> Iterator[str]:
+    with serve(small_dir) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +110,7 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-def _settled(page: Page) -> None:
+def settled(page: Page) -> None:
     """Wait until the script has finished running (the status widget disappears)."""
     expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=60_000)
 
@@ -108,7 +118,7 @@ def _settled(page: Page) -> None:
 def test_overview_shows_numbers_and_switches_language(server, page):
     page.goto(server)
     expect(page.get_by_role("heading", name="Overview: the illusion of wellbeing")).to_be_visible()
-    _settled(page)
+    settled(page)
     sla = page.get_by_test_id("stMetric").filter(has_text="Service level")
     expect(sla.get_by_test_id("stMetricValue")).to_have_text(re.compile(r"^\d{2}\.\d\s%$"))
     expect(page.locator(".js-plotly-plot").first).to_be_visible()
@@ -129,10 +139,10 @@ def test_upload_a_csv_on_the_data_page(server, page, tmp_path):
     )
     page.goto(f"{server}/data")
     expect(page.get_by_role("heading", name="Upload exports")).to_be_visible()
-    _settled(page)
+    settled(page)
     page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(str(export))
     expect(page.get_by_role("heading", name="Loaded dataset: upload")).to_be_visible()
-    _settled(page)
+    settled(page)
     expect(
         page.get_by_text("timestamp: not a date and time in the column's format dd.mm.yyyy hh:mm")
     ).to_be_visible()
@@ -143,9 +153,9 @@ def test_upload_a_csv_on_the_data_page(server, page, tmp_path):
 def test_economics_reads_the_monthly_loss_of_the_preset(server, page):
     page.goto(f"{server}/economics")
     expect(page.get_by_role("heading", name="Economics: what silent churn costs")).to_be_visible()
-    _settled(page)
+    settled(page)
     page.get_by_role("button", name="Mission example").click()
-    _settled(page)
+    settled(page)
     loss = page.get_by_test_id("stMetric").filter(has_text="Future revenue lost a month")
     expect(loss.get_by_test_id("stMetricValue")).to_have_text("₽30.24M")
     expect(page.get_by_text("₽30,240,000", exact=False).first).to_be_visible()
@@ -155,12 +165,12 @@ def test_economics_reads_the_monthly_loss_of_the_preset(server, page):
 def test_cost_and_process_pages_draw_their_charts(server, page):
     page.goto(f"{server}/cost")
     expect(page.get_by_role("heading", name="Cost to serve: where CX money goes")).to_be_visible()
-    _settled(page)
+    settled(page)
     expect(page.get_by_text("Expensive behaviours")).to_be_visible()
     expect(page.locator(".js-plotly-plot").first).to_be_visible()
     page.goto(f"{server}/process?scenario=delivery")
     expect(page.get_by_role("heading", name="Directly-follows graph")).to_be_visible()
-    _settled(page)
+    settled(page)
     expect(page.locator(".js-plotly-plot")).to_have_count(2)  # coverage curve and the graph
 
 
@@ -170,7 +180,7 @@ def test_forecast_page_draws_the_breach_heat_map(server, page):
         page.get_by_role("heading", name="Forecasts & SLA: where the service level will break")
     ).to_be_visible()
     expect(page.get_by_role("heading", name="Staffing gap")).to_be_visible(timeout=120_000)
-    _settled(page)
+    settled(page)
     expect(page.get_by_text("Probability that the service level falls below 80")).to_be_visible()
     # Delivered SL, the volume forecast, the breach map and the staffing gap.
     expect(page.locator(".js-plotly-plot")).to_have_count(4)
@@ -181,12 +191,12 @@ def test_overview_leads_to_an_alert_with_its_evidence(server, page):
     expect(
         page.get_by_role("heading", name="Where the money leaks, and what to fix first")
     ).to_be_visible(timeout=120_000)
-    _settled(page)
+    settled(page)
     page.get_by_role("link", name="What to fix first").click()
     expect(
         page.get_by_role("heading", name="Escalations: act before the customer leaves")
     ).to_be_visible()
     expect(page.get_by_role("heading", name="Evidence")).to_be_visible(timeout=120_000)
-    _settled(page)
+    settled(page)
     expect(page.get_by_text("Owner:").first).to_be_visible()
     expect(page.get_by_text("The numbers behind it")).to_be_visible()

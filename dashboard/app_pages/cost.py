@@ -21,7 +21,7 @@ from analytics.cost import (
 from analytics.export import to_csv_bytes
 from analytics.schema import Settings
 from dashboard.charts import quantile_boxes, share_curve
-from dashboard.fmt import compact_money, money, number, percent
+from dashboard.fmt import amount_column, compact_money, count_column, money, number, percent
 from dashboard.i18n import t
 from dashboard.state import current_dataset, engine
 
@@ -150,9 +150,9 @@ st.dataframe(
     column_config={
         "scenario": t("cost.scenario"),
         "tag": t("cost.tag"),
-        "cases": t("cost.cases"),
-        "extra_per_case": st.column_config.NumberColumn(t("cost.extra"), format="%.0f"),
-        "excess_cost": st.column_config.NumberColumn(t("cost.at_stake"), format="%.0f"),
+        "cases": count_column(t("cost.cases")),
+        "extra_per_case": amount_column(t("cost.extra")),
+        "excess_cost": amount_column(t("cost.at_stake")),
     },
 )
 

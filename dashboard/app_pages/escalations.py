@@ -17,7 +17,15 @@ from analytics.escalation import (
 )
 from analytics.export import to_csv_bytes
 from dashboard.charts import control_chart
-from dashboard.fmt import compact_money, money, number, percent
+from dashboard.fmt import (
+    amount_column,
+    compact_money,
+    count_column,
+    money,
+    number,
+    percent,
+    share_column,
+)
 from dashboard.i18n import t
 from dashboard.state import current_dataset, engine
 
@@ -98,7 +106,7 @@ st.dataframe(
         "status": t("esc.status"),
         "zone": t("esc.zone"),
         "reason": t("esc.reason"),
-        "money_at_stake": st.column_config.NumberColumn(t("esc.money_col"), format="%.0f"),
+        "money_at_stake": amount_column(t("esc.money_col")),
         "owner": t("esc.owner"),
         "action": st.column_config.TextColumn(t("esc.action"), width="large"),
     },
@@ -167,8 +175,8 @@ st.dataframe(
     column_config={
         "rule": t("esc.rule"),
         "owner": t("esc.owner"),
-        "alerts": t("esc.alerts"),
-        "precision": st.column_config.NumberColumn(t("esc.precision_col"), format="percent"),
+        "alerts": count_column(t("esc.alerts")),
+        "precision": share_column(t("esc.precision_col")),
         "basis": t("esc.basis"),
     },
 )

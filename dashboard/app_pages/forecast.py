@@ -21,7 +21,7 @@ from analytics.sla import (
     weekly_plan,
 )
 from dashboard.charts import forecast_figure, heatmap_figure
-from dashboard.fmt import number, percent, seconds
+from dashboard.fmt import amount_column, count_column, number, percent, seconds, share_column
 from dashboard.i18n import t
 from dashboard.state import current_dataset, engine
 
@@ -120,9 +120,9 @@ st.dataframe(
         "beats": st.column_config.CheckboxColumn(t("forecast.beats")),
         "mase": st.column_config.NumberColumn("MASE", format="%.3f"),
         "baseline": st.column_config.NumberColumn(t("forecast.baseline_mase"), format="%.3f"),
-        "smape": st.column_config.NumberColumn("sMAPE %", format="%.1f"),
-        "coverage": st.column_config.NumberColumn(t("forecast.coverage"), format="percent"),
-        "total": st.column_config.NumberColumn(t("forecast.total", days=horizon), format="%.0f"),
+        "smape": amount_column("sMAPE %", 1),
+        "coverage": share_column(t("forecast.coverage")),
+        "total": amount_column(t("forecast.total", days=horizon)),
     },
 )
 st.caption(t("forecast.metrics_help", level=percent(level, 0)))
@@ -164,9 +164,9 @@ st.dataframe(
     column_config={
         "model": t("forecast.model"),
         "mase": st.column_config.NumberColumn("MASE", format="%.3f"),
-        "smape": st.column_config.NumberColumn("sMAPE %", format="%.1f"),
-        "wape": st.column_config.NumberColumn("WAPE", format="percent"),
-        "coverage": st.column_config.NumberColumn(t("forecast.coverage"), format="percent"),
+        "smape": amount_column("sMAPE %", 1),
+        "wape": share_column("WAPE"),
+        "coverage": share_column(t("forecast.coverage")),
         "folds": t("forecast.folds"),
     },
 )
@@ -252,13 +252,11 @@ if points.height:
         column_config={
             "time": t("forecast.when"),
             "queue": t("forecast.queue"),
-            "p_breach": st.column_config.NumberColumn(t("forecast.p_breach"), format="percent"),
-            "mean": st.column_config.NumberColumn(t("forecast.calls"), format="%.1f"),
-            "predicted_sl": st.column_config.NumberColumn(
-                t("forecast.predicted_sl"), format="percent"
-            ),
-            "agents": st.column_config.NumberColumn(t("forecast.planned"), format="%d"),
-            "agents_needed": st.column_config.NumberColumn(t("forecast.needed"), format="%d"),
+            "p_breach": share_column(t("forecast.p_breach")),
+            "mean": amount_column(t("forecast.calls"), 1),
+            "predicted_sl": share_column(t("forecast.predicted_sl")),
+            "agents": count_column(t("forecast.planned")),
+            "agents_needed": count_column(t("forecast.needed")),
         },
     )
 else:

@@ -19,7 +19,7 @@ from analytics.process import (
     variants,
 )
 from dashboard.charts import dfg_figure, share_curve
-from dashboard.fmt import number, percent
+from dashboard.fmt import amount_column, count_column, number, percent, share_column
 from dashboard.i18n import t
 from dashboard.state import current_dataset, engine
 
@@ -54,45 +54,41 @@ if standard:
         f"**{t('process.standard')}** ({percent(standard['share'], 0)}): `{standard['variant']}`"
     )
 
-left, right = st.columns([3, 2], gap="large")
-with left:
-    st.subheader(t("process.variant_table"))
-    st.dataframe(
-        table.head(50).select(
-            "variant",
-            "cases",
-            "share",
-            "cumulative_share",
-            (pl.col("median_duration_s") / 3600).alias("hours"),
-            "median_cost",
-        ),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "variant": t("process.variant"),
-            "cases": t("process.cases"),
-            "share": st.column_config.NumberColumn(t("process.share"), format="percent"),
-            "cumulative_share": st.column_config.NumberColumn(
-                t("process.cumulative"), format="percent"
-            ),
-            "hours": st.column_config.NumberColumn(t("process.median_duration"), format="%.1f"),
-            "median_cost": st.column_config.NumberColumn(t("process.median_cost"), format="%.0f"),
-        },
-    )
-with right:
-    st.subheader(t("process.coverage_chart"))
-    curve = table.select((pl.int_range(1, pl.len() + 1) / pl.len()).alias("x"), "cumulative_share")
-    st.plotly_chart(
-        share_curve(
-            curve,
-            "x",
-            "cumulative_share",
-            t("process.coverage_x"),
-            t("process.coverage_y"),
-            diagonal=False,
-        ),
-        width="stretch",
-    )
+# Full width: the paths are long and every column should show without scrolling.
+st.subheader(t("process.variant_table"))
+st.dataframe(
+    table.head(50).select(
+        "variant",
+        "cases",
+        "share",
+        "cumulative_share",
+        (pl.col("median_duration_s") / 3600).alias("hours"),
+        "median_cost",
+    ),
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "variant": t("process.variant"),
+        "cases": count_column(t("process.cases")),
+        "share": share_column(t("process.share")),
+        "cumulative_share": share_column(t("process.cumulative")),
+        "hours": amount_column(t("process.median_duration"), 1),
+        "median_cost": amount_column(t("process.median_cost")),
+    },
+)
+st.subheader(t("process.coverage_chart"))
+curve = table.select((pl.int_range(1, pl.len() + 1) / pl.len()).alias("x"), "cumulative_share")
+st.plotly_chart(
+    share_curve(
+        curve,
+        "x",
+        "cumulative_share",
+        t("process.coverage_x"),
+        t("process.coverage_y"),
+        diagonal=False,
+    ),
+    width="stretch",
+)
 
 st.subheader(t("process.dfg"))
 st.caption(t("process.dfg_intro"))
@@ -119,9 +115,9 @@ with left:
         width="stretch",
         column_config={
             "activity": t("process.activity"),
-            "cases": t("process.cases"),
-            "share": st.column_config.NumberColumn(t("process.share"), format="percent"),
-            "extra_steps": t("process.extra_steps"),
+            "cases": count_column(t("process.cases")),
+            "share": share_column(t("process.share")),
+            "extra_steps": count_column(t("process.extra_steps")),
         },
     )
 with right:
@@ -133,12 +129,10 @@ with right:
         column_config={
             "scenario": t("process.scenario"),
             "activity": t("process.activity"),
-            "steps": t("process.steps"),
-            "cases": t("process.cases"),
-            "cost": st.column_config.NumberColumn(t("process.cost"), format="%.0f"),
-            "share_of_cost": st.column_config.NumberColumn(
-                t("process.share_of_cost"), format="percent"
-            ),
+            "steps": count_column(t("process.steps")),
+            "cases": count_column(t("process.cases")),
+            "cost": amount_column(t("process.cost")),
+            "share_of_cost": share_column(t("process.share_of_cost")),
         },
     )
 
@@ -158,9 +152,9 @@ if changes.height:
         width="stretch",
         column_config={
             "deviation": t("process.deviation"),
-            "first_share": st.column_config.NumberColumn(t("process.first"), format="percent"),
-            "last_share": st.column_config.NumberColumn(t("process.last"), format="percent"),
-            "growth": st.column_config.NumberColumn(t("process.growth"), format="%.1f"),
+            "first_share": share_column(t("process.first")),
+            "last_share": share_column(t("process.last")),
+            "growth": amount_column(t("process.growth"), 1),
             "became_norm": t("process.norm"),
         },
     )

@@ -16,7 +16,15 @@ from analytics.risk import (
 )
 from analytics.tension import operational_gaps, zones
 from dashboard.charts import bars_figure, control_chart
-from dashboard.fmt import compact_money, money, number, percent
+from dashboard.fmt import (
+    amount_column,
+    compact_money,
+    count_column,
+    money,
+    number,
+    percent,
+    share_column,
+)
 from dashboard.i18n import t
 from dashboard.state import current_dataset, engine
 
@@ -118,10 +126,10 @@ right.dataframe(
     table,
     hide_index=True,
     column_config={
-        "customers": t("risk.customers"),
-        "expected_leavers": st.column_config.NumberColumn(t("risk.expected"), format="%.0f"),
-        "revenue_at_risk": st.column_config.NumberColumn(t("risk.at_risk"), format="%.0f"),
-        "mean_risk": st.column_config.NumberColumn(t("risk.mean_risk"), format="percent"),
+        "customers": count_column(t("risk.customers")),
+        "expected_leavers": amount_column(t("risk.expected")),
+        "revenue_at_risk": amount_column(t("risk.at_risk")),
+        "mean_risk": share_column(t("risk.mean_risk")),
     },
 )
 
@@ -151,8 +159,8 @@ st.dataframe(
     width="stretch",
     column_config={
         "customer_id": t("risk.customer"),
-        "p_churn": st.column_config.NumberColumn(t("risk.p_churn"), format="percent"),
-        "revenue_at_risk": st.column_config.NumberColumn(t("risk.at_risk"), format="%.0f"),
+        "p_churn": share_column(t("risk.p_churn")),
+        "revenue_at_risk": amount_column(t("risk.at_risk")),
         "reasons": st.column_config.TextColumn(t("risk.reasons"), width="large"),
         "silent": st.column_config.CheckboxColumn(t("risk.is_silent")),
     },
@@ -199,10 +207,10 @@ else:
             "indicator": t("risk.indicator_col"),
             "baseline": st.column_config.NumberColumn(t("risk.baseline"), format="%.3f"),
             "recent": st.column_config.NumberColumn(t("risk.recent"), format="%.3f"),
-            "severity": st.column_config.NumberColumn(t("risk.severity"), format="%.1f"),
+            "severity": amount_column(t("risk.severity"), 1),
             "started": t("risk.started"),
-            "customers": t("risk.customers"),
-            "revenue_exposed": st.column_config.NumberColumn(t("risk.exposed"), format="%.0f"),
+            "customers": count_column(t("risk.customers")),
+            "revenue_exposed": amount_column(t("risk.exposed")),
         },
     )
     names = [

@@ -1,0 +1,69 @@
+"""The README's screenshots, taken from the running app on the sample company.
+
+Run: ``make screenshots`` (writes ``docs/screenshots/<page>.png``), or
+``.venv/bin/python -m tests.screenshots PAGE ...`` for some of them. Uses the browser tests'
+server and Chromium flags; not a test itself.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+
+from playwright.sync_api import Page, expect, sync_playwright
+
+from tests.test_browser import CHROMIUM_FLAGS, ROOT, serve
+
+# URL paths of the pages; the Overview is the root.
+PAGES = {
+    "overview": "",
+    "risk": "risk",
+    "escalations": "escalations",
+    "cost": "cost",
+    "process": "process",
+    "forecast": "forecast",
+    "economics": "economics",
+    "data": "data",
+}
+
+
+def _idle(page: Page, quiet_s: float = 3.0, limit_s: float = 600.0) -> None:
+    """Wait until neither the running indicator nor a spinner has shown for ``quiet_s``:
+    both appear only after a short delay, so their absence at one instant proves nothing.
+    The quiet time also lets plotly draw."""
+    quiet_since = start = time.monotonic()
+    while time.monotonic() - quiet_since < quiet_s:
+        if time.monotonic() - start > limit_s:
+            raise TimeoutError(f"{page.url} still running after {limit_s:.0f} s")
+        busy = (
+            page.get_by_test_id("stStatusWidget").count() + page.get_by_test_id("stSpinner").count()
+        )
+        if busy:
+            quiet_since = time.monotonic()
+        time.sleep(0.25)
+
+
+def main(names: list[str]) -> None:
+    """Screenshots of the pages named (all when none)."""
+    out = ROOT / "docs" / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    executable = shutil.which("chromium")
+    if not executable:
+        raise SystemExit("Debian's chromium is missing: `make chromium` installs it")
+    with serve() as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1250}, locale="en-US")
+        for name, path in PAGES.items():
+            if names and name not in names:
+                continue
+            page.goto(f"{url}/{path}")
+            expect(page.get_by_test_id("stMain").get_by_role("heading").first).to_be_visible()
+            _idle(page)
+            page.screenshot(path=out / f"{name}.png")
+            print(f"wrote {out / f'{name}.png'}")
+        browser.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
