@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import shutil
 import sys
-import time
 
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
-from tests.test_browser import CHROMIUM_FLAGS, ROOT, serve
+from tests.test_browser import CHROMIUM_FLAGS, ROOT, serve, settled
 
 # URL paths of the pages; the Overview is the root.
 PAGES = {
@@ -26,22 +25,6 @@ PAGES = {
     "economics": "economics",
     "data": "data",
 }
-
-
-def _idle(page: Page, quiet_s: float = 3.0, limit_s: float = 600.0) -> None:
-    """Wait until neither the running indicator nor a spinner has shown for ``quiet_s``:
-    both appear only after a short delay, so their absence at one instant proves nothing.
-    The quiet time also lets plotly draw."""
-    quiet_since = start = time.monotonic()
-    while time.monotonic() - quiet_since < quiet_s:
-        if time.monotonic() - start > limit_s:
-            raise TimeoutError(f"{page.url} still running after {limit_s:.0f} s")
-        busy = (
-            page.get_by_test_id("stStatusWidget").count() + page.get_by_test_id("stSpinner").count()
-        )
-        if busy:
-            quiet_since = time.monotonic()
-        time.sleep(0.25)
 
 
 def main(names: list[str]) -> None:
@@ -59,7 +42,7 @@ def main(names: list[str]) -> None:
                 continue
             page.goto(f"{url}/{path}")
             expect(page.get_by_test_id("stMain").get_by_role("heading").first).to_be_visible()
-            _idle(page)
+            settled(page, quiet_s=3.0, limit_s=600.0)  # the quiet time lets plotly draw
             page.screenshot(path=out / f"{name}.png")
             print(f"wrote {out / f'{name}.png'}")
         browser.close()

@@ -110,9 +110,19 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-def settled(page: Page) -> None:
-    """Wait until the script has finished running (the status widget disappears)."""
-    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=60_000)
+def settled(page: Page, quiet_s: float = 1.0, limit_s: float = 180.0) -> None:
+    """Wait until neither the running indicator nor a spinner has shown for ``quiet_s``:
+    both appear only after a short delay, so their absence at one instant proves nothing."""
+    quiet_since = start = time.monotonic()
+    while time.monotonic() - quiet_since < quiet_s:
+        if time.monotonic() - start > limit_s:
+            raise TimeoutError(f"{page.url} still running after {limit_s:.0f} s")
+        busy = (
+            page.get_by_test_id("stStatusWidget").count() + page.get_by_test_id("stSpinner").count()
+        )
+        if busy:
+            quiet_since = time.monotonic()
+        time.sleep(0.25)
 
 
 def test_overview_shows_numbers_and_switches_language(server, page):
