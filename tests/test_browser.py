@@ -110,7 +110,7 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-def settled(page: Page, quiet_s: float = 1.0, limit_s: float = 180.0) -> None:
+def settled(page: Page, quiet_s: float = 1.0, limit_s: float = 60.0) -> None:
     """Wait until neither the running indicator nor a spinner has shown for ``quiet_s``:
     both appear only after a short delay, so their absence at one instant proves nothing."""
     quiet_since = start = time.monotonic()
