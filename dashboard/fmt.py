@@ -65,7 +65,8 @@ def count_column(label: str) -> ColumnConfig:
     return st.column_config.NumberColumn(label, format="%,d")
 
 
-def amount_column(label: str, decimals: int = 0) -> ColumnConfig:
+def number_column(label: str, decimals: int = 0) -> ColumnConfig:
+    """Money, volumes, percentage points: ``decimals`` places, rounded."""
     return st.column_config.NumberColumn(label, format=f"%,.{decimals}f")
 
 

@@ -21,7 +21,7 @@ from analytics.cost import (
 from analytics.export import to_csv_bytes
 from analytics.schema import Settings
 from dashboard.charts import quantile_boxes, share_curve
-from dashboard.fmt import amount_column, compact_money, count_column, money, number, percent
+from dashboard.fmt import compact_money, count_column, money, number, number_column, percent
 from dashboard.i18n import t
 from dashboard.state import current_dataset, engine
 
@@ -151,8 +151,8 @@ st.dataframe(
         "scenario": t("cost.scenario"),
         "tag": t("cost.tag"),
         "cases": count_column(t("cost.cases")),
-        "extra_per_case": amount_column(t("cost.extra")),
-        "excess_cost": amount_column(t("cost.at_stake")),
+        "extra_per_case": number_column(t("cost.extra")),
+        "excess_cost": number_column(t("cost.at_stake")),
     },
 )
 

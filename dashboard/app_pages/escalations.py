@@ -18,11 +18,11 @@ from analytics.escalation import (
 from analytics.export import to_csv_bytes
 from dashboard.charts import control_chart
 from dashboard.fmt import (
-    amount_column,
     compact_money,
     count_column,
     money,
     number,
+    number_column,
     percent,
     share_column,
 )
@@ -106,7 +106,7 @@ st.dataframe(
         "status": t("esc.status"),
         "zone": t("esc.zone"),
         "reason": t("esc.reason"),
-        "money_at_stake": amount_column(t("esc.money_col")),
+        "money_at_stake": number_column(t("esc.money_col")),
         "owner": t("esc.owner"),
         "action": st.column_config.TextColumn(t("esc.action"), width="large"),
     },

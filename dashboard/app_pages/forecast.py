@@ -21,7 +21,7 @@ from analytics.sla import (
     weekly_plan,
 )
 from dashboard.charts import forecast_figure, heatmap_figure
-from dashboard.fmt import amount_column, count_column, number, percent, seconds, share_column
+from dashboard.fmt import count_column, number, number_column, percent, seconds, share_column
 from dashboard.i18n import t
 from dashboard.state import current_dataset, engine
 
@@ -120,9 +120,9 @@ st.dataframe(
         "beats": st.column_config.CheckboxColumn(t("forecast.beats")),
         "mase": st.column_config.NumberColumn("MASE", format="%.3f"),
         "baseline": st.column_config.NumberColumn(t("forecast.baseline_mase"), format="%.3f"),
-        "smape": amount_column("sMAPE %", 1),
+        "smape": number_column("sMAPE %", 1),
         "coverage": share_column(t("forecast.coverage")),
-        "total": amount_column(t("forecast.total", days=horizon)),
+        "total": number_column(t("forecast.total", days=horizon)),
     },
 )
 st.caption(t("forecast.metrics_help", level=percent(level, 0)))
@@ -164,7 +164,7 @@ st.dataframe(
     column_config={
         "model": t("forecast.model"),
         "mase": st.column_config.NumberColumn("MASE", format="%.3f"),
-        "smape": amount_column("sMAPE %", 1),
+        "smape": number_column("sMAPE %", 1),
         "wape": share_column("WAPE"),
         "coverage": share_column(t("forecast.coverage")),
         "folds": t("forecast.folds"),
@@ -253,7 +253,7 @@ if points.height:
             "time": t("forecast.when"),
             "queue": t("forecast.queue"),
             "p_breach": share_column(t("forecast.p_breach")),
-            "mean": amount_column(t("forecast.calls"), 1),
+            "mean": number_column(t("forecast.calls"), 1),
             "predicted_sl": share_column(t("forecast.predicted_sl")),
             "agents": count_column(t("forecast.planned")),
             "agents_needed": count_column(t("forecast.needed")),

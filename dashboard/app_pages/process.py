@@ -19,7 +19,7 @@ from analytics.process import (
     variants,
 )
 from dashboard.charts import dfg_figure, share_curve
-from dashboard.fmt import amount_column, count_column, number, percent, share_column
+from dashboard.fmt import count_column, number, number_column, percent, share_column
 from dashboard.i18n import t
 from dashboard.state import current_dataset, engine
 
@@ -72,8 +72,8 @@ st.dataframe(
         "cases": count_column(t("process.cases")),
         "share": share_column(t("process.share")),
         "cumulative_share": share_column(t("process.cumulative")),
-        "hours": amount_column(t("process.median_duration"), 1),
-        "median_cost": amount_column(t("process.median_cost")),
+        "hours": number_column(t("process.median_duration"), 1),
+        "median_cost": number_column(t("process.median_cost")),
     },
 )
 st.subheader(t("process.coverage_chart"))
@@ -131,7 +131,7 @@ with right:
             "activity": t("process.activity"),
             "steps": count_column(t("process.steps")),
             "cases": count_column(t("process.cases")),
-            "cost": amount_column(t("process.cost")),
+            "cost": number_column(t("process.cost")),
             "share_of_cost": share_column(t("process.share_of_cost")),
         },
     )
@@ -154,7 +154,7 @@ if changes.height:
             "deviation": t("process.deviation"),
             "first_share": share_column(t("process.first")),
             "last_share": share_column(t("process.last")),
-            "growth": amount_column(t("process.growth"), 1),
+            "growth": number_column(t("process.growth"), 1),
             "became_norm": t("process.norm"),
         },
     )

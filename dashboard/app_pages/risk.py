@@ -17,11 +17,11 @@ from analytics.risk import (
 from analytics.tension import operational_gaps, zones
 from dashboard.charts import bars_figure, control_chart
 from dashboard.fmt import (
-    amount_column,
     compact_money,
     count_column,
     money,
     number,
+    number_column,
     percent,
     share_column,
 )
@@ -127,8 +127,8 @@ right.dataframe(
     hide_index=True,
     column_config={
         "customers": count_column(t("risk.customers")),
-        "expected_leavers": amount_column(t("risk.expected")),
-        "revenue_at_risk": amount_column(t("risk.at_risk")),
+        "expected_leavers": number_column(t("risk.expected")),
+        "revenue_at_risk": number_column(t("risk.at_risk")),
         "mean_risk": share_column(t("risk.mean_risk")),
     },
 )
@@ -160,7 +160,7 @@ st.dataframe(
     column_config={
         "customer_id": t("risk.customer"),
         "p_churn": share_column(t("risk.p_churn")),
-        "revenue_at_risk": amount_column(t("risk.at_risk")),
+        "revenue_at_risk": number_column(t("risk.at_risk")),
         "reasons": st.column_config.TextColumn(t("risk.reasons"), width="large"),
         "silent": st.column_config.CheckboxColumn(t("risk.is_silent")),
     },
@@ -207,10 +207,10 @@ else:
             "indicator": t("risk.indicator_col"),
             "baseline": st.column_config.NumberColumn(t("risk.baseline"), format="%.3f"),
             "recent": st.column_config.NumberColumn(t("risk.recent"), format="%.3f"),
-            "severity": amount_column(t("risk.severity"), 1),
+            "severity": number_column(t("risk.severity"), 1),
             "started": t("risk.started"),
             "customers": count_column(t("risk.customers")),
-            "revenue_exposed": amount_column(t("risk.exposed")),
+            "revenue_exposed": number_column(t("risk.exposed")),
         },
     )
     names = [
