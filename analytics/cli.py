@@ -129,26 +129,27 @@ def _loaded(args: argparse.Namespace) -> Dataset | None:
 
 
 def _cmd_variants(args: argparse.Namespace) -> int:
-    from analytics.cases import case_steps
-    from analytics.process import case_paths, variants
+    from analytics.cases import case_steps, case_table
+    from analytics.process import variant_paths, variants
 
     dataset = _loaded(args)
     if dataset is None:
         return 1
-    paths = case_paths(case_steps(dataset.events), dataset.events)
+    steps = case_steps(dataset.events)
+    cases, paths = case_table(steps), variant_paths(steps)
     if args.scenario:
-        paths = paths.filter(pl.col("scenario") == args.scenario)
-    table = variants(paths)
+        cases = cases.filter(pl.col("scenario") == args.scenario)
+    table = variants(cases, paths)
     top = table.head(args.top)
     if args.json:
         return _print_json(
             {
-                "cases": paths.height,
-                "events": int(paths["steps"].sum()),
+                "cases": cases.height,
+                "events": int(cases["steps"].sum()),
                 "variants": top.select("path", "cases", "share", "median_duration_s").to_dicts(),
             }
         )
-    print(f"{paths.height} cases, {table.height} variants")
+    print(f"{cases.height} cases, {table.height} variants")
     for r in top.iter_rows(named=True):
         print(f"{r['cases']:>9}  {r['share']:6.1%}  {r['variant']}")
     return 0

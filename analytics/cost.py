@@ -168,8 +168,8 @@ def _slow_approvals(steps: pl.DataFrame) -> np.ndarray:
 
 
 def case_costs(dataset: Dataset, steps: pl.DataFrame | None = None) -> pl.DataFrame:
-    """One row per case, in the order of the cases' first events: what it cost, how many
-    contacts, and its behaviour tags.
+    """One row per case, in :func:`~analytics.cases.case_table` order: what it cost, how
+    many contacts, and its behaviour tags.
 
     Columns: ``case_id``, ``customer_id``, ``scenario``, ``start``, ``end``, ``cost``
     (sum of :func:`event_cost`), ``contacts`` (customer-facing events), ``channels``

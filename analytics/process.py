@@ -22,16 +22,6 @@ from analytics.dataset import Dataset
 SEP = " → "
 
 
-def case_paths(steps: pl.DataFrame, events: pl.DataFrame | None = None) -> pl.DataFrame:
-    """:func:`~analytics.cases.case_table` with each case's ``path`` (activities in order)."""
-    table = case_table(steps, events)
-    known = variant_paths(steps)
-    # Variant ids are small integers: a lookup by position instead of a 2 M-row join.
-    slot = np.zeros(int(known["variant"].max() or 0) + 1, dtype=np.uint32)
-    slot[known["variant"].to_numpy()] = np.arange(known.height, dtype=np.uint32)
-    return table.with_columns(known["path"].gather(slot[table["variant"].to_numpy()]))
-
-
 def variant_model(steps: pl.DataFrame) -> pl.DataFrame:
     """The steps of one case per variant (its first), with ``cases``: how many cases
     take that variant. Everything that depends on the path alone is worked out here,
@@ -50,33 +40,42 @@ def variant_paths(steps: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def variants(paths: pl.DataFrame, costs: pl.DataFrame | None = None) -> pl.DataFrame:
-    """Each distinct path with ``cases``, ``share``, ``cumulative_share``, the median
-    duration and (given per-case ``costs`` with ``case_id`` and ``cost``) the median cost;
-    most frequent first, ties by variant text (the path joined by :data:`SEP`)."""
+def variants(
+    cases: pl.DataFrame, paths: pl.DataFrame, costs: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Each distinct path the ``cases`` (a :func:`~analytics.cases.case_table`) take:
+    ``variant`` (the path joined by :data:`SEP`), ``path``, ``cases``, ``steps``,
+    ``median_duration_s``, ``share``, ``cumulative_share`` and, given per-case ``costs``
+    with ``case_id`` and ``cost``, ``median_cost``; most frequent first, ties by variant
+    text. ``paths`` are the :func:`variant_paths` of the steps the cases came from: the
+    cases are grouped by path id and the few paths joined on afterwards."""
     frame = (
-        paths
+        cases
         if costs is None
-        else paths.join(costs.select("case_id", "cost"), on="case_id", how="left")
+        else cases.join(costs.select("case_id", "cost"), on="case_id", how="left")
     )
-    aggs = [
-        pl.col("path").first(),
-        pl.len().alias("cases"),
-        pl.col("steps").first(),
-        pl.col("duration_s").median().alias("median_duration_s"),
-    ]
+    aggs = [pl.len().alias("cases"), pl.col("duration_s").median().alias("median_duration_s")]
     if costs is not None:
         aggs.append(pl.col("cost").median().alias("median_cost"))
     table = (
         frame.group_by("variant")
         .agg(aggs)
+        .join(paths, on="variant")
         .drop("variant")
         .with_columns(pl.col("path").cast(pl.List(pl.String)))
-        .with_columns(pl.col("path").list.join(SEP).alias("variant"))
+        .with_columns(
+            pl.col("path").list.join(SEP).alias("variant"),
+            pl.col("path").list.len().cast(pl.UInt32).alias("steps"),
+        )
     )
     table = table.sort(["cases", "variant"], descending=[True, False])
     total = table["cases"].sum()
-    return table.with_columns(
+    return table.select(
+        "variant",
+        "path",
+        "cases",
+        "steps",
+        pl.col("^median_.*$"),
         (pl.col("cases") / total).alias("share"),
         (pl.col("cases").cum_sum() / total).alias("cumulative_share"),
     )
@@ -222,7 +221,7 @@ def drift(
     chosen = for_scenario(steps, scenario)
     if chosen.is_empty():
         return pl.DataFrame()
-    standard = variants(case_paths(chosen))["path"][0].to_list()
+    standard = variants(case_table(chosen), variant_paths(chosen))["path"][0].to_list()
     normal = [f"{a}\0{b}" for a, b in standard_edges(standard)]
     month = pl.col("start").dt.truncate("1mo").dt.date().alias("month")
     moves = (
@@ -294,8 +293,9 @@ def layout(edges: pl.DataFrame, steps: pl.DataFrame) -> dict[str, tuple[float, f
     return positions
 
 
-def case_views(dataset: Dataset) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """:func:`case_steps` and :func:`case_paths` of a dataset from one case sort (the app
-    caches the pair per dataset)."""
+def case_views(dataset: Dataset) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """:func:`~analytics.cases.case_steps`, their
+    :func:`~analytics.cases.case_table` and :func:`variant_paths` of a dataset, from one
+    case sort (the app caches the three per dataset)."""
     steps = case_steps(dataset.events)
-    return steps, case_paths(steps, dataset.events)
+    return steps, case_table(steps, dataset.events), variant_paths(steps)

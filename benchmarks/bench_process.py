@@ -19,8 +19,8 @@ import harness  # benchmarks/harness.py: the script folder is on sys.path
 OURS = """
 import json, resource, sys, time
 from analytics.io import load_path
-from analytics.cases import case_steps
-from analytics.process import case_paths, variants, directly_follows
+from analytics.cases import case_steps, case_table
+from analytics.process import directly_follows, variant_paths, variants
 from analytics.cost import case_costs, costed_steps
 import numpy as np
 ds = load_path(sys.argv[1])
@@ -33,16 +33,16 @@ result = {"events": ds.events.height, "calibration_s": time.perf_counter() - t}
 for label in ("", "_repeat"):  # the repeat pass reuses memory the process already has
     t = time.perf_counter()
     steps = case_steps(ds.events)  # the shared, case-ordered pass
-    paths = case_paths(steps)
-    table = variants(paths)
+    per_case = case_table(steps)
+    table = variants(per_case, variant_paths(steps))
     edges = directly_follows(steps)
     result["process_s" + label] = time.perf_counter() - t
     t = time.perf_counter()
-    cases = case_costs(ds, costed_steps(ds, steps))  # cost columns fetched into step order
+    costs = case_costs(ds, costed_steps(ds, steps))  # cost columns fetched into step order
     result["cost_s" + label] = time.perf_counter() - t
-    del steps, cases
+    del steps, costs
 result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # whole run
-result.update(cases=paths.height, variants=table.height, edges=edges.height)
+result.update(cases=per_case.height, variants=table.height, edges=edges.height)
 print(json.dumps(result))
 """
 

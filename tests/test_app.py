@@ -177,10 +177,10 @@ def test_process_page_variants_and_scenario_filter(app, small_dir):
 
     at = app.run().switch_page("app_pages/process.py").run()
     assert not at.exception
-    _, paths = case_views(load_path(small_dir))
-    assert _metric(at, "Variants") == f"{variants(paths).height:,}"
+    _, cases, paths = case_views(load_path(small_dir))
+    assert _metric(at, "Variants") == f"{variants(cases, paths).height:,}"
     at.selectbox(key="scenario").set_value("billing").run()
-    billing = paths.filter(paths["scenario"] == "billing")
+    billing = cases.filter(cases["scenario"] == "billing")
     assert _metric(at, "Cases") == f"{billing.height:,}"
 
 

@@ -3,15 +3,15 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from analytics.cases import case_steps
+from analytics.cases import case_steps, case_table
 from analytics.io import load_path, load_sources, read_uploads
 from analytics.process import (
-    case_paths,
     coverage,
     directly_follows,
     drift,
     process_mining_log,
     rework,
+    variant_paths,
     variants,
 )
 from tests.conftest import SAMPLE_DIR
@@ -42,9 +42,14 @@ def steps(events):
     return case_steps(events)
 
 
+def with_paths(steps, events=None):
+    """Each case with its ``path``: the case table joined with the variant paths."""
+    return case_table(steps, events).join(variant_paths(steps), on="variant")
+
+
 @pytest.fixture
 def paths(steps, events):
-    return case_paths(steps, events)
+    return with_paths(steps, events)
 
 
 def test_paths_follow_time_then_export_order(paths):
@@ -61,11 +66,11 @@ def test_paths_follow_time_then_export_order(paths):
 def test_unsorted_log_is_ordered_by_time_then_row(paths):
     shuffled = "case_id,timestamp,activity\nX,2024-01-01 10:05,second\nX,2024-01-01 10:00,first\nX,2024-01-01 10:05,third\n"
     events = load_sources(read_uploads([("log.csv", shuffled.encode())])).events
-    assert case_paths(case_steps(events))["path"].to_list() == [["first", "second", "third"]]
+    assert with_paths(case_steps(events))["path"].to_list() == [["first", "second", "third"]]
 
 
-def test_variants_and_coverage(paths):
-    table = variants(paths)
+def test_variants_and_coverage(steps, paths):
+    table = variants(paths, variant_paths(steps))
     assert table["cases"].to_list() == [1, 1, 1]
     assert table["share"].to_list() == pytest.approx([1 / 3] * 3)
     assert table["cumulative_share"].to_list() == pytest.approx([1 / 3, 2 / 3, 1.0])

@@ -25,12 +25,12 @@ from dashboard.state import current_dataset, engine
 
 dataset = current_dataset()
 currency = dataset.settings.currency
-steps, paths = engine(case_views, dataset)
+steps, cases, paths = engine(case_views, dataset)
 costs = engine(case_costs, dataset).select("case_id", "cost")
 
 st.title(t("process.title"))
 st.caption(t("process.intro"))
-scenarios = ["", *sorted(paths["scenario"].drop_nulls().unique())]
+scenarios = ["", *sorted(cases["scenario"].drop_nulls().unique())]
 labels = {s: s or t("process.all") for s in scenarios}
 scenario = st.selectbox(
     t("process.scenario"),
@@ -39,9 +39,9 @@ scenario = st.selectbox(
     key="scenario",
     bind="query-params",
 )
-chosen = paths if not scenario else paths.filter(pl.col("scenario") == scenario)
+chosen = cases if not scenario else cases.filter(pl.col("scenario") == scenario)
 chosen_steps = for_scenario(steps, scenario)
-table = variants(chosen, costs)
+table = variants(chosen, paths, costs)
 standard = table.row(0, named=True) if table.height else None
 
 a, b, c, d = st.columns(4)
