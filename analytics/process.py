@@ -11,6 +11,7 @@ on the path alone is computed once per variant (:func:`variant_model`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import pairwise
 
 import numpy as np
@@ -197,7 +198,7 @@ def rework(steps: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def standard_edges(path: list[str]) -> set[tuple[str, str]]:
+def standard_edges(path: Sequence[str]) -> set[tuple[str, str]]:
     return set(pairwise(path))
 
 
@@ -207,12 +208,16 @@ def for_scenario(steps: pl.DataFrame, scenario: str | None) -> pl.DataFrame:
 
 
 def drift(
-    steps: pl.DataFrame, scenario: str | None = None, norm_share: float = 0.1
+    steps: pl.DataFrame,
+    scenario: str | None = None,
+    norm_share: float = 0.1,
+    standard: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     """Month by month, the share of cases taking each deviation from the standard path.
 
-    The standard path is the scenario's most frequent variant; a deviation is a
-    directly-follows step (``source → target``) that the standard path does not have.
+    The standard path is ``standard`` (activities in order) or else the scenario's most
+    frequent variant; a deviation is a directly-follows step (``source → target``) that
+    the standard path does not have.
     Months are those of the cases' first steps. For each deviation: its share of the
     month's cases in the first and the last month, ``growth`` (last - first, in shares),
     and ``became_norm``: at least ``norm_share`` of the last month's cases take it and it
@@ -221,7 +226,8 @@ def drift(
     chosen = for_scenario(steps, scenario)
     if chosen.is_empty():
         return pl.DataFrame()
-    standard = variants(case_table(chosen), variant_paths(chosen))["path"][0].to_list()
+    if standard is None:
+        standard = variants(case_table(chosen), variant_paths(chosen))["path"][0].to_list()
     normal = [f"{a}\0{b}" for a, b in standard_edges(standard)]
     month = pl.col("start").dt.truncate("1mo").dt.date().alias("month")
     moves = (

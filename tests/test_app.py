@@ -182,6 +182,14 @@ def test_process_page_variants_and_scenario_filter(app, small_dir):
     at.selectbox(key="scenario").set_value("billing").run()
     billing = cases.filter(cases["scenario"] == "billing")
     assert _metric(at, "Cases") == f"{billing.height:,}"
+    # The standard path: the most frequent unless the user picks another.
+    table = variants(billing, paths)
+    picker = at.selectbox(key="standard_billing")
+    assert picker.value == table["variant"][0]
+    assert _metric(at, "Deviating") == f"{100 * (1 - table['share'][0]):.0f}\u00a0%"
+    picker.set_value(table["variant"][1]).run()
+    assert not at.exception
+    assert _metric(at, "Deviating") == f"{100 * (1 - table['share'][1]):.0f}\u00a0%"
 
 
 def test_economics_shows_observed_churn_by_segment(app, small_dir):

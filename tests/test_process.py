@@ -100,8 +100,9 @@ def test_rework_counts_repeats(steps):
     assert rows["request"]["share"] == pytest.approx(1 / 3)
 
 
-def test_drift_finds_a_deviation_that_became_the_norm():
-    # January: 9 standard cases, 1 with an extra step; March: 5 and 5.
+def _drift_log() -> pl.DataFrame:
+    """Steps of scenario s: a -> b in every case, then x in 1 of 10 January cases and in 5
+    of 10 March cases."""
     lines = ["case_id,timestamp,activity,scenario"]
 
     def case(i, month, extra):
@@ -113,12 +114,26 @@ def test_drift_finds_a_deviation_that_became_the_norm():
     for i in range(10):
         case(i, 1, i == 0)
         case(i, 3, i < 5)
-    steps = case_steps(load_sources(read_uploads([("log.csv", "\n".join(lines).encode())])).events)
-    table = drift(steps, "s")
+    return case_steps(load_sources(read_uploads([("log.csv", "\n".join(lines).encode())])).events)
+
+
+def test_drift_finds_a_deviation_that_became_the_norm():
+    table = drift(_drift_log(), "s")
     top = table.row(0, named=True)
     assert top["deviation"] == "b → x"
     assert (top["first_share"], top["last_share"]) == (pytest.approx(0.1), pytest.approx(0.5))
     assert top["became_norm"]
+
+
+def test_drift_against_a_standard_path_the_user_picked():
+    # Standard a -> x: every case's a -> b deviates (all of each month, so no growth), and
+    # b -> x still does, from 1 in 10 to 5 in 10.
+    table = drift(_drift_log(), "s", standard=["a", "x"])
+    rows = {r["deviation"]: r for r in table.iter_rows(named=True)}
+    assert set(rows) == {"a → b", "b → x"}
+    assert (rows["a → b"]["first_share"], rows["a → b"]["last_share"]) == (1.0, 1.0)
+    assert not rows["a → b"]["became_norm"] and rows["b → x"]["became_norm"]
+    assert table["deviation"].to_list() == ["b → x", "a → b"]  # the norm first
 
 
 def test_process_mining_export_columns(paths):

@@ -32,7 +32,8 @@ st.title(t("process.title"))
 st.caption(t("process.intro"))
 scenarios = ["", *sorted(cases["scenario"].drop_nulls().unique())]
 labels = {s: s or t("process.all") for s in scenarios}
-scenario = st.selectbox(
+left, right = st.columns([1, 3])
+scenario = left.selectbox(
     t("process.scenario"),
     scenarios,
     format_func=labels.__getitem__,
@@ -42,17 +43,22 @@ scenario = st.selectbox(
 chosen = cases if not scenario else cases.filter(pl.col("scenario") == scenario)
 chosen_steps = for_scenario(steps, scenario)
 table = variants(chosen, paths, costs)
-standard = table.row(0, named=True) if table.height else None
+# The most frequent path unless the user picks another, such as the documented procedure.
+shares = dict(zip(table["variant"], table["share"], strict=True))
+picked = right.selectbox(
+    t("process.standard"),
+    list(shares),
+    format_func=lambda v: f"{percent(shares[v], 1)} · {v}",
+    key=f"standard_{scenario}",  # each scenario has its own paths
+    help=t("process.standard_help"),
+)
+standard = table.row(list(shares).index(picked), named=True) if picked else None
 
 a, b, c, d = st.columns(4)
 a.metric(t("process.cases"), number(chosen.height))
 b.metric(t("process.variants"), number(table.height))
 c.metric(t("process.coverage"), number(coverage(table)))
 d.metric(t("process.deviating"), percent(1 - standard["share"] if standard else None, 0))
-if standard:
-    st.markdown(
-        f"**{t('process.standard')}** ({percent(standard['share'], 0)}): `{standard['variant']}`"
-    )
 
 # Full width: the paths are long and every column should show without scrolling.
 st.subheader(t("process.variant_table"))
@@ -138,7 +144,7 @@ with right:
 
 st.subheader(t("process.drift"))
 st.caption(t("process.drift_intro"))
-changes = drift(chosen_steps)
+changes = drift(chosen_steps, standard=standard["path"] if standard else None)
 if changes.height:
     st.dataframe(
         changes.head(20).select(
