@@ -25,6 +25,20 @@ from analytics.kpi import is_contact
 from analytics.schema import Settings
 
 
+def minute_rate(team_cost: float, paid_hours: float, capacity: float = 0.85) -> float:
+    """The capacity-cost rate of one handled minute (time-driven ABC):
+
+        team_cost / (paid_hours x capacity x 60)
+
+    ``team_cost`` and ``paid_hours`` over the same period (say a month, all agents);
+    ``capacity`` is the share of paid time that can go to handling (breaks, training and
+    meetings take the rest: 80-85 % is usual). Raises ``ValueError`` when there is no
+    capacity to spread the cost over."""
+    if paid_hours <= 0 or not 0 < capacity <= 1:
+        raise ValueError("paid hours must be positive and capacity in (0, 1]")
+    return team_cost / (paid_hours * capacity * 60)
+
+
 def channel_terms(settings: Settings) -> dict[str, pl.Expr]:
     """What an event's channel alone decides in the formula: ``rate`` (per handled minute)
     and ``fixed`` (per contact, plus per meeting)."""

@@ -172,6 +172,35 @@ def test_changing_a_rate_changes_the_cost(app):
     assert _metric(at, "Service cost, whole period") != before
 
 
+def test_a_minute_rate_from_team_cost_goes_into_the_rates(app):
+    at = app.run().switch_page("app_pages/cost.py").run()
+    assert any("phone ₽28.00" in c.value for c in at.caption)  # the rates every figure used
+    calculator = {n.label: n for n in at.number_input}
+    calculator["Team cost per month"].set_value(1_200_000.0)
+    calculator["Paid hours per month, all agents"].set_value(1_600.0)
+    calculator["Practical capacity, %"].set_value(85.0)
+    at.selectbox(key="calc_channel").set_value("chat").run()
+    rate = 1_200_000 / (1_600 * 0.85 * 60)  # 81,600 handled minutes a month
+    assert any(f"₽{rate:.2f}" in m.value for m in at.markdown)
+    next(b for b in at.button if b.label == "Use for chat").click().run()
+    assert not at.exception
+    assert at.session_state["settings"].cost_per_minute["chat"] == round(rate, 2)
+    assert any(f"chat ₽{rate:.2f}" in c.value for c in at.caption)
+
+
+def test_cost_drill_down_by_scenario_and_behaviour(app, small_dir):
+    from analytics.cost import case_costs
+
+    cases = case_costs(load_path(small_dir))
+    at = app.run().switch_page("app_pages/cost.py").run()
+    at.selectbox(key="cost_scenario").set_value("billing")
+    at.selectbox(key="cost_tag").set_value("channel_hopping").run()
+    assert not at.exception
+    expected = cases.filter(pl.col("scenario") == "billing", pl.col("channel_hopping")).height
+    assert 0 < expected < cases.filter(pl.col("scenario") == "billing").height
+    assert any(f"({expected:,} in all" in m.value for m in at.markdown)
+
+
 def test_process_page_variants_and_scenario_filter(app, small_dir):
     from analytics.process import case_views, variants
 

@@ -6,6 +6,7 @@ from analytics.cost import (
     case_costs,
     customer_costs,
     event_cost,
+    minute_rate,
     pareto,
     priciest,
     tag_costs,
@@ -152,3 +153,13 @@ def test_unrated_channels_are_listed():
     log = "case_id,timestamp,activity,channel\nA,2024-01-01 10:00,x,pigeon\nA,2024-01-01 10:01,y,phone\n"
     dataset = load_sources(read_uploads([("log.csv", log.encode())]))
     assert unrated_channels(dataset) == ["pigeon"]
+
+
+def test_minute_rate_is_team_cost_over_practical_capacity():
+    # 10 agents x 160 paid hours, 85 % of it available for handling: 81,600 minutes a month.
+    assert minute_rate(1_200_000, 1_600, 0.85) == pytest.approx(1_200_000 / 81_600)
+    assert minute_rate(1_200_000, 1_600) == minute_rate(1_200_000, 1_600, 0.85)  # the default
+    with pytest.raises(ValueError):
+        minute_rate(1_200_000, 0)
+    with pytest.raises(ValueError):
+        minute_rate(1_200_000, 1_600, 1.2)

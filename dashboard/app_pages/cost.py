@@ -9,6 +9,7 @@ from analytics.cost import (
     TAGS,
     case_costs,
     customer_costs,
+    minute_rate,
     pareto,
     period_months,
     priciest,
@@ -31,6 +32,13 @@ currency = settings.currency
 st.title(t("cost.title"))
 st.caption(t("cost.intro"))
 
+
+def save_settings(**changes: object) -> None:
+    """The settings with ``changes``, for every page from now on; the page is redrawn."""
+    st.session_state["settings"] = Settings.from_dict({**settings.__dict__, **changes})
+    st.rerun()
+
+
 with st.expander(t("cost.rates")):
     st.caption(t("cost.rates_intro"))
     rates = st.data_editor(
@@ -50,16 +58,25 @@ with st.expander(t("cost.rates")):
     per_manual = b.number_input(t("cost.per_manual"), 0.0, value=settings.cost_per_manual_step)
     per_meeting = c.number_input(t("cost.per_meeting"), 0.0, value=settings.cost_per_meeting)
     if st.button(t("cost.apply_rates")):
-        st.session_state["settings"] = Settings.from_dict(
-            {
-                **settings.__dict__,
-                "cost_per_minute": dict(zip(rates["channel"], rates["rate"], strict=True)),
-                "cost_per_contact": per_contact,
-                "cost_per_manual_step": per_manual,
-                "cost_per_meeting": per_meeting,
-            }
+        save_settings(
+            cost_per_minute=dict(zip(rates["channel"], rates["rate"], strict=True)),
+            cost_per_contact=per_contact,
+            cost_per_manual_step=per_manual,
+            cost_per_meeting=per_meeting,
         )
-        st.rerun()
+    st.markdown(f"**{t('cost.rate_calc')}**")
+    st.caption(t("cost.rate_calc_intro"))
+    a, b, c, d = st.columns(4)
+    channel = a.selectbox(t("cost.channel"), list(settings.cost_per_minute), key="calc_channel")
+    team_cost = b.number_input(
+        t("cost.team_cost"), 0.0, value=1_200_000.0, step=10_000.0, format="%.0f"
+    )
+    paid_hours = c.number_input(t("cost.paid_hours"), 1.0, value=1_600.0, step=8.0, format="%.0f")
+    capacity = d.number_input(t("cost.capacity"), 1.0, 100.0, value=85.0, step=1.0, format="%.0f")
+    rate = minute_rate(team_cost, paid_hours, capacity / 100)
+    st.markdown(t("cost.rate_result", rate=money(rate, currency, 2)))
+    if st.button(t("cost.use_rate", channel=channel)):
+        save_settings(cost_per_minute={**settings.cost_per_minute, channel: round(rate, 2)})
 
 unrated = unrated_channels(dataset)
 if unrated:
@@ -95,6 +112,19 @@ c.metric(
     ),
 )
 d.metric(t("cost.concentration"), percent(top20, 0), help=t("cost.concentration_help"))
+st.caption(
+    t(
+        "cost.rates_used",
+        minute=", ".join(
+            f"{c} {money(r, currency, 2)}" for c, r in settings.cost_per_minute.items() if r
+        ),
+        contact=money(settings.cost_per_contact, currency),
+        manual=money(settings.cost_per_manual_step, currency),
+        meeting=money(settings.cost_per_meeting, currency),
+        explicit=number(dataset.events.height - dataset.events["cost"].null_count()),
+        events=number(dataset.events.height),
+    )
+)
 
 left, right = st.columns(2, gap="large")
 with left:
@@ -181,20 +211,30 @@ if dataset.customers is not None:
             )
 
 st.subheader(t("cost.drill"))
-scenario = st.selectbox(
+left, right = st.columns(2)
+scenario = left.selectbox(
     t("cost.drill_scenario"),
     sorted(cases["scenario"].drop_nulls().unique()),
     key="cost_scenario",
     bind="query-params",
 )
-chosen = cases.filter(pl.col("scenario") == scenario).sort("cost", descending=True)
-st.markdown(f"**{t('cost.drill_cases')}**")
+# A (scenario, behaviour) pair from the ranking above, down to its cases.
+tag = right.selectbox(
+    t("cost.tag"),
+    ["", *TAGS],
+    format_func=lambda g: g or t("cost.any_tag"),
+    key="cost_tag",
+    bind="query-params",
+)
+chosen = cases.filter(pl.col("scenario") == scenario, pl.col(tag) if tag else pl.lit(True))
+chosen = chosen.sort("cost", descending=True)
+st.markdown(f"**{t('cost.drill_cases', cases=number(chosen.height))}**")
 st.dataframe(chosen.head(200), hide_index=True, width="stretch")
 a, b = st.columns(2)
 a.download_button(
     t("cost.download_cases"),
     to_csv_bytes(chosen),
-    file_name=f"cases_{scenario}.csv",
+    file_name=f"cases_{scenario}{'_' + tag if tag else ''}.csv",
     mime="text/csv",
 )
 b.download_button(
