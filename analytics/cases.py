@@ -19,6 +19,7 @@ repeats are worked out once per variant (a few hundred) and spread back to the e
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import polars as pl
@@ -197,29 +198,27 @@ def case_steps(events: pl.DataFrame) -> pl.DataFrame:
         pl.col("scenario").hash(),
     )
     second = _seconds_since(ordered["timestamp"], origin or 0)
-    row, starts, second = case_order(keys["case"].to_numpy(), second)
-    n, cases = row.size, starts.size
-    lengths = np.diff(np.append(starts, n))
-    codes, names = text_codes(ordered["activity"], keys["activity"].to_numpy())
-    code = np.take(codes, row)  # take: 2x faster than indexing for a random gather
-    step = np.arange(n, dtype=np.uint32) - np.repeat(starts.astype(np.uint32), lengths)
+    # The activity codes, then the cases' scenarios, are worked out on the second core
+    # beside the case order, then the variant ids, which do not need them: numpy sorts
+    # and gathers on one core (about 0.2 s less at 10 M events).
+    with ThreadPoolExecutor(1) as beside:
+        coding = beside.submit(text_codes, ordered["activity"], keys["activity"].to_numpy())
+        row, starts, second = case_order(keys["case"].to_numpy(), second)
+        scenarios = beside.submit(
+            case_scenarios, ordered["scenario"], keys["scenario"].to_numpy(), row, starts
+        )
+        n, cases = row.size, starts.size
+        lengths = np.diff(np.append(starts, n))
+        codes, names = coding.result()
+        code = np.take(codes, row)  # take: 2x faster than indexing for a random gather
+        step = np.arange(n, dtype=np.uint32) - np.repeat(starts.astype(np.uint32), lengths)
+        variant = _variant_ids(code, step, starts)
+        scenario, scenario_names = scenarios.result()
+    del keys
+    per_event = np.repeat(variant, lengths)
     last = np.zeros(n, dtype=bool)
     last[starts[1:] - 1] = True
     last[-1:] = True
-
-    variant = _variant_ids(code, step, starts)
-    # Repeats once per variant, on its first case's steps, then spread to every case.
-    _, span, at = representatives(variant, starts, starts + lengths)
-    offsets = np.concatenate(([0], np.cumsum(span))).astype(np.uint32)
-    model = pl.DataFrame({"v": np.repeat(np.arange(span.size), span), "code": code[at]})
-    seen = model.select(~pl.col("code").is_first_distinct().over("v")).to_series()
-    seen = seen.to_numpy().astype(bool)
-    per_event = np.repeat(variant, lengths)
-
-    scenario, scenarios = case_scenarios(
-        ordered["scenario"], keys["scenario"].to_numpy(), row, starts
-    )
-    del keys
     return pl.DataFrame(
         {
             "row": row,
@@ -228,11 +227,29 @@ def case_steps(events: pl.DataFrame) -> pl.DataFrame:
             "last": last,
             "activity": _as_enum(code, names),
             "timestamp": second,
-            "repeat": np.take(seen, np.take(offsets, per_event) + step),
+            "repeat": _repeats(code, step, variant, per_event, starts),
             "variant": per_event,
-            "case_scenario": _as_enum(np.repeat(scenario, lengths), scenarios),
+            "case_scenario": _as_enum(np.repeat(scenario, lengths), scenario_names),
         }
     ).with_columns(_from_seconds(pl.col("timestamp"), origin or 0, dtype))
+
+
+def _repeats(
+    code: np.ndarray,
+    step: np.ndarray,
+    variant: np.ndarray,
+    per_event: np.ndarray,
+    starts: np.ndarray,
+) -> np.ndarray:
+    """Per step, whether its activity was done earlier in the case, given each case's
+    ``variant`` (and each step's, ``per_event``): worked out once per variant, on its
+    first case's steps, then spread to every case of the variant."""
+    ends = np.append(starts[1:], code.size)[: starts.size]
+    _, span, at = representatives(variant, starts, ends)
+    offsets = np.concatenate(([0], np.cumsum(span))).astype(np.uint32)
+    model = pl.DataFrame({"v": np.repeat(np.arange(span.size), span), "code": code[at]})
+    seen = model.select(~pl.col("code").is_first_distinct().over("v")).to_series()
+    return np.take(seen.to_numpy().astype(bool), np.take(offsets, per_event) + step)
 
 
 def attach(steps: pl.DataFrame, events: pl.DataFrame, columns: Sequence[pl.Expr]) -> pl.DataFrame:
