@@ -226,15 +226,20 @@ def share_curve(
 
 
 def dfg_figure(
-    edges: pl.DataFrame, positions: dict[str, tuple[float, float]], manual: set[str]
+    edges: pl.DataFrame,
+    positions: dict[str, tuple[float, float]],
+    manual: set[str],
+    standard: set[tuple[str, str]] | None = None,
 ) -> go.Figure:
     """The directly-follows graph: nodes at ``positions``; arrows sized by count, red for
-    rework; nodes where manual exceptions enter drawn in orange."""
+    rework, blue along the ``standard`` path's steps, grey for the other deviations; nodes
+    where manual exceptions enter drawn in orange."""
     fig = go.Figure()
     top = max(edges["count"].max() or 1, 1)
     for row in edges.iter_rows(named=True):
         (x0, y0), (x1, y1) = positions[row["source"]], positions[row["target"]]
-        color = RED if row["rework"] else GREY
+        on_path = (row["source"], row["target"]) in (standard or set())
+        color = RED if row["rework"] else BLUE if on_path else GREY
         width = 1 + 7 * row["count"] / top
         if row["source"] == row["target"]:
             fig.add_annotation(

@@ -16,6 +16,7 @@ from analytics.process import (
     layout,
     process_mining_log,
     rework,
+    standard_edges,
     variants,
 )
 from dashboard.charts import dfg_figure, share_curve
@@ -108,7 +109,12 @@ manual = engine(manual_steps, dataset)
 manual_here = manual if not scenario else manual.filter(pl.col("scenario") == scenario)
 if shown.height:
     st.plotly_chart(
-        dfg_figure(shown, layout(shown, chosen_steps), set(manual_here["activity"])),
+        dfg_figure(
+            shown,
+            layout(shown, chosen_steps),
+            set(manual_here["activity"]),
+            standard_edges(standard["path"]) if standard else set(),
+        ),
         width="stretch",
     )
 
