@@ -229,12 +229,12 @@ def case_steps(events: pl.DataFrame) -> pl.DataFrame:
             "step": step,
             "last": last,
             "activity": _as_enum(code, names),
-            "timestamp": second,
+            "timestamp": _from_seconds(second, origin or 0, dtype),
             "repeat": repeat,
             "variant": per_event,
             "case_scenario": case_scenario,
         }
-    ).with_columns(_from_seconds(pl.col("timestamp"), origin or 0, dtype))
+    )
 
 
 def _per_case_columns(
@@ -352,9 +352,15 @@ def _seconds_since(timestamps: pl.Series, origin: int) -> np.ndarray:
     return seconds
 
 
-def _from_seconds(seconds: pl.Expr, origin: int, dtype: pl.DataType) -> pl.Expr:
-    """Whole seconds since ``origin`` (a physical value) back to a ``dtype`` (Datetime)."""
-    return (seconds.cast(pl.Int64) * _per_second(dtype) + origin).cast(dtype)
+def _from_seconds(seconds: np.ndarray, origin: int, dtype: pl.DataType) -> pl.Series:
+    """Whole seconds since ``origin`` (a physical value) back to a ``dtype`` (Datetime).
+
+    Worked out in place in one int64 array that Polars then uses as it is: the same
+    arithmetic as Polars expressions touched twice the fresh memory (160 MB at 10 M)."""
+    ticks = seconds.astype(np.int64)
+    ticks *= _per_second(dtype)
+    ticks += origin
+    return pl.Series(ticks).cast(dtype)
 
 
 def case_scenarios(
