@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
 
 import numpy as np
 import polars as pl
@@ -146,17 +147,21 @@ def _per_case(ufunc: np.ufunc, values: pl.Series, starts: np.ndarray) -> np.ndar
 
 def _counts(flags: pl.DataFrame, starts: np.ndarray, longest: int) -> dict[str, np.ndarray]:
     """Per case, how many of its steps have each boolean flag. Four flags share one 64-bit
-    segment sum, 16 bits each, when no case has 65,536 steps or more (else one each)."""
+    segment sum, each written straight into its own 16-bit lane of the summed array, when
+    no case has 65,536 steps or more (else one flag a sum). No temporaries: building the
+    packed sums from Polars casts and products took 0.5 s at 10 M events."""
     per = 4 if longest < 2**16 else 1
     bits = 64 // per
+    # On a little-endian machine lane i of a uint64 holds bits 16i.., on a big-endian one
+    # bits 16(3 - i)..: the lane is picked so that the shifts below read it back.
+    little = sys.byteorder == "little"
     counts = {}
     for group in (flags.columns[i : i + per] for i in range(0, flags.width, per)):
-        packed = flags.select(
-            pl.sum_horizontal(
-                pl.col(name).cast(pl.UInt64) * (1 << (bits * i)) for i, name in enumerate(group)
-            )
-        ).to_series()
-        totals = _per_case(np.add, packed, starts)
+        packed = np.zeros(flags.height, dtype=np.uint64)
+        lanes = packed.view(f"u{8 // per}").reshape(-1, per)
+        for i, name in enumerate(group):
+            lanes[:, i if little else per - 1 - i] = flags[name].to_numpy()
+        totals = np.add.reduceat(packed, starts) if starts.size else packed[:0]
         for i, name in enumerate(group):
             counts[name] = (totals >> np.uint64(bits * i)) & np.uint64(2**bits - 1)
     return counts

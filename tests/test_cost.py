@@ -1,8 +1,12 @@
+import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analytics.cost import (
     TAGS,
+    _counts,
     case_costs,
     customer_costs,
     event_cost,
@@ -163,3 +167,19 @@ def test_minute_rate_is_team_cost_over_practical_capacity():
         minute_rate(1_200_000, 0)
     with pytest.raises(ValueError):
         minute_rate(1_200_000, 1_600, 1.2)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.data(), st.integers(1, 7), st.booleans())
+def test_flag_counts_per_case_are_the_plain_sums(data, width, long_cases):
+    # Packed four to a 64-bit sum, or one each when some case is too long for 16 bits.
+    n = data.draw(st.integers(1, 300))
+    flags = pl.DataFrame(
+        {f"f{k}": data.draw(st.lists(st.booleans(), min_size=n, max_size=n)) for k in range(width)}
+    )
+    cuts = data.draw(st.lists(st.integers(1, n - 1), max_size=20, unique=True)) if n > 1 else []
+    starts = np.array(sorted({0, *cuts}), dtype=np.int64)
+    got = _counts(flags, starts, 2**16 if long_cases else 10)
+    for name in flags.columns:
+        expected = np.add.reduceat(flags[name].to_numpy().astype(np.int64), starts)
+        assert got[name].tolist() == expected.tolist()
