@@ -219,7 +219,7 @@ def case_steps(events: pl.DataFrame) -> pl.DataFrame:
         step = np.arange(n, dtype=np.uint32) - np.repeat(starts.astype(np.uint32), lengths)
         variant = _variant_ids(code, step, starts)
         per_event = np.repeat(variant, lengths)
-        repeat = _repeats(code, step, variant, per_event, starts)
+        repeat = _repeats(code, step, variant, per_event, starts, starts + lengths)
         case_no, last, case_scenario = per_case.result()
     del keys
     return pl.DataFrame(
@@ -260,11 +260,12 @@ def _repeats(
     variant: np.ndarray,
     per_event: np.ndarray,
     starts: np.ndarray,
+    ends: np.ndarray,
 ) -> np.ndarray:
     """Per step, whether its activity was done earlier in the case, given each case's
-    ``variant`` (and each step's, ``per_event``): worked out once per variant, on its
-    first case's steps, then spread to every case of the variant."""
-    ends = np.append(starts[1:], code.size)[: starts.size]
+    ``variant`` (and each step's, ``per_event``) and its steps ``starts[i]:ends[i]``:
+    worked out once per variant, on its first case's steps, then spread to every case of
+    the variant."""
     _, span, at = representatives(variant, starts, ends)
     offsets = np.concatenate(([0], np.cumsum(span))).astype(np.uint32)
     model = pl.DataFrame({"v": np.repeat(np.arange(span.size), span), "code": code[at]})

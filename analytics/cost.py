@@ -139,9 +139,9 @@ def costed_steps(dataset: Dataset, steps: pl.DataFrame | None = None) -> pl.Data
     ).drop("rate", "fixed", "handle_s", "is_manual", "cost")
 
 
-def _per_case(ufunc: np.ufunc, values: pl.Series, starts: np.ndarray) -> np.ndarray:
+def _per_case(ufunc: np.ufunc, values: pl.Series | np.ndarray, starts: np.ndarray) -> np.ndarray:
     """``ufunc`` reduced over each case's contiguous steps."""
-    array = values.to_numpy()
+    array = values.to_numpy() if isinstance(values, pl.Series) else values
     return ufunc.reduceat(array, starts) if starts.size else np.zeros(0, dtype=array.dtype)
 
 
@@ -161,7 +161,7 @@ def _counts(flags: pl.DataFrame, starts: np.ndarray, longest: int) -> dict[str, 
         lanes = packed.view(f"u{8 // per}").reshape(-1, per)
         for i, name in enumerate(group):
             lanes[:, i if little else per - 1 - i] = flags[name].to_numpy()
-        totals = np.add.reduceat(packed, starts) if starts.size else packed[:0]
+        totals = _per_case(np.add, packed, starts)
         for i, name in enumerate(group):
             counts[name] = (totals >> np.uint64(bits * i)) & np.uint64(2**bits - 1)
     return counts

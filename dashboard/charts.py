@@ -229,7 +229,7 @@ def dfg_figure(
     edges: pl.DataFrame,
     positions: dict[str, tuple[float, float]],
     manual: set[str],
-    standard: set[tuple[str, str]] | None = None,
+    standard: set[tuple[str, str]],
 ) -> go.Figure:
     """The directly-follows graph: nodes at ``positions``; arrows sized by count, red for
     rework, blue along the ``standard`` path's steps, grey for the other deviations; nodes
@@ -238,7 +238,7 @@ def dfg_figure(
     top = max(edges["count"].max() or 1, 1)
     for row in edges.iter_rows(named=True):
         (x0, y0), (x1, y1) = positions[row["source"]], positions[row["target"]]
-        on_path = (row["source"], row["target"]) in (standard or set())
+        on_path = (row["source"], row["target"]) in standard
         color = RED if row["rework"] else BLUE if on_path else GREY
         width = 1 + 7 * row["count"] / top
         if row["source"] == row["target"]:

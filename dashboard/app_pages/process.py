@@ -45,15 +45,16 @@ chosen = cases if not scenario else cases.filter(pl.col("scenario") == scenario)
 chosen_steps = for_scenario(steps, scenario)
 table = variants(chosen, paths, costs)
 # The most frequent path unless the user picks another, such as the documented procedure.
-shares = dict(zip(table["variant"], table["share"], strict=True))
+choices = table["variant"].to_list()
+shares = dict(zip(choices, table["share"], strict=True))
 picked = right.selectbox(
     t("process.standard"),
-    list(shares),
+    choices,
     format_func=lambda v: f"{percent(shares[v], 1)} · {v}",
     key=f"standard_{scenario}",  # each scenario has its own paths
     help=t("process.standard_help"),
 )
-standard = table.row(list(shares).index(picked), named=True) if picked else None
+standard = table.row(choices.index(picked), named=True) if picked else None
 
 a, b, c, d = st.columns(4)
 a.metric(t("process.cases"), number(chosen.height))
