@@ -94,6 +94,7 @@ class Dataset:
     surveys: pl.DataFrame | None
     settings: Settings
     report: LoadReport
+    calls: pl.DataFrame | None = None
 
     def table(self, name: str) -> pl.DataFrame | None:
         return {
@@ -101,4 +102,5 @@ class Dataset:
             "customers": self.customers,
             "acd": self.acd,
             "surveys": self.surveys,
+            "calls": self.calls,
         }[name]

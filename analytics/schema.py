@@ -420,13 +420,20 @@ CUSTOMERS = Table(
             "when the customer left (empty = active)",
             (
                 "churn date",
-                "churned",
                 "end date",
                 "cancel date",
                 "дата ухода",
                 "дата отключения",
                 "дата расторжения",
             ),
+        ),
+        Column(
+            "churned",
+            Kind.BOOL,
+            False,
+            "whether the customer has left (a snapshot's flag: yes/no, 1/0, да/нет); "
+            "other columns of a snapshot are kept as attributes",
+            ("churn", "churned", "churn flag", "exited", "left", "отток", "ушел", "ушёл"),
         ),
     ),
 )
@@ -527,12 +534,173 @@ ACD = Table(
             minimum=0,
         ),
         Column(
+            "wait_total_s",
+            Kind.DURATION,
+            False,
+            "total queue wait of the offered contacts (answered and abandoned), seconds; "
+            "with abandoned it gives the callers' patience",
+            ("total wait", "total wait time", "total queue time", "суммарное время ожидания"),
+            minimum=0,
+        ),
+        Column(
             "agents",
             Kind.FLOAT,
             False,
             "agents staffed in the interval",
             ("agents", "staff", "fte", "операторов", "агенты", "штат"),
             minimum=0,
+        ),
+    ),
+)
+
+CALL_OUTCOMES = ("answered", "abandoned", "other")
+
+CALL_OUTCOME_SYNONYMS: dict[str, str] = {
+    **{o: o for o in CALL_OUTCOMES},
+    "agent": "answered",
+    "handled": "answered",
+    "connected": "answered",
+    "accepted": "answered",
+    "answer": "answered",
+    "hang": "abandoned",
+    "hangup": "abandoned",
+    "hung up": "abandoned",
+    "abandon": "abandoned",
+    "dropped": "abandoned",
+    "lost": "abandoned",
+    "missed": "abandoned",
+    "phantom": "other",
+    "отвечен": "answered",
+    "отвечено": "answered",
+    "принят": "answered",
+    "принято": "answered",
+    "обслужен": "answered",
+    "пропущен": "abandoned",
+    "пропущено": "abandoned",
+    "брошен": "abandoned",
+    "брошено": "abandoned",
+    "потерян": "abandoned",
+    "потеряно": "abandoned",
+    "фантом": "other",
+    "прочее": "other",
+}
+
+CALLS = Table(
+    name="calls",
+    required=False,
+    meaning="per-call ACD records: one row per call that entered a queue",
+    file_hints=("call", "звонк", "вызов", "acd_detail", "cdr"),
+    columns=(
+        Column(
+            "call_id",
+            Kind.STR,
+            False,
+            "the call's id in the telephony system",
+            ("call id", "call", "vru+line", "id звонка", "номер звонка", "идентификатор звонка"),
+        ),
+        Column(
+            "queue",
+            Kind.STR,
+            False,
+            "queue, skill or service line",
+            ("queue", "skill", "service", "line", "очередь", "линия", "услуга"),
+        ),
+        Column(
+            "arrived_at",
+            Kind.DATETIME,
+            True,
+            "when the call entered the queue",
+            (
+                "arrived at",
+                "queue start",
+                "queue entry",
+                "vru exit",
+                "q start",
+                "call start",
+                "время поступления",
+                "время входа в очередь",
+                "начало ожидания",
+                "время звонка",
+                "дата и время звонка",
+            ),
+        ),
+        Column(
+            "wait_s",
+            Kind.DURATION,
+            True,
+            "time in the queue before an answer or a hang-up, seconds",
+            (
+                "wait",
+                "wait time",
+                "queue time",
+                "q time",
+                "ожидание",
+                "время ожидания",
+                "время в очереди",
+            ),
+            minimum=0,
+        ),
+        Column(
+            "outcome",
+            Kind.STR,
+            True,
+            "answered, abandoned (hung up in the queue) or other (not offered)",
+            ("outcome", "result", "status", "результат", "итог", "статус"),
+            vocabulary=CALL_OUTCOME_SYNONYMS,
+        ),
+        Column(
+            "talk_s",
+            Kind.DURATION,
+            False,
+            "talk time of an answered call, seconds",
+            (
+                "talk",
+                "talk time",
+                "ser time",
+                "service time",
+                "длительность разговора",
+                "время разговора",
+                "разговор",
+            ),
+            minimum=0,
+        ),
+        Column(
+            "wrap_s",
+            Kind.DURATION,
+            False,
+            "after-call work, seconds",
+            ("wrap", "wrap up", "wrap-up", "acw", "after call work", "поствызывная обработка"),
+            minimum=0,
+        ),
+        Column(
+            "hold_s",
+            Kind.DURATION,
+            False,
+            "hold time, seconds",
+            ("hold", "hold time", "удержание", "время удержания"),
+            minimum=0,
+        ),
+        Column(
+            "ivr_s",
+            Kind.DURATION,
+            False,
+            "time in the IVR before the queue, seconds",
+            ("ivr", "ivr time", "vru time", "время в ivr", "время в меню"),
+            minimum=0,
+        ),
+        Column(
+            "agent",
+            Kind.STR,
+            False,
+            "who answered",
+            ("agent", "operator", "server", "employee", "оператор", "сотрудник", "агент"),
+        ),
+        Column(
+            "customer_id",
+            Kind.STR,
+            False,
+            "the caller, when identified",
+            ("customer", "customer id", "client", "caller", "клиент", "id клиента", "абонент"),
         ),
     ),
 )
@@ -591,7 +759,7 @@ SURVEYS = Table(
     ),
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (EVENTS, CUSTOMERS, ACD, SURVEYS)}
+TABLES: dict[str, Table] = {t.name: t for t in (EVENTS, CUSTOMERS, ACD, CALLS, SURVEYS)}
 
 
 def _default_promises() -> dict[str, float]:
