@@ -9,6 +9,16 @@ them, and the result is saved as TOML and reused for the next export of the same
     [events.columns]
     case_id = "Номер обращения"
     wait_s = "Время ожидания, мин"
+
+    missing = ["?", "-"]                    # empty-cell markers, any table (top of the file)
+    [files]
+    "export_2024.csv" = "calls"             # force a file's table
+    [calls.columns]
+    arrived_at = ["Дата", "Время входа в очередь"]   # joined with a space, then parsed
+    [calls.constants]
+    queue = "phone"
+    [calls.values.outcome]
+    "Фантом" = "other"
 """
 
 from __future__ import annotations
@@ -18,6 +28,7 @@ import tomllib
 from dataclasses import dataclass, field
 from typing import Literal
 
+import polars as pl
 import tomli_w
 
 from analytics.schema import TABLES, Table
@@ -33,8 +44,10 @@ _UNITS = re.compile(
 
 
 def normalize_header(header: str) -> str:
-    """Lower-case, drop units and punctuation: «Время ожидания, сек» -> "время ожидания"."""
-    text = header.lower().replace("ё", "е").replace("_", " ")
+    """Lower-case, split camelCase, drop units and punctuation: «Время ожидания, сек» ->
+    "время ожидания", ``MonthlyCharges`` -> "monthly charges"."""
+    text = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", header)  # customerID -> customer ID
+    text = text.lower().replace("ё", "е").replace("_", " ")
     text = re.sub(r"\(.*?\)|\[.*?\]", " ", text)
     text = _UNITS.sub(" ", text)
     text = re.sub(r"[^\w:]+", " ", text)
@@ -83,32 +96,100 @@ def _contains_words(text: str, words: str) -> bool:
     return len(words) >= 4 and re.search(rf"(^| ){re.escape(words)}( |$)", text) is not None
 
 
+JOIN = " + "  # the name of a column made by joining headers: «Дата + Время»
+DEFAULT_MISSING = ("?", "NULL", "null", "N/A", "n/a", "#N/A", "NaN", "nan", "None", "(null)")
+
+
+def joined_header(parts: tuple[str, ...]) -> str:
+    """The synthetic header of columns joined with a space (date and time in two columns)."""
+    return JOIN.join(parts)
+
+
+def constant_header(value: str) -> str:
+    """The synthetic header of a constant the mapping sets for every row."""
+    return f"= {value}"
+
+
+Header = str | tuple[str, ...]
+
+
 @dataclass
 class Mapping:
-    """User overrides per table: ``columns[table][canonical] = header``, ``date_order``."""
+    """What a user says about an export beyond the suggestions.
 
-    columns: dict[str, dict[str, str]] = field(default_factory=dict)
+    ``columns[table][canonical]`` is a header, or several joined with a space before
+    parsing (a date and a time in two columns); ``""`` says the export has no such column.
+    ``constants[table][canonical]`` fills a column with one value; ``values[table][column]``
+    maps raw values to canonical ones (``"Отвечен" = "answered"``); ``missing`` lists
+    markers of an empty cell in any table (beside :data:`DEFAULT_MISSING`); ``files`` forces
+    a file's table; ``date_order`` settles d/m vs m/d where the values cannot.
+    """
+
+    columns: dict[str, dict[str, Header]] = field(default_factory=dict)
     date_order: dict[str, DateOrder] = field(default_factory=dict)
+    constants: dict[str, dict[str, str]] = field(default_factory=dict)
+    values: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    missing: tuple[str, ...] = ()
+    files: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def missing_markers(self) -> list[str]:
+        return sorted({*DEFAULT_MISSING, *self.missing})
 
     def resolve(self, headers: list[str], table: Table) -> dict[str, str]:
-        """Suggestions for these headers, overridden by the user's entries that exist here."""
+        """``{canonical: header}``: suggestions, overridden by the user's entries that exist
+        here. Joined headers and constants appear under their synthetic names (see
+        :meth:`prepare`). A header the user assigns may feed several canonical columns."""
         chosen = suggest(headers, table)
-        for canonical, header in self.columns.get(table.name, {}).items():
-            if header in headers:
-                chosen = {k: v for k, v in chosen.items() if v != header}
-                chosen[canonical] = header
-            elif header == "":
+        user = self.columns.get(table.name, {})
+        for canonical, header in user.items():
+            parts = (header,) if isinstance(header, str) else tuple(header)
+            if parts == ("",):
                 chosen.pop(canonical, None)  # the user said: this export has no such column
+            elif all(p in headers for p in parts):
+                name = parts[0] if len(parts) == 1 else joined_header(parts)
+                chosen = {k: v for k, v in chosen.items() if v != name or k in user}
+                chosen[canonical] = name
+        for canonical, value in self.constants.get(table.name, {}).items():
+            chosen[canonical] = constant_header(value)
         return chosen
 
+    def prepare(self, frame: pl.LazyFrame, table: Table) -> pl.LazyFrame:
+        """``frame`` with the synthetic columns that :meth:`resolve` may name."""
+        headers = frame.collect_schema().names()
+        extra: list[pl.Expr] = []
+        for header in self.columns.get(table.name, {}).values():
+            parts = (header,) if isinstance(header, str) else tuple(header)
+            if len(parts) > 1 and all(p in headers for p in parts):
+                text = [pl.col(p).cast(pl.String).str.strip_chars() for p in parts]
+                extra.append(pl.concat_str(text, separator=" ").alias(joined_header(parts)))
+        for value in self.constants.get(table.name, {}).values():
+            extra.append(pl.lit(value, pl.String).alias(constant_header(value)))
+        return frame.with_columns(extra) if extra else frame
+
+    def table_of(self, file_name: str) -> str | None:
+        """The table a ``[files]`` entry forces for a file (by its name or its base name)."""
+        base = file_name.split(":")[0].rsplit("/", 1)[-1]
+        return self.files.get(file_name) or self.files.get(base)
+
     def to_toml(self) -> str:
-        doc: dict[str, dict[str, object]] = {}
+        doc: dict[str, object] = {}
+        if self.missing:
+            doc["missing"] = list(self.missing)
+        if self.files:
+            doc["files"] = dict(self.files)
         for table in TABLES:
             section: dict[str, object] = {}
             if table in self.date_order:
                 section["date_order"] = self.date_order[table]
             if self.columns.get(table):
-                section["columns"] = dict(self.columns[table])
+                section["columns"] = {
+                    k: v if isinstance(v, str) else list(v) for k, v in self.columns[table].items()
+                }
+            if self.constants.get(table):
+                section["constants"] = dict(self.constants[table])
+            if self.values.get(table):
+                section["values"] = {k: dict(v) for k, v in self.values[table].items()}
             if section:
                 doc[table] = section
         return tomli_w.dumps(doc)
@@ -121,23 +202,70 @@ class Mapping:
         except tomllib.TOMLDecodeError as exc:
             raise ValueError(f"mapping is not valid TOML: {exc}") from exc
         mapping = cls()
+        missing = data.pop("missing", [])
+        if not isinstance(missing, list) or not all(isinstance(m, str) for m in missing):
+            raise ValueError('mapping: missing must be a list of texts, e.g. ["?", "-"]')
+        mapping.missing = tuple(missing)
+        files = data.pop("files", {})
+        for file, table_name in files.items():
+            if table_name not in TABLES:
+                raise ValueError(
+                    f"mapping: [files] {file!r} = {table_name!r} names no table; "
+                    f"known: {list(TABLES)}"
+                )
+        mapping.files = dict(files)
         for table_name, section in data.items():
             if table_name not in TABLES or not isinstance(section, dict):
                 raise ValueError(f"mapping: unknown table [{table_name}]; known: {list(TABLES)}")
             table = TABLES[table_name]
-            columns = section.get("columns", {})
-            for canonical, header in columns.items():
-                if canonical not in table.names:
+            unknown = sorted(set(section) - {"columns", "date_order", "constants", "values"})
+            if unknown:
+                raise ValueError(
+                    f"mapping: [{table_name}] has unknown key(s) {', '.join(unknown)}; known: "
+                    "columns, constants, values, date_order"
+                )
+            columns: dict[str, Header] = {}
+            for canonical, header in section.get("columns", {}).items():
+                _known_column(table, "columns", canonical)
+                if isinstance(header, list) and header and all(isinstance(h, str) for h in header):
+                    columns[canonical] = header[0] if len(header) == 1 else tuple(header)
+                elif isinstance(header, str):
+                    columns[canonical] = header
+                else:
                     raise ValueError(
-                        f"mapping: [{table_name}.columns] has unknown column {canonical!r}; "
-                        f"known: {table.names}"
+                        f"mapping: {table_name}.{canonical} must be a header name or a list of "
+                        "headers to join"
                     )
-                if not isinstance(header, str):
-                    raise ValueError(f"mapping: {table_name}.{canonical} must be a header name")
-            mapping.columns[table_name] = dict(columns)
+            mapping.columns[table_name] = columns
+            constants = section.get("constants", {})
+            for canonical, value in constants.items():
+                _known_column(table, "constants", canonical)
+                if not isinstance(value, str | int | float) or isinstance(value, bool):
+                    raise ValueError(f"mapping: {table_name}.constants.{canonical} must be a value")
+            if constants:
+                mapping.constants[table_name] = {k: str(v) for k, v in constants.items()}
+            values = section.get("values", {})
+            for canonical, pairs in values.items():
+                _known_column(table, "values", canonical)
+                if not isinstance(pairs, dict) or not all(
+                    isinstance(v, str) for v in pairs.values()
+                ):
+                    raise ValueError(
+                        f"mapping: [{table_name}.values.{canonical}] must map raw values to texts"
+                    )
+            if values:
+                mapping.values[table_name] = {k: dict(v) for k, v in values.items()}
             order = section.get("date_order")
             if order is not None:
                 if order not in ("dmy", "mdy"):
                     raise ValueError(f"mapping: {table_name}.date_order must be 'dmy' or 'mdy'")
                 mapping.date_order[table_name] = order
         return mapping
+
+
+def _known_column(table: Table, section: str, canonical: str) -> None:
+    if canonical not in table.names:
+        raise ValueError(
+            f"mapping: [{table.name}.{section}] has unknown column {canonical!r}; "
+            f"known: {table.names}"
+        )

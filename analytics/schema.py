@@ -352,6 +352,22 @@ EVENTS = Table(
             ("cost", "step cost", "стоимость", "затраты"),
             minimum=0,
         ),
+        Column(
+            "is_contact",
+            Kind.BOOL,
+            False,
+            "the row is a customer contact (by default: a customer-facing channel; a status "
+            "update is a step, not a contact)",
+            ("is contact", "contact", "контакт"),
+        ),
+        Column(
+            "reopen_count",
+            Kind.INT,
+            False,
+            "times the case was reopened, from the ticket system's own counter",
+            ("reopen count", "reopens", "reopened", "переоткрытий", "число переоткрытий"),
+            minimum=0,
+        ),
     ),
 )
 
@@ -403,6 +419,7 @@ CUSTOMERS = Table(
             "revenue per month (ARPU) in the dataset currency",
             (
                 "monthly revenue",
+                "monthly charges",
                 "revenue",
                 "arpu",
                 "mrr",
@@ -799,8 +816,10 @@ class Settings:
     Defaults (documented in the README): currency RUB, time zone Europe/Moscow, SLA goal
     80 % of contacts answered within 20 s, promised waits per channel in seconds, cost
     rates per handled minute per channel, plus per-contact, per-manual-step and
-    per-meeting costs in the dataset currency, and the country whose public holidays the
-    forecasts know (ISO code, Russia by default).
+    per-meeting costs in the dataset currency, the country whose public holidays the
+    forecasts know (ISO code, Russia by default), and for per-call records the interval
+    length of the derived interval report (30 min) and the queue wait up to which a
+    hang-up is a short abandon, not offered (0 s).
     """
 
     currency: str = "RUB"
@@ -813,6 +832,8 @@ class Settings:
     cost_per_manual_step: float = 350.0
     cost_per_meeting: float = 1500.0
     holiday_country: str = "RU"
+    interval_min: float = 30.0
+    short_abandon_s: float = 0.0
 
     def to_toml(self) -> str:
         return tomli_w.dumps(asdict(self))
@@ -853,6 +874,8 @@ class Settings:
                 raise ValueError(f"settings key {f.name!r} must be text")
             values[f.name] = value
         settings = cls(**values)
+        if settings.interval_min not in (5, 10, 15, 30, 60):
+            raise ValueError("settings key 'interval_min' must be 5, 10, 15, 30 or 60 minutes")
         if not 0 < settings.sla_goal <= 1:
             raise ValueError("settings key 'sla_goal' must be a share in (0, 1], e.g. 0.8")
         return settings
