@@ -28,6 +28,25 @@ def dataset_churn(dataset: Dataset, by: str | None = None) -> pl.DataFrame | Non
     return monthly_churn(customers, first.date(), last.date(), by=by)  # type: ignore[union-attr]
 
 
+LTV_MONTHS = 3
+
+
+def ltv_churn_rate(dataset: Dataset) -> float | None:
+    """The monthly churn every LTV divides by: the mean of :func:`dataset_churn`'s rates over
+    the last ``LTV_MONTHS`` (3) full months (fewer when the data has fewer), so
+    ``LTV = monthly revenue / ltv_churn_rate``. None without a customers table or a full
+    month, or when nobody left in those months (the lifetime is then unknown, not infinite).
+
+    Recent months rather than the first ones: LTV values the customers of today, at today's
+    churn. The Risk page, Economics, escalation and the CLI all use this one rate.
+    """
+    table = dataset_churn(dataset)
+    if table is None or table.is_empty():
+        return None
+    rate = float(table.tail(LTV_MONTHS)["churn_rate"].mean())  # type: ignore[arg-type]
+    return rate if rate > 0 else None
+
+
 def monthly_churn(
     customers: pl.DataFrame,
     first: dt.date,
@@ -118,23 +137,26 @@ def _next_month(day: dt.date) -> dt.date:
 COMPLAINT_PATTERN = r"(?i)complain|жалоб|претензи"
 
 
+def loud_customers(events: pl.DataFrame, surveys: pl.DataFrame | None) -> pl.DataFrame:
+    """The customers the company has heard from: an event whose activity matches
+    ``COMPLAINT_PATTERN`` (complaint, жалоба, претензия) or a survey answer, anywhere in the
+    data. Everyone else is *silent*. One column, ``customer_id``, unique and sorted."""
+    complained = events.filter(
+        pl.col("activity").cast(pl.String).str.contains(COMPLAINT_PATTERN)
+    ).select("customer_id")
+    answered = surveys.select("customer_id") if surveys is not None else complained.clear()
+    return pl.concat([complained, answered]).unique().sort("customer_id")
+
+
 def silent_churn_share(
     events: pl.DataFrame, customers: pl.DataFrame, surveys: pl.DataFrame | None
 ) -> tuple[float | None, int]:
-    """Share of churned customers who never complained and never answered a survey.
-
-    A complaint is an event whose activity matches ``COMPLAINT_PATTERN`` (complaint,
-    жалоба, претензия). Returns ``(share, churned)``; share is None without churners.
-    """
+    """Share of churned customers who are silent (not among :func:`loud_customers`).
+    Returns ``(share, churned)``; share is None without churners."""
     churned = customers.filter(pl.col("churn_date").is_not_null()).select("customer_id")
     if churned.is_empty():
         return None, 0
-    complained = events.filter(pl.col("activity").str.contains(COMPLAINT_PATTERN)).select(
-        "customer_id"
-    )
-    answered = surveys.select("customer_id") if surveys is not None else complained.clear()
-    loud = pl.concat([complained, answered]).unique()
-    silent = churned.join(loud, on="customer_id", how="anti").height
+    silent = churned.join(loud_customers(events, surveys), on="customer_id", how="anti").height
     return silent / churned.height, churned.height
 
 
