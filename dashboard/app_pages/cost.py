@@ -162,14 +162,12 @@ st.table(
         .replace_strict({g: t(f"cost.defs.{g}") for g in TAGS})
         .alias(t("cost.definition")),
         pl.col("tag").alias(t("cost.tag")),
-        pl.col("cases").map_elements(number, return_dtype=pl.String).alias(t("cost.cases")),
-        pl.col("share").map_elements(percent, return_dtype=pl.String).alias(t("cost.share")),
-        pl.col("extra_per_case")
-        .map_elements(lambda v: money(v, currency), return_dtype=pl.String)
-        .alias(t("cost.extra")),
-        pl.col("at_stake")
-        .map_elements(lambda v: money(v, currency), return_dtype=pl.String)
-        .alias(t("cost.at_stake")),
+        # Formatted in Python over a few rows, outside Polars: a Python callback inside
+        # Polars (map_elements) can deadlock the server against to_pandas() elsewhere.
+        pl.Series(t("cost.cases"), [number(v) for v in tags["cases"]]),
+        pl.Series(t("cost.share"), [percent(v) for v in tags["share"]]),
+        pl.Series(t("cost.extra"), [money(v, currency) for v in tags["extra_per_case"]]),
+        pl.Series(t("cost.at_stake"), [money(v, currency) for v in tags["at_stake"]]),
     )
 )
 st.subheader(t("cost.priciest"))

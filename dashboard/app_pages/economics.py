@@ -375,8 +375,9 @@ with left:
                 "band",
                 "answers",
                 "left",
+                # A few bands, formatted outside Polars (no Python callback inside it).
                 *(
-                    pl.col(c).map_elements(lambda v: percent(v, 2), return_dtype=pl.String)
+                    pl.Series(c, [percent(v, 2) for v in nps_table[c]])
                     for c in ("monthly", "low", "high")
                 ),
             )

@@ -69,7 +69,7 @@ if acd is not None and acd.height:
         .group_by("weekday", "slot")
         .agg((pl.col("answered_in_target").sum() / pl.col("offered").sum()).alias("service_level"))
         .with_columns(
-            pl.col("weekday").map_elements(lambda d: weekdays[d - 1], return_dtype=pl.String),
+            pl.col("weekday").replace_strict(dict(enumerate(weekdays, 1)), return_dtype=pl.String),
             pl.col("slot").dt.strftime("%H:%M"),
         )
     )
@@ -157,7 +157,10 @@ st.caption(
 )
 st.dataframe(
     one.metrics.with_columns(
-        pl.col("model").map_elements(lambda m: t(f"forecast.model_{m}"), return_dtype=pl.String)
+        pl.col("model").replace_strict(
+            {m: t(f"forecast.model_{m}") for m in one.metrics["model"].unique()},
+            return_dtype=pl.String,
+        )
     ),
     hide_index=True,
     width="stretch",
