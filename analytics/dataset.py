@@ -65,9 +65,8 @@ class LoadReport:
 
     @property
     def usable(self) -> bool:
-        """True when the required ``events`` table loaded at least one row."""
-        events = self.tables.get("events")
-        return events is not None and events.rows_loaded > 0
+        """True when some table loaded at least one row: each page works on what it has."""
+        return any(t.rows_loaded > 0 for t in self.tables.values())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -95,6 +94,7 @@ class Dataset:
     settings: Settings
     report: LoadReport
     calls: pl.DataFrame | None = None
+    acd_derived: bool = False  # acd is the interval report of ``calls``, not an export
 
     def table(self, name: str) -> pl.DataFrame | None:
         return {

@@ -12,6 +12,7 @@ what was expected; nothing here raises on bad data.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import zipfile
@@ -21,12 +22,14 @@ from pathlib import Path
 
 import polars as pl
 
+from analytics.calls import call_events, report_for
 from analytics.dataset import Dataset, LoadReport, TableReport
 from analytics.mapping import Mapping, header_seconds_factor, suggest
 from analytics.parsing import (
     DateFormat,
     TextTraits,
     output_dtype,
+    parse_number,
     reject_checks,
     settle_text_columns,
     typed_expr,
@@ -266,27 +269,35 @@ def _scan(file: Path) -> Source | None:
 
 
 def assign_table(source: Source, mapping: Mapping) -> str | None:
-    """The canonical table a raw table feeds, or ``None`` when no table's required columns fit.
+    """The canonical table a raw table fits best, or ``None`` when it fits none.
 
-    Candidates are tables whose required columns all map; among several, a file-name hint
-    decides, then the share of the table's columns found (required ones count double).
+    A ``[files]`` entry of the mapping decides first. Otherwise every table with at least
+    one required column found is a candidate, scored by the share of its columns found
+    (required ones count double) plus the share of the file's headers it explains; a
+    file-name hint decides between candidates within 0.05 of the best. The best fit is
+    returned even when it lacks a required column, so that the file is reported against
+    the table it resembles ("as calls it lacks wait_s"), never silently loaded as another.
     """
+    forced = mapping.table_of(source.name)
+    if forced is not None:
+        return forced
     headers = source.columns
     stem = Path(source.name.split(":")[0]).stem.lower()
     scores: dict[str, float] = {}
     for table in TABLES.values():
         found = mapping.resolve(headers, table)
-        if all(c in found for c in table.required_names):
-            weight = sum(2 if c.required else 1 for c in table.columns)
-            got = sum(2 if c.required else 1 for c in table.columns if c.name in found)
-            scores[table.name] = got / weight
+        if not any(c in found for c in table.required_names):
+            continue
+        weight = sum(2 if c.required else 1 for c in table.columns)
+        got = sum(2 if c.required else 1 for c in table.columns if c.name in found)
+        explained = len({h for h in found.values() if h in headers}) / max(len(headers), 1)
+        scores[table.name] = got / weight + explained
     if not scores:
         return None
-    hinted = [t for t in scores if any(h in stem for h in TABLES[t].file_hints)]
-    if len(hinted) == 1:
-        return hinted[0]
-    pool = hinted or list(scores)
-    return max(pool, key=lambda t: scores[t])
+    best = max(scores.values())
+    close = [t for t in TABLES if t in scores and scores[t] >= best - 0.05]
+    hinted = [t for t in close if any(h in stem for h in TABLES[t].file_hints)]
+    return max(hinted or close, key=lambda t: scores[t])
 
 
 @dataclass(frozen=True)
@@ -306,18 +317,25 @@ def check_source(source: Source, table: Table, mapping: Mapping, settings: Setti
     rule it breaks (0: none); only the rejected rows are read again as raw text for the
     quarantine, so a large export is never held in memory as text.
     """
-    lf = source.lazy()
-    schema = lf.collect_schema()
-    chosen = mapping.resolve(schema.names(), table)
+    headers = source.columns
+    chosen = mapping.resolve(headers, table)
     missing = [c for c in table.required_names if c not in chosen]
     if missing:
         col = table.column(missing[0])
         examples = ", ".join(f"«{s}»" for s in col.synonyms[:4])
         raise UnreadableFile(
-            f"{source.name}: no column for '{col.name}' ({col.meaning}); expected a header such "
-            f"as {examples} or a mapping for it; found columns: {', '.join(schema.names())}"
+            f"{source.name}: as {table.name} it lacks {col.name} ({col.meaning}); expected a "
+            f"header such as {examples} or a mapping for it; found columns: "
+            f"{_cut(', '.join(headers))}"
         )
+    lf = mapping.prepare(source.lazy(), table)
+    schema = lf.collect_schema()
     mapped = [(col, chosen[col.name]) for col in table.columns if col.name in chosen]
+    lf = _blank_markers(lf, {h for _, h in mapped if schema[h] == pl.String}, mapping)
+    # a snapshot's other columns (contract, tenure, charges...) are the customers' attributes
+    extras = [h for h in headers if h not in chosen.values() and h not in table.names]
+    extras = extras if table.name == "customers" else []
+    lf = _blank_markers(lf, {h for h in extras if schema[h] == pl.String}, mapping)
     text = {h: c for c, h in mapped if schema[h] == pl.String and c.kind != Kind.STR}
     try:
         traits = settle_text_columns(lf, text, mapping.date_order.get(table.name))
@@ -333,6 +351,11 @@ def check_source(source: Source, table: Table, mapping: Mapping, settings: Setti
         fmt: DateFormat | None = trait.date
         if fmt is not None:
             date_formats[col.name] = fmt.label
+            if fmt.with_offset:
+                warnings.append(
+                    f"{source.name}: times in «{header}» carry a UTC offset (such as Z or "
+                    f"+03:00); converted from it to {settings.timezone}"
+                )
             if fmt.ambiguous:
                 warnings.append(
                     f"{source.name}: dates in «{header}» fit both d/m/yyyy and m/d/yyyy; read as "
@@ -359,7 +382,10 @@ def check_source(source: Source, table: Table, mapping: Mapping, settings: Setti
     numbered = lf.with_row_index("__row", offset=1)
     try:
         checked = numbered.select(
-            "__row", *(v.alias(n) for n, v in values.items()), code.alias("__code")
+            "__row",
+            *(v.alias(n) for n, v in values.items()),
+            *(pl.col(h).cast(pl.String).str.strip_chars() for h in extras),
+            code.alias("__code"),
         ).collect(engine="streaming")
         rejected = checked.filter(pl.col("__code") > 0).select("__row", "__code")
         quarantine = _quarantine_rows(source, numbered, rejected, [r for _, r in checks])
@@ -370,8 +396,36 @@ def check_source(source: Source, table: Table, mapping: Mapping, settings: Setti
         loaded = loaded.drop("__code").with_columns(pl.lit(source.name).alias("__file"))
     else:  # nothing downstream needs them: save a column per row of a large table
         loaded = loaded.drop("__code", "__row")
+    loaded = _typed_attributes(loaded, extras)
     ambiguous = any(t.date is not None and t.date.ambiguous for t in traits.values())
     return _Checked(loaded, quarantine, chosen, date_formats, tuple(warnings), ambiguous)
+
+
+def _cut(text: str, limit: int = 300) -> str:
+    """A value for a message: long headers or cells are cut, never echoed whole."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+
+
+def _blank_markers(lf: pl.LazyFrame, headers: set[str], mapping: Mapping) -> pl.LazyFrame:
+    """Text cells that only mark an empty value (``?``, ``NULL``, the mapping's ``missing``)
+    become nulls, so "?" is never a team or a customer called "?"."""
+    markers = pl.Series(mapping.missing_markers, dtype=pl.String).implode()
+    return lf.with_columns(
+        pl.when(pl.col(h).str.strip_chars().is_in(markers)).then(None).otherwise(pl.col(h)).alias(h)
+        for h in sorted(headers)
+    )
+
+
+def _typed_attributes(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """Attribute columns as numbers where every non-empty value is one (``TotalCharges``
+    with blanks), else as text; empty text is null."""
+    out: list[pl.Series] = []
+    for name in columns:
+        text = frame[name].replace("", None)
+        number = pl.select(parse_number(pl.lit(text))).to_series()
+        numeric = text.null_count() < text.len() and number.null_count() == text.null_count()
+        out.append((number if numeric else text).alias(name))
+    return frame.with_columns(out) if out else frame
 
 
 def _quarantine_rows(
@@ -415,17 +469,19 @@ def load_table(
         return None, TableReport(table.name, tuple(used), 0, 0, empty), errors, warnings
     for part in parts:
         warnings.extend(part.warnings)
-    frame = pl.concat([_with_all_columns(p.loaded, table) for p in parts], how="vertical")
+    frames = [_with_all_columns(p.loaded, table) for p in parts]
+    same = all(f.columns == frames[0].columns for f in frames)  # a snapshot's attributes differ
+    frame = pl.concat(frames, how="vertical" if same else "diagonal_relaxed")
     quarantine = pl.concat([p.quarantine for p in parts], how="diagonal_relaxed")
     rows_read = sum(p.loaded.height + p.quarantine.height for p in parts)
     frame, dup_rows = _quarantine_duplicates(frame, table)
     if dup_rows.height:
         quarantine = pl.concat([quarantine, dup_rows], how="diagonal_relaxed")
-    frame, vocab_warnings = _normalize_vocabularies(frame, table)
+    frame, vocab_warnings = _normalize_vocabularies(
+        frame, table, mapping.values.get(table.name, {})
+    )
     warnings.extend(vocab_warnings)
     frame = frame.drop("__file", "__row", strict=False)
-    if table.name == "events":
-        frame = frame.with_row_index("row_nr")
     report = TableReport(
         table=table.name,
         files=tuple(used),
@@ -453,7 +509,8 @@ def _with_all_columns(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
         if c.name not in frame.columns
     ]
     origin = [c for c in ("__file", "__row") if c in frame.columns]
-    return frame.with_columns(missing).select(*origin, *table.names)
+    extras = [c for c in frame.columns if c not in table.names and c not in origin]
+    return frame.with_columns(missing).select(*origin, *table.names, *extras)
 
 
 def _quarantine_duplicates(frame: pl.DataFrame, table: Table) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -474,11 +531,18 @@ def _quarantine_duplicates(frame: pl.DataFrame, table: Table) -> tuple[pl.DataFr
     return frame.filter(~dup), rows
 
 
-def _normalize_vocabularies(frame: pl.DataFrame, table: Table) -> tuple[pl.DataFrame, list[str]]:
-    """Map known value synonyms to canonical values (case-insensitive); keep and list the
-    unknown ones. Works on the distinct values, so it costs one hash pass per column."""
+def _normalize_vocabularies(
+    frame: pl.DataFrame, table: Table, user: dict[str, dict[str, str]]
+) -> tuple[pl.DataFrame, list[str]]:
+    """Map the mapping's ``values`` (exact), then known value synonyms to canonical values
+    (case-insensitive); keep and list the unknown ones. Works on the distinct values, so it
+    costs one hash pass per column."""
     warnings: list[str] = []
     exprs: list[pl.Expr] = []
+    if user:
+        frame = frame.with_columns(
+            pl.col(c).replace(pairs) for c, pairs in user.items() if c in frame.columns
+        )
     for col in table.columns:
         if col.vocabulary is None:
             continue
@@ -535,7 +599,7 @@ def load_sources(
             lacking = [c for c in events.required_names if c not in found]
             errors.append(
                 f"{source.name}: matches no table; as events it lacks {', '.join(lacking)}; "
-                f"found columns: {', '.join(source.columns)}. Map the columns on the Data "
+                f"found columns: {_cut(', '.join(source.columns))}. Map the columns on the Data "
                 "page or with --mapping."
             )
             continue
@@ -552,15 +616,19 @@ def load_sources(
         frames[table_name], reports[table_name] = frame, report
         errors.extend(t_errors)
         warnings.extend(t_warnings)
+    if not any(by_table.values()):
+        errors.append(
+            "no table found: expected events (case, timestamp, activity), per-call records, an "
+            "interval report, customers or surveys (see the README's data format)"
+        )
+    calls = frames.get("calls")
+    if calls is not None:
+        calls, call_warnings = _complete_calls(calls)
+        warnings.extend(call_warnings)
     events = frames.get("events")
     if events is None:
-        if not by_table["events"]:
-            errors.append(
-                "events: no events file found; expected a table with case, timestamp and "
-                "activity columns (see the README's data format)"
-            )
-        events = _empty(TABLES["events"]).with_row_index("row_nr")
-    events, event_warnings = _complete_events(events, frames.get("customers"))
+        events = _empty(TABLES["events"])
+    events, event_warnings = _complete_events(events, frames.get("customers"), calls)
     warnings.extend(event_warnings)
     content = hashlib.blake2b(digest_size=16)
     for source in sources.items:
@@ -568,15 +636,18 @@ def load_sources(
     content.update(mapping.to_toml().encode())
     content.update(settings.to_toml().encode())
     report = LoadReport(reports, tuple(errors), tuple(warnings))
+    acd = frames.get("acd")
     return Dataset(
         name=name,
         content_hash=content.hexdigest(),
         events=events,
         customers=frames.get("customers"),
-        acd=frames.get("acd"),
+        acd=report_for(calls, settings) if acd is None and calls is not None else acd,
         surveys=frames.get("surveys"),
         settings=settings,
         report=report,
+        calls=calls,
+        acd_derived=acd is None and calls is not None,
     )
 
 
@@ -584,14 +655,87 @@ def _empty(table: Table) -> pl.DataFrame:
     return pl.DataFrame(schema={c.name: output_dtype(c) for c in table.columns})
 
 
+PLACEHOLDER_IDS = ("0", "-", "unknown", "anonymous", "none", "na", "неизвестно", "неизвестен")
+
+
+def _unknown_customers(frame: pl.DataFrame, table: str) -> tuple[pl.DataFrame, list[str]]:
+    """Placeholder customer ids (``0``, ``-``, ``unknown``...) shared by several rows mark
+    unidentified customers, not one giant customer: they become nulls, with a warning."""
+    ids = frame["customer_id"].drop_nulls().unique()
+    suspects = ids.filter(
+        ids.str.to_lowercase().is_in(pl.Series(PLACEHOLDER_IDS).implode())
+        | ids.str.contains(r"^0+$")
+    )
+    if suspects.is_empty():
+        return frame, []
+    counts = (
+        frame.filter(pl.col("customer_id").is_in(suspects.implode()))
+        .group_by("customer_id")
+        .len()
+        .filter(pl.col("len") > 1)
+        .sort(["len", "customer_id"], descending=[True, False])
+    )
+    if counts.is_empty():
+        return frame, []
+    listed = ", ".join(f"«{v}» ({n:,} rows)" for v, n in counts.iter_rows())
+    frame = frame.with_columns(
+        pl.when(pl.col("customer_id").is_in(counts["customer_id"].implode()))
+        .then(None)
+        .otherwise(pl.col("customer_id"))
+        .alias("customer_id")
+    )
+    return frame, [
+        f"{table}.customer_id: {listed} look like placeholders for unidentified customers; "
+        "those rows are treated as unknown customers, not as one customer"
+    ]
+
+
+def _complete_calls(calls: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
+    calls, warnings = _unknown_customers(calls, "calls")
+    ids = calls["call_id"].drop_nulls()
+    repeated = ids.len() - ids.n_unique()
+    if repeated:
+        example = ids.filter(ids.is_duplicated()).sort().head(1).item()
+        together = [
+            c
+            for c in ("arrived_at", "queue", "agent", "customer_id")
+            if calls[c].null_count() < calls.height
+            and calls.filter(pl.col("call_id").is_not_null()).select("call_id", c).is_unique().all()
+        ]
+        hint = (
+            f"call_id is unique together with {' or '.join(together)}"
+            if together
+            else "no other column makes it unique"
+        )
+        warnings.append(
+            f"calls.call_id: {repeated:,} row(s) reuse an id of another row (e.g. «{example}»); "
+            f"kept as separate calls ({hint})"
+        )
+    return calls, warnings
+
+
 def _complete_events(
-    events: pl.DataFrame, customers: pl.DataFrame | None
+    events: pl.DataFrame, customers: pl.DataFrame | None, calls: pl.DataFrame | None
 ) -> tuple[pl.DataFrame, list[str]]:
+    """Events with unidentified customers resolved, calls of known customers added as phone
+    contacts, and ``row_nr`` (the export order that breaks timestamp ties)."""
     warnings: list[str] = []
     if events.height and events["customer_id"].null_count() == events.height:
         warnings.append("events: no customer column; each case is treated as its own customer")
+    elif events.height:
+        events, placeholder = _unknown_customers(events, "events")
+        warnings.extend(placeholder)
     if events["customer_id"].null_count():
         events = events.with_columns(pl.coalesce("customer_id", "case_id").alias("customer_id"))
+    phone = call_events(calls) if calls is not None else pl.DataFrame()
+    if phone.height:
+        events = pl.concat([events, phone], how="diagonal_relaxed").select(events.columns)
+        warnings.append(
+            f"calls: {phone.height:,} call(s) of identified customers count as their phone "
+            "contacts in the cost and risk views"
+        )
+    events = events.with_row_index("row_nr")
+    warnings.extend(_long_cases(events))
     if customers is not None and events.height:
         unknown = events.filter(~pl.col("customer_id").is_in(customers["customer_id"].implode()))
         if unknown.height:
@@ -602,6 +746,25 @@ def _complete_events(
     return events, warnings
 
 
+def _long_cases(events: pl.DataFrame) -> list[str]:
+    """A warning for cases that span more than a year: usually ids reused for new cases."""
+    first, last = events["timestamp"].min(), events["timestamp"].max()
+    if first is None or last - first <= dt.timedelta(days=365):  # type: ignore[operator]
+        return []
+    spans = (
+        events.group_by("case_id")
+        .agg((pl.col("timestamp").max() - pl.col("timestamp").min()).alias("span"))
+        .filter(pl.col("span") > dt.timedelta(days=365))
+        .sort("span", "case_id", descending=[True, False])
+    )
+    if spans.is_empty():
+        return []
+    return [
+        f"events: {spans.height:,} case(s) span more than a year (longest «{spans['case_id'][0]}», "
+        f"{spans['span'][0].days:,} days); a case id reused for new cases would join them"
+    ]
+
+
 def load_path(
     path: str | Path, mapping: Mapping | None = None, settings: Settings | None = None
 ) -> Dataset:
@@ -610,8 +773,12 @@ def load_path(
 
 
 def with_settings(dataset: Dataset, settings: Settings) -> Dataset:
-    """The same data under other settings (no reload; the hash changes with the settings)."""
+    """The same data under other settings (no reload; the hash changes with the settings).
+    An interval report derived from per-call records is derived again under them."""
     digest = hashlib.blake2b(
         (dataset.content_hash + settings.to_toml()).encode(), digest_size=16
     ).hexdigest()
-    return replace(dataset, settings=settings, content_hash=digest)
+    acd = dataset.acd
+    if dataset.acd_derived and dataset.calls is not None:
+        acd = report_for(dataset.calls, settings)
+    return replace(dataset, settings=settings, content_hash=digest, acd=acd)

@@ -613,7 +613,7 @@ CALLS = Table(
             Kind.STR,
             False,
             "the call's id in the telephony system",
-            ("call id", "call", "vru+line", "id звонка", "номер звонка", "идентификатор звонка"),
+            ("call id", "call", "id звонка", "номер звонка", "идентификатор звонка"),
         ),
         Column(
             "queue",

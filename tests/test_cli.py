@@ -53,7 +53,7 @@ def test_unusable_input_exits_non_zero_naming_file_and_column(tmp_path, capsys):
     csv.write_text("case_id,activity\nA,x\n", encoding="utf-8")
     assert main(["validate", str(csv)]) == 1
     out = capsys.readouterr().out
-    assert "error: export.csv: matches no table; as events it lacks timestamp" in out
+    assert "error: export.csv: as events it lacks timestamp (when the step started)" in out
 
 
 def test_bad_mapping_file_is_an_error_not_a_traceback(tmp_path, capsys):
