@@ -203,7 +203,7 @@ def call_events(calls: pl.DataFrame) -> pl.DataFrame:
         pl.lit("phone").alias("channel"),
         pl.col("wait_s"),
         pl.when(pl.col("outcome") == "answered").then(_handle()).alias("handle_s"),
-        pl.col("agent").alias("resource"),
+        pl.when(pl.col("outcome") == "answered").then(pl.col("agent")).alias("resource"),
         pl.col("outcome")
         .replace_strict({"answered": "resolved", "abandoned": "abandoned"}, default=None)
         .alias("outcome"),

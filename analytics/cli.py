@@ -264,6 +264,57 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_service_level(args: argparse.Namespace) -> int:
+    from analytics.calls import interval_report, service_level
+    from analytics.sla import realized
+
+    dataset = _loaded(args)
+    if dataset is None:
+        return 1
+    settings = dataset.settings
+    target_s = settings.sla_target_s if args.target_s is None else args.target_s
+    if dataset.calls is not None:
+        interval_min = args.interval_min or settings.interval_min
+        report = interval_report(dataset.calls, interval_min, target_s, settings.short_abandon_s)
+        basis = f"per-call records, {interval_min:g}-minute intervals, target {target_s:g} s"
+    elif dataset.acd is not None:
+        report = dataset.acd
+        basis = "the interval report as exported (its own target and interval)"
+    else:
+        print(
+            "error: service level needs per-call records or an interval report; this input "
+            "has neither",
+            file=sys.stderr,
+        )
+        return 1
+    totals = service_level(report)
+    rows = realized(report).sort("interval_start", "queue")
+    if args.json:
+        return _print_json(
+            {
+                **totals.to_dict(),
+                "basis": basis,
+                "intervals": rows.select(
+                    "interval_start",
+                    "queue",
+                    "offered",
+                    "answered",
+                    "abandoned",
+                    "answered_in_target",
+                    "aht_s",
+                    "agents",
+                    "service_level",
+                ).to_dicts(),
+            }
+        )
+    print(f"Service level from {basis}:")
+    for key, value in totals.to_dict().items():
+        shown = "n/a" if value is None else f"{value:,.4g}" if isinstance(value, float) else value
+        print(f"{key:>14}: {shown}")
+    print(f"{rows.height} intervals")
+    return 0
+
+
 def _cmd_erlang(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -345,6 +396,58 @@ def _cmd_escalate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_tension(args: argparse.Namespace) -> int:
+    from analytics.tension import parse_baseline, severity_text, zones
+
+    baseline = parse_baseline(args.baseline) if args.baseline else None
+    dataset = load_path(args.path, _mapping(args.mapping))
+    service = dataset.acd is not None and dataset.acd.height > 0
+    if not (dataset.report.usable or service) or any(
+        t.rows_quarantined for t in dataset.report.tables.values()
+    ):
+        # On stderr, so that --json output stays clean: results must not hide dropped rows.
+        print(format_report(dataset.report), file=sys.stderr)
+    if not (dataset.report.usable or service):
+        return 1
+    if not dataset.report.usable:
+        print("note: no events; only the acd service indicators are charted", file=sys.stderr)
+    table = zones(dataset, baseline=baseline)
+    found = table.filter(pl.col("zone")).to_dicts() if table.height else []
+    currency = dataset.settings.currency
+    listed = [
+        {
+            "indicator": z["indicator"],
+            "slice": z["slice"],
+            "value": z["value"],
+            "frequency": z["frequency"],
+            "start": z["started"],
+            "first_alarm": z["first_alarm"],
+            "severity": severity_text(z, currency),
+            "money_at_stake": None if z["money_at_stake"] is None else round(z["money_at_stake"]),
+            "baseline_period": [z["baseline_start"], z["baseline_end"]],
+            "baseline": z["baseline"],
+            "recent": z["recent"],
+            "relative_change": z["relative_change"],
+            "excess_per_month": z["excess_per_month"],
+            "shift_sd": round(z["severity"], 2),
+            "mann_kendall_p": z["p_value"],
+        }
+        for z in found
+    ]
+    if args.json:
+        return _print_json({"currency": currency, "series": table.height, "zones": listed})
+    print(f"{len(listed)} zones of growing tension among {table.height} series charted")
+    if not table.height:
+        print("(a series needs a baseline of 4 weeks or 14 days of data and a period after it)")
+    for z in listed:
+        print(
+            f"  {z['slice']} {z['value']}, {'daily' if z['frequency'] == 'day' else 'weekly'}: "
+            f"{z['severity']}; "
+            f"started {z['start']}, first alarm {z['first_alarm']}"
+        )
+    return 0
+
+
 def _with_path(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", help="a folder, a zip, or a single events file")
     parser.add_argument("--mapping", help="column mapping TOML")
@@ -405,6 +508,19 @@ def build_parser() -> argparse.ArgumentParser:
     fc.add_argument("--top", type=int, default=10, help="breach points to list")
     fc.set_defaults(run=_cmd_forecast)
 
+    sl = sub.add_parser(
+        "service-level", help="service level, ASA, AHT and abandonment per interval and in total"
+    )
+    _with_path(sl)
+    sl.add_argument(
+        "--interval-min",
+        type=int,
+        choices=(5, 10, 15, 30, 60),
+        help="interval length for per-call records (default: settings, 30)",
+    )
+    sl.add_argument("--target-s", type=float, help="target answer time, s (default: settings, 20)")
+    sl.set_defaults(run=_cmd_service_level)
+
     erl = sub.add_parser("erlang", help="Erlang C for one interval")
     erl.add_argument("--calls", type=float, required=True, help="calls offered in the interval")
     erl.add_argument("--interval-s", type=float, default=1800.0, help="interval length, s")
@@ -428,6 +544,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--retries", type=int, default=4, help="delivery attempts (back-off 1, 2, 4 s)"
     )
     esc.set_defaults(run=_cmd_escalate)
+
+    ten = sub.add_parser("tension", help="zones of growing tension, service indicators included")
+    _with_path(ten)
+    ten.add_argument(
+        "--baseline",
+        metavar="START:END",
+        help="baseline dates, e.g. 1999-01-01:1999-01-31 (default: the first weeks)",
+    )
+    ten.set_defaults(run=_cmd_tension)
     return parser
 
 

@@ -24,7 +24,7 @@ import polars as pl
 
 from analytics.calls import call_events, report_for
 from analytics.dataset import Dataset, LoadReport, TableReport
-from analytics.mapping import Mapping, header_seconds_factor, suggest
+from analytics.mapping import Mapping, header_seconds_factor, normalize_header, suggest
 from analytics.parsing import (
     DateFormat,
     TextTraits,
@@ -318,6 +318,7 @@ def check_source(source: Source, table: Table, mapping: Mapping, settings: Setti
     quarantine, so a large export is never held in memory as text.
     """
     headers = source.columns
+    mapping, joined = _join_split_dates(source, table, mapping)
     chosen = mapping.resolve(headers, table)
     missing = [c for c in table.required_names if c not in chosen]
     if missing:
@@ -344,7 +345,11 @@ def check_source(source: Source, table: Table, mapping: Mapping, settings: Setti
     values: dict[str, pl.Expr] = {}
     checks: list[tuple[pl.Expr, str]] = []
     date_formats: dict[str, str] = {}
-    warnings: list[str] = []
+    warnings: list[str] = [
+        f"{source.name}: «{d}» and «{t}» are a date and a time in two columns; joined into "
+        f"{table.name}.{c}"
+        for c, (d, t) in joined.items()
+    ]
     for col, header in mapped:
         raw, dtype = pl.col(header), schema[header]
         trait = traits.get(header, TextTraits())
@@ -399,6 +404,42 @@ def check_source(source: Source, table: Table, mapping: Mapping, settings: Setti
     loaded = _typed_attributes(loaded, extras)
     ambiguous = any(t.date is not None and t.date.ambiguous for t in traits.values())
     return _Checked(loaded, quarantine, chosen, date_formats, tuple(warnings), ambiguous)
+
+
+_DATE_HEADERS = ("date", "call date", "дата", "дата звонка", "дата обращения", "день")
+_CLOCK = r"^\s*\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*$"
+
+
+def _join_split_dates(
+    source: Source, table: Table, mapping: Mapping
+) -> tuple[Mapping, dict[str, tuple[str, str]]]:
+    """A date-time column whose values are times of day only, beside an unused date column,
+    is read as the two joined (exports often split them); the user's mapping wins."""
+    headers = source.columns
+    chosen = mapping.resolve(headers, table)
+    user = mapping.columns.get(table.name, {})
+    dates = [h for h in headers if normalize_header(h) in _DATE_HEADERS]
+    clocks = {
+        c.name: chosen[c.name]
+        for c in table.columns
+        if c.kind == Kind.DATETIME
+        and c.name in chosen
+        and c.name not in user
+        and chosen[c.name] in headers
+    }
+    free = [d for d in dates if d not in chosen.values()]
+    if not clocks or not free:
+        return mapping, {}
+    sample = source.lazy().select(list(clocks.values())).head(200).collect()
+    joined: dict[str, tuple[str, str]] = {}
+    for name, header in clocks.items():
+        values = sample[header].cast(pl.String).drop_nulls()
+        if values.len() and values.str.contains(_CLOCK).all():
+            joined[name] = (free[0], header)
+    if not joined:
+        return mapping, {}
+    columns = {**mapping.columns, table.name: {**user, **joined}}
+    return replace(mapping, columns=columns), joined
 
 
 def _cut(text: str, limit: int = 300) -> str:

@@ -9,7 +9,8 @@ Conventions (also in the README):
   decimal mark unless the value is English-grouped (``1,234.5``);
 * durations: seconds, or ``h:mm:ss`` / ``mm:ss``; a header naming minutes (``мин``,
   ``min``) or milliseconds scales the values;
-* dates: one format family per column (ISO, ``dd.mm.yyyy``, or slashes); for slashes
+* dates: one format family per column (ISO, ``dd.mm.yyyy``, slashes, or compact
+  ``yymmdd`` / ``yyyymmdd``); a time-only column beside a date column is joined to it; for slashes
   the column's values settle the order (a first field above 12 means day-first, a
   second field above 12 month-first); when nothing settles it, the mapping's
   ``date_order`` decides, and without one day-first is assumed and a warning says so.
@@ -40,7 +41,16 @@ _ISO = [
 _ISO_TZ = ["%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z"]
 _DOT = ["%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y"]
 _SLASH = ["{a}/{b}/%Y %H:%M:%S", "{a}/{b}/%Y %H:%M", "{a}/{b}/%Y"]
+_COMPACT = [  # yymmdd / yyyymmdd, as older ACD systems write dates
+    "%y%m%d %H:%M:%S",
+    "%y%m%d %H:%M",
+    "%Y%m%d %H:%M:%S",
+    "%Y%m%d %H:%M",
+    "%Y%m%d",
+    "%y%m%d",
+]
 _SAMPLE = 20_000
+OFFSET_LABEL = "ISO 8601 with offset"  # the label of a column whose values carry offsets
 
 
 @dataclass(frozen=True)
@@ -73,6 +83,7 @@ def _family(sample: pl.Series) -> str:
         "iso": sample.str.contains(r"^\d{4}-\d{1,2}-\d{1,2}").sum(),
         "dot": sample.str.contains(r"^\d{1,2}\.\d{1,2}\.\d{4}").sum(),
         "slash": sample.str.contains(r"^\d{1,2}/\d{1,2}/\d{4}").sum(),
+        "compact": sample.str.contains(r"^(\d{6}|\d{8})(\s|$)").sum(),
     }
     family = max(counts, key=lambda k: counts[k])
     if counts[family] == 0:
@@ -96,7 +107,7 @@ def _date_format(
     """The formats of the family that the sample uses, most used first, plus the date-only
     one (exports drop the time at midnight); values in none of them are quarantined."""
     if family == "iso_tz":
-        return DateFormat("ISO 8601 with offset", tuple(_ISO_TZ), with_offset=True)
+        return DateFormat(OFFSET_LABEL, tuple(_ISO_TZ), with_offset=True)
     ambiguous = False
     if family == "slash":
         if first is not None and first > 12:
@@ -110,6 +121,8 @@ def _date_format(
         label = "d/m/yyyy h:mm" if settled == "dmy" else "m/d/yyyy h:mm"
     elif family == "dot":
         formats, label = list(_DOT), "dd.mm.yyyy hh:mm"
+    elif family == "compact":
+        formats, label = list(_COMPACT), "yymmdd hh:mm:ss"
     else:
         formats, label = list(_ISO), "ISO 8601 (yyyy-mm-dd hh:mm:ss)"
     text = sample.drop_nulls().str.strip_chars()

@@ -620,7 +620,7 @@ CALLS = Table(
             Kind.STR,
             False,
             "queue, skill or service line",
-            ("queue", "skill", "service", "line", "очередь", "линия", "услуга"),
+            ("queue", "skill", "service", "очередь", "линия", "услуга"),
         ),
         Column(
             "arrived_at",
