@@ -84,7 +84,8 @@ def monthly_churn(
     keys = [by] if by else []
     signup = pl.col("signup_date") if "signup_date" in customers.columns else pl.lit(None)
     revenue = pl.col("monthly_revenue") if "monthly_revenue" in customers.columns else pl.lit(None)
-    base = customers.select(
+    # In customer order, so each month's float sums do not depend on the export's row order.
+    base = customers.sort("customer_id").select(
         *keys,
         signup.cast(pl.Date).alias("signup_date"),
         pl.col("churn_date").cast(pl.Date),

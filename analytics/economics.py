@@ -25,9 +25,10 @@ import polars as pl
 from scipy.stats import norm
 from statsmodels.stats.proportion import proportion_confint
 
-from analytics.churn import active_at, churn_by_nps, dataset_churn, silent_churn_share
+from analytics.churn import churn_by_nps, dataset_churn, silent_churn_share
 from analytics.cost import monthly_cost_to_serve
 from analytics.dataset import Dataset
+from analytics.measures import customer_base
 
 
 def ltv(
@@ -326,10 +327,13 @@ def tornado(scenario: ChurnScenario, ranges: dict[str, tuple[float, float]]) -> 
 class DataInputs:
     """Economics inputs measured from a dataset, each with how it was measured.
 
-    * ``customers``: active at the start of the last full month;
-    * ``arpu``: their mean ``monthly_revenue``;
+    * ``customers``, ``arpu``, ``ltv_churn`` and ``ltv``: today's active customers, their
+      mean ``monthly_revenue``, the LTV churn (mean of the last three full months) and
+      ``ltv = arpu / ltv_churn``, as :func:`analytics.measures.customer_base` defines them
+      for every page (the Risk page values each customer with the same churn);
     * ``churn_from``: mean monthly churn of the first three full months (the baseline),
-      ``churn_to``: the last full month's, with its Wilson interval ``churn_to_low/high``;
+      ``churn_to``: the last full month's, with its Wilson interval ``churn_to_low/high``
+      (``month_active`` customers active at that month's start);
     * ``monthly_cost``: the last full month's cost to serve (:mod:`analytics.cost`);
     * ``silent_share``: churned customers who never complained nor answered a survey;
     * ``monthly`` / ``by_segment``: observed churn by month, overall and per segment;
@@ -338,6 +342,9 @@ class DataInputs:
 
     customers: int
     arpu: float | None
+    ltv_churn: float | None
+    ltv: float | None
+    month_active: int
     churn_from: float
     churn_to: float
     churn_to_low: float
@@ -353,14 +360,10 @@ class DataInputs:
 def inputs_from_data(dataset: Dataset) -> DataInputs | None:
     """Measure :class:`DataInputs`; None without a customers table or a full month."""
     customers, events = dataset.customers, dataset.events
-    if customers is None or events.is_empty():
-        return None
-    table = dataset_churn(dataset)
-    if table is None or table.is_empty():
+    base, table = customer_base(dataset), dataset_churn(dataset)
+    if customers is None or base is None or table is None or table.is_empty():
         return None
     month = table["month"][-1]
-    active = customers.filter(active_at(pl.lit(month)))
-    revenue = active["monthly_revenue"].drop_nulls()
     costs = monthly_cost_to_serve(dataset).filter(pl.col("month") == month)["cost"]
     share, churned = silent_churn_share(events, customers, dataset.surveys)
     surveys = dataset.surveys
@@ -370,8 +373,11 @@ def inputs_from_data(dataset: Dataset) -> DataInputs | None:
         else None
     )
     return DataInputs(
-        customers=int(table["active_at_start"][-1]),
-        arpu=float(revenue.mean()) if revenue.len() else None,  # type: ignore[arg-type]
+        customers=base.customers,
+        arpu=base.arpu,
+        ltv_churn=base.ltv_churn,
+        ltv=base.ltv,
+        month_active=int(table["active_at_start"][-1]),
         churn_from=float(table["churn_rate"].head(3).mean()),  # type: ignore[arg-type]
         churn_to=float(table["churn_rate"][-1]),
         churn_to_low=float(table["low"][-1]),

@@ -8,10 +8,14 @@
   ``tension_zone`` (a growing problem from :mod:`analytics.tension`), ``sla_breach``
   (forecast intervals likely to miss the SLA goal, grouped per queue and day) and
   ``cost_anomaly`` (a scenario x behaviour's excess cost over the last 30 days).
-* **Deduplication**: an alert's ``id`` is a hash of its key = rule + zone + reason (the
-  customer id is the zone of a customer alert), so the same problem keeps its id run after
-  run. Against the previous run's state an alert is ``new`` or ``ongoing``; one that no
-  longer fires is ``resolved``.
+* **Deduplication**: an alert's ``id`` is a hash of its key = rule + zone + problem (the
+  reason, except that a customer alert's problem is its churn risk, whatever its top
+  reason this run; the customer id is the zone), so the same problem keeps its id run
+  after run, whatever the row order of the data. Against the previous run's state an
+  alert is ``new`` or ``ongoing``; one that no longer fires is ``resolved``. Identical
+  data and the saved state give the same alerts with the same statuses (all ongoing).
+* **Alerts to act on** (:func:`to_act_on`): the open alerts within their owner's budget,
+  digests left out; the one count every page and the CLI show.
 * **Alert budget**: per owner, the ``alerts_per_owner_per_week`` alerts with the most money
   at stake are sent; the rest are ``grouped`` into one digest alert per owner, not sent.
 * **Precision** per rule: the share of its alerts followed by the predicted loss (customer
@@ -103,9 +107,18 @@ def default_rules_text() -> str:
     return resources.files("analytics").joinpath("rules.toml").read_text(encoding="utf-8")
 
 
-def alert_id(rule: str, zone: str, reason: str) -> str:
-    """Stable id from the deduplication key rule + zone + reason."""
-    return hashlib.sha1(f"{rule}|{zone}|{reason}".encode()).hexdigest()[:12]
+def alert_id(rule: str, zone: str, problem: str) -> str:
+    """Stable id from the deduplication key rule + zone + problem (see :func:`problem`)."""
+    return hashlib.sha1(f"{rule}|{zone}|{problem}".encode()).hexdigest()[:12]
+
+
+CUSTOMER_PROBLEM = "churn risk"
+
+
+def problem(signal: str, reason: str) -> str:
+    """The part of an alert's reason that names its problem. A customer's top reason can
+    change from run to run while the problem, their churn risk, stays: it is left out."""
+    return CUSTOMER_PROBLEM if signal == "customer_risk" else reason
 
 
 # ---------------------------------------------------------------- signals -> alerts
@@ -130,7 +143,7 @@ def fire(rules: Rules, inputs: Inputs) -> list[dict[str, Any]]:
         for zone, reason, money, evidence in _matches(rule, inputs):
             alerts.append(
                 {
-                    "id": alert_id(rule.id, zone, reason),
+                    "id": alert_id(rule.id, zone, problem(rule.signal, reason)),
                     "rule": rule.id,
                     "signal": rule.signal,
                     "severity": rule.severity,
@@ -155,7 +168,7 @@ def _matches(rule: Rule, inputs: Inputs) -> list[tuple[str, str, float, dict[str
             out.append(
                 (
                     f"customer {r['customer_id']}",
-                    "churn risk" + (": " + reasons[0] if reasons else ""),
+                    CUSTOMER_PROBLEM + (": " + reasons[0] if reasons else ""),
                     r["revenue_at_risk"],
                     {
                         "p_churn": round(r["p_churn"], 4),
@@ -279,7 +292,9 @@ def _customer_hits(frame: pl.DataFrame, p: dict[str, Any]) -> pl.DataFrame:
     )
     if p.get("silent_only"):
         hits = hits.filter("silent")
-    return hits.sort("revenue_at_risk", descending=True)
+    # Ties broken by customer id: which customers make the max_alerts cut never depends on
+    # the row order.
+    return hits.sort(["revenue_at_risk", "customer_id"], descending=[True, False])
 
 
 def precision(rules: Rules, inputs: Inputs, state: dict[str, Any]) -> pl.DataFrame:
@@ -316,7 +331,8 @@ def reconcile(
     alerts: list[dict[str, Any]], state: dict[str, Any], now: dt.datetime
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Mark each alert new / ongoing against ``state``; add the resolved ones. Returns the
-    alerts and the next state (the outbox is carried over untouched)."""
+    alerts and the next state (the outbox is carried over untouched), its alerts in id
+    order so the same alerts always write the same state file."""
     known: dict[str, Any] = state.get("alerts", {})
     stamp = now.isoformat(timespec="seconds")
     current: dict[str, Any] = {}
@@ -361,7 +377,7 @@ def reconcile(
                 }
             )
         current[key] = {**before, "status": "resolved"}
-    next_state = {**state, "alerts": current, "last_run": stamp}
+    next_state = {**state, "alerts": dict(sorted(current.items())), "last_run": stamp}
     return out, next_state
 
 
@@ -543,14 +559,38 @@ class Run:
         """New alerts within the owners' budgets (digests included): what a webhook gets."""
         return [a for a in self.alerts if a["status"] == "new" and not a["grouped"]]
 
+    @property
+    def to_act_on(self) -> list[dict[str, Any]]:
+        """See :func:`to_act_on`."""
+        return to_act_on(self.alerts)
+
+
+def to_act_on(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Alerts to act on: open (new or ongoing) and within their owner's weekly budget;
+    digests, which only summarise the grouped rest, are left out. The same count whatever
+    the previous state (new and ongoing alike), so every page and the CLI agree."""
+    return [
+        a
+        for a in alerts
+        if a["status"] != "resolved" and not a["grouped"] and a["rule"] != "digest"
+    ]
+
 
 def evaluate(rules: Rules, inputs: Inputs, state: dict[str, Any], now: dt.datetime) -> Run:
-    """Fire the rules, reconcile with the previous state, apply the alert budget."""
+    """Fire the rules, reconcile with the previous state, apply the alert budget.
+
+    Alerts come out by status, severity, money at stake, then id: a total order, so the
+    same signals in any row order give the same list."""
     fired = fire(rules, inputs)
     alerts, next_state = reconcile(fired, state, now)
     alerts = apply_budget(alerts, rules.budget)
     order = {s: i for i, s in enumerate(("new", "ongoing", "resolved"))}
     alerts.sort(
-        key=lambda a: (order[a["status"]], -SEVERITIES.index(a["severity"]), -a["money_at_stake"])
+        key=lambda a: (
+            order[a["status"]],
+            -SEVERITIES.index(a["severity"]),
+            -a["money_at_stake"],
+            a["id"],
+        )
     )
     return Run(alerts, next_state, precision(rules, inputs, state))

@@ -60,7 +60,11 @@ class ClassicMetrics:
     * ``aht_s``: average handling time, answered-weighted from ``acd`` where present,
       else the mean ``handle_s`` of customer-facing events.
     * churn: the last full month's rate and the first one's (see
-      :func:`analytics.churn.monthly_churn`), and the active base's monthly revenue.
+      :func:`analytics.churn.monthly_churn`); ``active_customers`` and their
+      ``monthly_revenue`` as :func:`analytics.measures.customer_base` counts them.
+
+    Sums of floats are exact (:func:`analytics.measures.fsum`): the row order of the
+    exports does not change a digit.
     """
 
     sla: float | None
@@ -104,30 +108,21 @@ def classic_metrics(dataset: Dataset) -> ClassicMetrics:
     cases = events["case_id"].n_unique()
     if acd is not None and acd["aht_s"].null_count() < acd.height and acd["answered"].sum() > 0:
         weighted = acd.filter(pl.col("aht_s").is_not_null())
-        aht: float | None = float(
-            (weighted["aht_s"] * weighted["answered"]).sum() / weighted["answered"].sum()
+        aht: float | None = fsum(weighted["aht_s"] * weighted["answered"]) / fsum(
+            weighted["answered"]
         )
         aht_source = "acd: answered-weighted AHT"
     else:
         handle = contacts["handle_s"].drop_nulls()
-        aht = float(handle.mean()) if handle.len() else None  # type: ignore[arg-type]
+        aht = fsum(handle) / handle.len() if handle.len() else None
         aht_source = "events: mean handle_s of contacts"
     churn_first = churn_last = revenue_lost = None
-    active = revenue = None
-    customers = dataset.customers
     table = dataset_churn(dataset)
-    if customers is not None and table is not None:
-        if table.height:
-            churn_first = float(table["churn_rate"][0])
-            churn_last = float(table["churn_rate"][-1])
-            revenue_lost = float(table["revenue_lost"][-1])
-        still = customers.filter(pl.col("churn_date").is_null())
-        active = still.height
-        revenue = (
-            float(still["monthly_revenue"].sum())
-            if still["monthly_revenue"].null_count() < still.height
-            else None
-        )
+    if table is not None and table.height:
+        churn_first = float(table["churn_rate"][0])
+        churn_last = float(table["churn_rate"][-1])
+        revenue_lost = float(table["revenue_lost"][-1])
+    base = customer_base(dataset)
     return ClassicMetrics(
         sla=sla,
         sla_source=sla_source,
@@ -141,8 +136,8 @@ def classic_metrics(dataset: Dataset) -> ClassicMetrics:
         aht_source=aht_source,
         churn_first=churn_first,
         churn_last=churn_last,
-        active_customers=active,
-        monthly_revenue=revenue,
+        active_customers=base.customers if base else None,
+        monthly_revenue=base.revenue if base else None,
         revenue_lost_last_month=revenue_lost,
     )
 

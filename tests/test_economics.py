@@ -197,9 +197,17 @@ def test_silent_churn_share_by_hand():
 
 
 def test_inputs_from_the_small_company(small_dir):
-    data = inputs_from_data(load_path(small_dir))
+    dataset = load_path(small_dir)
+    data = inputs_from_data(dataset)
     assert data is not None
-    assert data.customers == data.monthly["active_at_start"][-1]
+    # Today's base, as every page counts it; the last month's churn over its own start.
+    customers = dataset.customers
+    assert data.customers == customers.filter(pl.col("churn_date").is_null()).height
+    assert data.month_active == data.monthly["active_at_start"][-1]
+    assert data.churn_to == data.monthly["churned"][-1] / data.month_active
+    # LTV = ARPU / the mean churn of the last three full months (the Risk page's LTV churn).
+    assert data.ltv_churn == pytest.approx(data.monthly["churn_rate"].tail(3).mean())
+    assert data.ltv == pytest.approx(data.arpu / data.ltv_churn)
     assert data.churn_to_low <= data.churn_to <= data.churn_to_high
     assert data.monthly_cost > 0 and data.arpu > 0
     assert 0 <= data.silent_share <= 1
