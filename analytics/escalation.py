@@ -43,7 +43,7 @@ from typing import Any
 import polars as pl
 
 from analytics.dataset import Dataset
-from analytics.tension import DIRECTION, LABELS
+from analytics.tension import DIRECTION, LABELS, severity_text
 
 # Three weeks: past a two-week holiday block the recurring weekday gaps still show.
 FORECAST_DAYS = 21
@@ -213,15 +213,19 @@ def _matches(rule: Rule, inputs: Inputs) -> list[tuple[str, str, float, dict[str
                 (
                     f"{r['slice']} {r['value']}",
                     f"{LABELS[r['indicator']]} {_worsening(r['indicator'])}",
-                    r["revenue_exposed"] * float(p.get("money_share", 0.05)),
+                    # A share of the revenue exposed, plus the measured excess cost a month.
+                    r["revenue_exposed"] * float(p.get("money_share", 0.05))
+                    + (r.get("money_at_stake") or 0.0),
                     {
                         "indicator": r["indicator"],
+                        "change": severity_text(r),
                         "baseline": round(r["baseline"], 4),
                         "recent": round(r["recent"], 4),
-                        "severity_sd": round(r["severity"], 2),
+                        "excess_cost_per_month": r.get("money_at_stake"),
                         "started": str(r["started"]),
+                        "first_alarm": str(r.get("first_alarm")),
                         "mann_kendall_p": r["p_value"],
-                        "sen_slope_per_week": r["sen_slope"],
+                        "sen_slope_per_period": r["sen_slope"],
                         "customers": r["customers"],
                         "revenue_exposed": r["revenue_exposed"],
                         "chart": {
