@@ -22,13 +22,20 @@ N agents:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 from scipy.stats import norm
 
+if TYPE_CHECKING:
+    from analytics.calibration import Calibration
+
 WEEK_PLAN_WEEKS = 4
+NODES = 20  # Gauss-Hermite points over the forecast's calls
+MAX_QUEUE = 3000  # Erlang A's queue levels: far beyond any real queue held by abandonment
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,88 @@ def erlang_c_arrays(
     }
 
 
+def _queue_levels(
+    lam: np.ndarray, n: np.ndarray, mu: np.ndarray, theta: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Erlang A's state probabilities seen by an arrival (PASTA), element-wise.
+
+    Returns (P(an agent is free), pi[k] = P(all N busy and k waiting), the levels k). With
+    B = Erlang B(N, A) and w_k = prod_{m=1..k} lambda / (N mu + m theta) (w_0 = 1),
+    S = sum_k w_k: P(free) = (1 - B) / D and pi[k] = B w_k / D, D = 1 - B + B S. Sums run in
+    logs (w_k overflows in overload) and stop where the terms are negligible: k up to the
+    overload's mean queue (lambda - N mu) / theta plus 8 of its standard deviations.
+    """
+    ratio = lam / theta
+    top = np.maximum(lam - n * mu, 0) / theta + 8 * np.sqrt(ratio) + 10
+    levels = np.arange(int(min(np.ceil(top.max(initial=0)), MAX_QUEUE)) + 1)
+    rates = n[:, None] * mu[:, None] + levels[None, :] * theta[:, None]
+    with np.errstate(divide="ignore"):
+        terms = np.log(lam[:, None]) - np.log(np.where(levels > 0, rates, 1.0))
+    log_w = np.cumsum(np.where(levels > 0, terms, 0.0), axis=1)
+    b = erlang_b(lam / mu, n)
+    with np.errstate(divide="ignore"):
+        log_d = np.logaddexp(np.log1p(-b), np.log(b) + np.logaddexp.reduce(log_w, axis=1))
+        pi = np.exp(np.log(b)[:, None] + log_w - log_d[:, None])
+    return (1 - b) / np.exp(log_d), pi, levels
+
+
+def erlang_a_arrays(
+    a: np.ndarray,
+    agents: np.ndarray,
+    aht_s: np.ndarray | float,
+    patience_s: np.ndarray | float,
+    target_s: float,
+) -> dict[str, np.ndarray]:
+    """Vectorised Erlang A (M/M/N+M: exponential patience of mean ``patience_s``).
+
+    Service level = P(answered within ``target_s``) over all offered contacts (abandoned
+    ones are misses, as in ``realized``). An arrival that finds k contacts waiting reaches
+    an agent after each of them is answered or abandons: its level falls at rate
+    N mu + k theta, and it is answered at rate N mu from level 0, while it abandons at
+    rate theta throughout. So SL = P(free) + integral_0^target N mu p_0(s) ds, where
+    p_k(0) = pi[k] (see ``_queue_levels``) and dp_k/ds = -(N mu + k theta + theta) p_k +
+    (N mu + (k + 1) theta) p_{k+1}, solved by fixed-step RK4 (each step's rate x step
+    <= 0.25, error below 1e-6). Unlike Erlang C it is defined in overload (N <= A): the
+    queue is held by abandonment. As patience grows it tends to Erlang C.
+    """
+    parts = np.broadcast_arrays(
+        np.asarray(a, dtype=float),
+        np.floor(np.asarray(agents, dtype=float)),
+        np.asarray(aht_s, dtype=float),
+        np.asarray(patience_s, dtype=float),
+    )
+    shape = parts[0].shape
+    a, n, aht, patience = (x.ravel() for x in parts)
+    mu = 1 / np.maximum(aht, 1e-9)
+    theta = 1 / np.maximum(patience, 1e-9)
+    lam = a * mu
+    free, p, levels = _queue_levels(lam, n, mu, theta)
+    waiting = p.sum(axis=1)
+    down = n[:, None] * mu[:, None] + levels[None, :] * theta[:, None]
+    leave = down + theta[:, None]
+    steps = max(1, int(np.ceil(target_s * leave.max(initial=0) / 0.25)))
+    h = target_s / steps
+
+    def slope(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        inflow = np.zeros_like(q)
+        inflow[:, :-1] = down[:, 1:] * q[:, 1:]
+        return inflow - leave * q, n * mu * q[:, 0]
+
+    served = np.zeros(a.shape)
+    for _ in range(steps if target_s > 0 else 0):
+        k1, s1 = slope(p)
+        k2, s2 = slope(p + h / 2 * k1)
+        k3, s3 = slope(p + h / 2 * k2)
+        k4, s4 = slope(p + h * k3)
+        p = p + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        served = served + h / 6 * (s1 + 2 * s2 + 2 * s3 + s4)
+    sl = np.clip(np.where(a <= 0, 1.0, free + served), 0.0, 1.0)
+    return {
+        "probability_wait": np.where(a <= 0, 0.0, waiting).reshape(shape),
+        "service_level": sl.reshape(shape),
+    }
+
+
 def erlang_c(
     calls: float, interval_s: float, aht_s: float, agents: float, target_s: float
 ) -> ErlangC:
@@ -161,21 +250,80 @@ def calls_at_goal(
     target_s: float,
     goal: float,
 ) -> np.ndarray:
-    """The most calls per interval that ``agents`` answer at the goal (bisection on calls).
+    """The most calls per interval that ``agents`` answer at the goal by Erlang C.
 
     Erlang C service level falls as calls rise, so the goal holds for exactly the calls
     below this number; with no agents it is 0.
     """
     agents = np.asarray(agents, dtype=float)
     aht = np.asarray(aht_s, dtype=float)
-    lo = np.zeros(agents.shape)
     hi = np.floor(agents) * interval_s / np.maximum(aht, 1e-9)  # the traffic where A = N
+    return bisect_calls(
+        lambda calls: erlang_c_arrays(traffic(calls, aht, interval_s), agents, aht, target_s)[
+            "service_level"
+        ],
+        goal,
+        hi,
+    )
+
+
+def bisect_calls(
+    level: Callable[[np.ndarray], np.ndarray], goal: float | np.ndarray, hi: np.ndarray
+) -> np.ndarray:
+    """The most calls in [0, ``hi``] with ``level(calls) >= goal``, element-wise, by 40
+    halvings; ``level`` must fall as calls rise (every service-level model here does)."""
+    lo = np.zeros(np.shape(hi))
+    hi = np.asarray(hi, dtype=float)
     for _ in range(40):
         mid = (lo + hi) / 2
-        ok = erlang_c_arrays(traffic(mid, aht, interval_s), agents, aht, target_s)
-        good = ok["service_level"] >= goal
+        good = level(mid) >= goal
         lo, hi = np.where(good, mid, lo), np.where(good, hi, mid)
     return lo
+
+
+def model_service_level(
+    calls: np.ndarray,
+    agents: np.ndarray,
+    aht_s: np.ndarray,
+    patience_s: np.ndarray,
+    interval_s: float,
+    target_s: float,
+) -> np.ndarray:
+    """Predicted service level: Erlang A where the patience is known (finite, > 0), Erlang C
+    elsewhere, element-wise."""
+    calls, agents, aht, patience = (
+        x.astype(float) for x in np.broadcast_arrays(calls, agents, aht_s, patience_s)
+    )
+    a = traffic(calls, aht, interval_s)
+    out = erlang_c_arrays(a, agents, aht, target_s)["service_level"]
+    known = np.isfinite(patience) & (patience > 0)
+    if known.any():
+        sl = erlang_a_arrays(a[known], agents[known], aht[known], patience[known], target_s)
+        out = out.copy()
+        out[known] = sl["service_level"]
+    return out
+
+
+def agents_for(
+    level: Callable[[np.ndarray], np.ndarray], goal: np.ndarray, start: np.ndarray
+) -> np.ndarray:
+    """The fewest whole agents N with ``level(N) >= goal`` element-wise (``level`` rises with
+    N): the upper end doubles from ``start`` + 1, then halves down. NaN where even 64 times
+    the start does not reach the goal (or the goal is NaN)."""
+    lo = np.full(np.shape(goal), -1.0)  # level(lo) < goal, except at -1
+    hi = np.maximum(np.ceil(np.asarray(start, dtype=float)), 0) + 1
+    for _ in range(6):
+        short = level(hi) < goal
+        if not short.any():
+            break
+        lo, hi = np.where(short, hi, lo), np.where(short, hi * 2, hi)
+    reached = level(hi) >= goal
+    while (open_ := reached & (hi - lo > 1)).any():
+        mid = np.floor((lo + hi) / 2)
+        good = level(np.maximum(mid, 0)) >= goal
+        lo = np.where(open_ & ~good, mid, lo)
+        hi = np.where(open_ & good, mid, hi)
+    return np.where(reached, hi, np.nan)
 
 
 def interval_seconds(acd: pl.DataFrame) -> float:
@@ -307,43 +455,108 @@ def breach_forecast(
     interval_s: float,
     target_s: float,
     goal: float,
+    calibration: Calibration | None = None,
 ) -> pl.DataFrame:
     """Predicted service level and breach probability per future interval.
 
     ``forecast`` has ``queue``, ``time``, ``mean`` and ``sd`` (the forecast's standard
     deviation, from its interval); ``plan`` has agents and AHT per queue, weekday and slot.
+    The model is Erlang A where ``calibration`` knows the queue's patience, else Erlang C;
+    ``erlang_sl`` is its service level at the forecast mean.
 
-    * predicted service level = Erlang C at the forecast mean with the planned agents;
-    * the goal holds while calls stay below c* = ``calls_at_goal`` for those agents, so
-      P(breach) = P(calls > c*) = 1 - Phi((c* - mean) / sd) under the forecast's normal
-      interval (a point forecast, sd 0, gives 0 or 1);
-    * agents needed = the smallest N holding the goal at the forecast mean; the staffing
-      gap = needed - planned (positive: people short).
+    Calibrated queues (``calibration`` has a map for them, see :mod:`analytics.calibration`):
+
+    * predicted service level = the calibrated map's mean over the forecast's calls;
+    * P(breach) = E over calls ~ N(mean, s) of P(the realized share < goal), by quadrature,
+      with s = max(sd, sqrt(mean)): arrivals are at least as uncertain as Poisson;
+    * agents needed = the fewest whose calibrated service level at the forecast mean
+      reaches the goal (null when the centre never delivered the goal on history).
+
+    Uncalibrated queues (no history to learn from): the model is taken at its word.
+
+    * predicted service level = the model at the forecast mean with the planned agents;
+    * the goal holds while calls stay below c*, the most calls those agents answer at the
+      goal, so P(breach) = P(calls > c*) = 1 - Phi((c* - mean) / sd) under the forecast's
+      normal interval (a point forecast, sd 0, gives 0 or 1);
+    * agents needed = the fewest holding the goal at the forecast mean.
+
+    The staffing gap = needed - planned (positive: people short).
     """
     rows = forecast.with_columns(slot_columns(pl.col("time"))).join(
         plan, on=["queue", "weekday", "slot"], how="left"
     )
+    parts = [
+        _queue_breach(part, str(queue), interval_s, target_s, goal, calibration)
+        for (queue,), part in rows.partition_by("queue", as_dict=True, maintain_order=True).items()
+    ]
+    return pl.concat(parts, how="vertical_relaxed") if parts else rows
+
+
+def _queue_breach(
+    rows: pl.DataFrame,
+    queue: str,
+    interval_s: float,
+    target_s: float,
+    goal: float,
+    calibration: Calibration | None,
+) -> pl.DataFrame:
+    """``breach_forecast`` for the rows of one queue."""
     mean = rows["mean"].to_numpy().astype(float)
     sd = rows["sd"].fill_null(0.0).to_numpy().astype(float)
     aht = rows["aht_s"].fill_null(300.0).to_numpy().astype(float)
     agents = rows["agents"].fill_null(0.0).to_numpy().astype(float)
+    patience = calibration.patience(queue) if calibration else math.nan
+    curve = calibration.curve(queue) if calibration else None
     a = traffic(mean, aht, interval_s)
-    predicted = erlang_c_arrays(a, agents, aht, target_s)
-    limit = calls_at_goal(agents, aht, interval_s, target_s, goal)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(sd > 0, (limit - mean) / np.where(sd > 0, sd, 1.0), np.inf)
-    p = np.where(sd > 0, norm.sf(z), (mean > limit).astype(float))
-    needed = agents_needed(a, aht, target_s, goal)
+
+    def level(calls: np.ndarray, staff: np.ndarray = agents) -> np.ndarray:
+        shape = np.shape(calls)
+        grid = (-1,) + (1,) * (len(shape) - 1)
+        return model_service_level(
+            calls,
+            np.reshape(staff, grid),
+            np.reshape(aht, grid),
+            np.full(shape, patience),
+            interval_s,
+            target_s,
+        )
+
+    erlang = level(mean)
+    capacity = np.floor(agents) * interval_s / np.maximum(aht, 1e-9)  # calls where A = N
+    hi = capacity if math.isnan(patience) else 4 * (capacity + mean) + 10
+    if curve is None:
+        predicted = erlang
+        limit = bisect_calls(level, goal, hi)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(sd > 0, (limit - mean) / np.where(sd > 0, sd, 1.0), np.inf)
+        p = np.where(sd > 0, norm.sf(z), (mean > limit).astype(float))
+        needed = agents_for(lambda n: level(mean, n), np.full(mean.shape, goal), a)
+    else:
+        nodes, weights = np.polynomial.hermite_e.hermegauss(NODES)
+        weights = weights / weights.sum()
+        spread = np.maximum(sd, np.sqrt(np.maximum(mean, 0.0)))  # never surer than Poisson
+        calls = np.maximum(mean[:, None] + spread[:, None] * nodes[None, :], 0.0)
+        m = curve.mean(level(calls))
+        predicted = m @ weights
+        p = curve.breach(m, calls, goal) @ weights
+        limit = bisect_calls(lambda c: curve.mean(level(c)), goal, hi)
+        needed = agents_for(
+            lambda n: level(mean, n), np.full(mean.shape, curve.goal_level(goal)), a
+        )
+    model = "erlang_c" if math.isnan(patience) else "erlang_a"
     return rows.with_columns(
         pl.Series("agents", agents),
         pl.Series("aht_s", aht),
         pl.Series("traffic_erlangs", a),
-        pl.Series("predicted_sl", predicted["service_level"]),
-        pl.Series("overloaded", predicted["overloaded"]),
+        pl.lit(model).alias("model"),
+        pl.lit(curve is not None).alias("calibrated"),
+        pl.Series("erlang_sl", erlang),
+        pl.Series("predicted_sl", predicted),
+        pl.Series("overloaded", (agents <= a) & (a > 0)),
         pl.Series("calls_at_goal", limit),
-        pl.Series("p_breach", p),
-        pl.Series("agents_needed", needed.astype(float)),
-        pl.Series("gap", needed - agents),
+        pl.Series("p_breach", np.clip(p, 0.0, 1.0)),
+        pl.Series("agents_needed", needed, nan_to_null=True),
+        pl.Series("gap", needed - agents, nan_to_null=True),
     )
 
 
@@ -363,12 +576,16 @@ def queue_breaches(
     target_s: float,
     goal: float,
     plan: pl.DataFrame | None = None,
+    calibration: Calibration | None = None,
 ) -> pl.DataFrame:
     """``breach_forecast`` for every queue's intra-day forecast (``(queue, forecast)``
-    pairs), against ``plan`` or, by default, the ``weekly_plan`` of the report."""
+    pairs), against ``plan`` or, by default, the ``weekly_plan`` of the report, calibrated
+    by ``calibration`` where given."""
     plan = weekly_plan(acd) if plan is None else plan
     frames = [
-        breach_forecast(f.with_columns(pl.lit(q).alias("queue")), plan, interval_s, target_s, goal)
+        breach_forecast(
+            f.with_columns(pl.lit(q).alias("queue")), plan, interval_s, target_s, goal, calibration
+        )
         for q, f in forecasts
     ]
     return pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
