@@ -12,10 +12,12 @@ what was expected; nothing here raises on bad data.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import io
 import zipfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,6 +26,7 @@ import polars as pl
 
 from analytics.calls import call_events, report_for
 from analytics.dataset import Dataset, LoadReport, TableReport
+from analytics.limits import RATIO_EXEMPT_BYTES, Limits, clip, megabytes, variable
 from analytics.mapping import Mapping, header_seconds_factor, normalize_header, suggest
 from analytics.parsing import (
     DateFormat,
@@ -62,6 +65,7 @@ class Source:
     frame: pl.DataFrame | None = None
     path: Path | None = None
     separator: str = ","
+    warnings: tuple[str, ...] = ()  # read warnings (e.g. undecodable bytes replaced)
 
     def lazy(self) -> pl.LazyFrame:
         if self.frame is not None:
@@ -101,57 +105,144 @@ def _separator(header_line: str) -> str:
     return max(counts, key=lambda s: counts[s])
 
 
-def _head(name: str, head: bytes) -> tuple[bool, str]:
-    """Whether a file's first bytes are UTF-8, and its header line's separator."""
+def _head(name: str, head: bytes, limits: Limits) -> tuple[bool, str]:
+    """Whether a file's first bytes are UTF-8, and its header line's separator.
+
+    ``head`` is the file's first :func:`_head_size` bytes. The header line must end within
+    ``limits.header_bytes``: a file without line breaks (500 MB of zero bytes) is not a
+    table, and its "header" is never parsed or quoted.
+    """
+    if head.find(b"\n", 0, limits.header_bytes + 1) < 0 and len(head) > limits.header_bytes:
+        raise UnreadableFile(
+            f"{name}: the first line is longer than {megabytes(limits.header_bytes)}, so it "
+            "is not a header row; expected a table with one record per line "
+            f"(the limit is set by {variable('header_bytes')})"
+        )
     try:
         text = head.decode("utf-8-sig")
         utf8 = True
     except UnicodeDecodeError as exc:
         utf8 = exc.start >= len(head) - 4  # a multi-byte character cut by the head
-        text = head[: exc.start].decode("utf-8-sig") if utf8 else head.decode("cp1251")
+        text = (
+            head[: exc.start].decode("utf-8-sig")
+            if utf8
+            else head.decode("cp1251", errors="replace")
+        )
     first_line = text.splitlines()[0] if text.strip() else ""
     if not first_line:
         raise UnreadableFile(f"{name}: the file is empty; expected a header row and data rows")
     return utf8, _separator(first_line)
 
 
-def read_csv(name: str, data: bytes) -> pl.DataFrame:
-    """Read a CSV export as text columns; UTF-8 (with or without BOM) or Windows-1251."""
-    utf8, separator = _head(name, data[:65536])
+def _head_size(limits: Limits) -> int:
+    return max(65536, limits.header_bytes + 1)
+
+
+def _long_line(data: bytes, limit: int) -> int | None:
+    """The number of the first line longer than ``limit`` bytes, or ``None``.
+
+    A line longer than ``limit`` covers at least one whole block of ``limit // 2`` bytes,
+    so only blocks without a line break (found at memchr speed) are measured exactly.
+    """
+    block = max(limit // 2, 1)
+    start = 0
+    while start + block <= len(data):
+        if data.find(b"\n", start, start + block) >= 0:
+            start += block
+            continue
+        first = data.rfind(b"\n", 0, start) + 1
+        end = data.find(b"\n", start + block)
+        end = len(data) if end < 0 else end
+        if end - first > limit:
+            return data.count(b"\n", 0, first) + 1
+        start = end + 1
+    return None
+
+
+def read_csv(
+    name: str, data: bytes, limits: Limits | None = None
+) -> tuple[pl.DataFrame, tuple[str, ...]]:
+    """Read a CSV export as text columns; UTF-8 (with or without BOM) or Windows-1251.
+
+    Returns the table and its warnings (bytes Windows-1251 does not define, replaced).
+    Raises :class:`UnreadableFile` for an empty file, a header or line over the limits,
+    or a table Polars cannot parse.
+    """
+    limits = limits or Limits.from_env()
+    utf8, separator = _head(name, data[: _head_size(limits)], limits)
+    line = _long_line(data, limits.line_bytes)
+    if line is not None:
+        raise UnreadableFile(
+            f"{name}: line {line:,} is longer than {megabytes(limits.line_bytes)}; expected "
+            f"one record per line (the limit is set by {variable('line_bytes')})"
+        )
+    warnings: tuple[str, ...] = ()
     if not utf8:
-        data = data.decode("cp1251").encode("utf-8")
+        data, warnings = _from_cp1251(name, data)
     try:
-        frame = pl.read_csv(data, separator=separator, infer_schema=False, encoding="utf8")
-    except pl.exceptions.ComputeError as exc:
-        if "utf-8" in str(exc).lower() and utf8:
-            return read_csv(name, data.decode("cp1251").encode("utf-8"))
+        frame = _parse_csv(name, data, separator)
+    except NotUtf8:  # UTF-8 at the start, another encoding further on
+        if not utf8:
+            raise
+        data, warnings = _from_cp1251(name, data)
+        frame = _parse_csv(name, data, separator)
+    return frame.rename({c: c.strip() for c in frame.columns}), warnings
+
+
+def _parse_csv(name: str, data: bytes, separator: str) -> pl.DataFrame:
+    try:
+        return pl.read_csv(data, separator=separator, infer_schema=False, encoding="utf8")
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException) as exc:
         raise _csv_error(name, exc) from exc
-    return frame.rename({c: c.strip() for c in frame.columns})
 
 
-def _csv_error(name: str, exc: Exception) -> UnreadableFile:
+def _from_cp1251(name: str, data: bytes) -> tuple[bytes, tuple[str, ...]]:
+    """Bytes that are not UTF-8, decoded as Windows-1251 into UTF-8. Its one undefined
+    byte (0x98) becomes «�», and a warning counts the replaced characters."""
+    replaced = data.count(b"\x98")
+    text = data.decode("cp1251", errors="replace").encode("utf-8")
+    if not replaced:
+        return text, ()
+    return text, (
+        f"{name}: not UTF-8, read as Windows-1251; {replaced:,} byte(s) that Windows-1251 "
+        "does not define were replaced with «�»",
+    )
+
+
+def _csv_error(name: str, exc: BaseException) -> UnreadableFile:
     detail = _first_line(exc)
-    if "utf-8" in detail.lower():
+    if "utf-8" in detail.lower() or "utf8" in detail.lower():
         return NotUtf8(f"{name}: mixes UTF-8 and another encoding")
     if "more fields" in detail:
         detail = "a row has more fields than the header; check the separator and quoting"
     return UnreadableFile(f"{name}: not a readable CSV table ({detail})")
 
 
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+def _first_line(exc: BaseException) -> str:
+    """An exception's first line, cut for a message (Polars may quote a whole value)."""
+    text = str(exc).strip()
+    return clip(text.splitlines()[0]) if text else type(exc).__name__
 
 
-def read_bytes(name: str, data: bytes) -> list[Source]:
-    """Read one uploaded or archived file into raw tables (an Excel book gives one per sheet)."""
+def read_bytes(name: str, data: bytes, limits: Limits | None = None) -> list[Source]:
+    """Read one uploaded or archived file into raw tables (an Excel book gives one per sheet).
+
+    Raises :class:`UnreadableFile`, naming the file, for anything that cannot be read.
+    """
+    limits = limits or Limits.from_env()
     suffix = Path(name).suffix.lower()
     digest = _digest(data)
     try:
         if suffix in CSV_SUFFIXES:
-            return [Source(name, digest, frame=read_csv(name, data))]
+            frame, warnings = read_csv(name, data, limits)
+            return [Source(name, digest, frame=frame, warnings=warnings)]
         if suffix in PARQUET_SUFFIXES:
             return [Source(name, digest, frame=pl.read_parquet(io.BytesIO(data)))]
         if suffix in EXCEL_SUFFIXES:
+            # A workbook is a zip: the same limits, checked before calamine unpacks it.
+            # Not a zip at all: calamine says what it is.
+            with contextlib.suppress(zipfile.BadZipFile), zipfile.ZipFile(io.BytesIO(data)) as book:
+                _check_archive(name, book.infolist(), limits, limits.unpacked_bytes)
             sheets = pl.read_excel(data, sheet_id=0, raise_if_empty=False)
             return [
                 Source(f"{name}:{sheet}", f"{digest}:{sheet}", frame=frame)
@@ -160,66 +251,189 @@ def read_bytes(name: str, data: bytes) -> list[Source]:
             ]
     except UnreadableFile:
         raise
-    except Exception as exc:  # a corrupt file: one clear message, never a traceback
+    except (Exception, pl.exceptions.PanicException) as exc:  # corrupt: a message, no traceback
         raise UnreadableFile(
             f"{name}: cannot be read as {suffix[1:]} ({_first_line(exc)})"
         ) from exc
     raise UnreadableFile(f"{name}: unsupported file type; expected .csv, .parquet, .xlsx or .zip")
 
 
-def read_uploads(files: Iterable[tuple[str, bytes]]) -> Sources:
-    """Read uploaded ``(name, bytes)`` pairs; zips are opened, ``settings.toml`` is kept."""
+def read_uploads(files: Iterable[tuple[str, bytes]], limits: Limits | None = None) -> Sources:
+    """Read uploaded ``(name, bytes)`` pairs; zips are opened, ``settings.toml`` is kept.
+
+    Bounded by ``limits`` (default :meth:`Limits.from_env`): an upload over the total size
+    is refused whole; a zip or file over a limit becomes one error naming it.
+    """
+    limits = limits or Limits.from_env()
+    files = list(files)
+    total = sum(len(data) for _, data in files)
+    if total > limits.upload_bytes:
+        return Sources(
+            (),
+            (
+                f"the upload is {megabytes(total)}, over the {megabytes(limits.upload_bytes)} "
+                f"limit (set by {variable('upload_bytes')}); nothing was read",
+            ),
+        )
+    return _read_files(files, limits, _Budget(limits.unpacked_bytes))
+
+
+@dataclass
+class _Budget:
+    """What one read may still unpack from zips, shared by every zip in it."""
+
+    unpacked_bytes: int
+
+
+def _read_files(
+    files: list[tuple[str, bytes]], limits: Limits, budget: _Budget, archive: str | None = None
+) -> Sources:
     items: list[Source] = []
     errors: list[str] = []
     skipped: list[str] = []
     settings_text: str | None = None
     for name, data in files:
-        base = Path(name).name
-        if base.lower() == SETTINGS_FILE:
-            settings_text = data.decode("utf-8-sig")
-            continue
-        if Path(name).suffix.lower() == ".zip":
+        suffix = Path(name).suffix.lower()
+        if Path(name).name.lower() == SETTINGS_FILE:
             try:
-                inner = _zip_members(name, data)
+                settings_text = _settings_text(name, data)
+            except UnreadableFile as exc:
+                errors.append(str(exc))
+            continue
+        if suffix == ".zip" and archive is not None:
+            errors.append(
+                f"{clip(name)}: an archive inside the archive {clip(archive)} is not opened; "
+                "unpack it and upload its files"
+            )
+            continue
+        if suffix == ".zip":
+            try:
+                inner, inner_errors = _zip_members(name, data, limits, budget)
             except UnreadableFile as exc:
                 errors.append(str(exc))
                 continue
-            nested = read_uploads(inner)
+            nested = _read_files(inner, limits, budget, archive=name)
             items.extend(nested.items)
-            errors.extend(nested.errors)
+            errors.extend([*inner_errors, *nested.errors])
             skipped.extend(nested.skipped)
             settings_text = nested.settings_text or settings_text
             continue
-        if Path(name).suffix.lower() in DOCUMENTATION_SUFFIXES:
+        if suffix in DOCUMENTATION_SUFFIXES:
             continue
-        if Path(name).suffix.lower() not in READABLE:
-            skipped.append(name)
+        if suffix not in READABLE:
+            skipped.append(clip(name))
             continue
         try:
-            items.extend(read_bytes(name, data))
+            items.extend(read_bytes(name, data, limits))
         except UnreadableFile as exc:
             errors.append(str(exc))
     return Sources(tuple(items), tuple(errors), tuple(skipped), settings_text)
 
 
-def _zip_members(name: str, data: bytes) -> list[tuple[str, bytes]]:
+SETTINGS_BYTES = 1024 * 1024  # settings are a few hundred bytes; more is not a settings file
+
+
+def _settings_text(name: str, data: bytes) -> str:
+    if len(data) > SETTINGS_BYTES:
+        raise UnreadableFile(
+            f"{clip(name)}: {megabytes(len(data))} is too large for a settings file (a few "
+            "KB is usual); the default settings are used"
+        )
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return [
-                (f"{name}/{info.filename}", archive.read(info))
-                for info in archive.infolist()
-                if not info.is_dir() and not Path(info.filename).name.startswith(".")
-            ]
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UnreadableFile(
+            f"{clip(name)}: not UTF-8 text (byte 0x{data[exc.start]:02x} at position "
+            f"{exc.start:,}); save it as UTF-8. The default settings are used"
+        ) from exc
+
+
+def _zip_members(
+    name: str, data: bytes, limits: Limits, budget: _Budget
+) -> tuple[list[tuple[str, bytes]], list[str]]:
+    """The files in a zip and one error per member that cannot be unpacked.
+
+    The limits are checked on the archive's directory before anything is unpacked; a zip
+    over one is refused whole. Hidden files and folders are left out.
+    """
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as exc:
-        raise UnreadableFile(f"{name}: not a valid zip archive") from exc
+        raise UnreadableFile(f"{clip(name)}: not a valid zip archive") from exc
+    except Exception as exc:  # a directory too broken to parse
+        raise UnreadableFile(f"{clip(name)}: not a valid zip archive ({_first_line(exc)})") from exc
+    with archive:
+        infos = archive.infolist()
+        members = [i for i in infos if not i.is_dir() and not Path(i.filename).name.startswith(".")]
+        _check_archive(name, infos, limits, budget.unpacked_bytes)
+        out: list[tuple[str, bytes]] = []
+        errors: list[str] = []
+        for info in members:
+            member = f"{name}/{clip(info.filename, 255)}"  # no file system allows longer
+            if info.flag_bits & 0x1:
+                errors.append(
+                    f"{clip(member)}: password-protected; save the archive without a password"
+                )
+                continue
+            try:
+                with archive.open(info) as handle:  # never yields more than the directory says
+                    payload = handle.read(info.file_size + 1)
+            except (zipfile.BadZipFile, zlib.error, NotImplementedError, EOFError) as exc:
+                damage = next(v for k, v in _ZIP_DAMAGE.items() if isinstance(exc, k))
+                errors.append(f"{clip(member)}: cannot be unpacked ({damage})")
+                continue
+            except (RuntimeError, OSError, ValueError) as exc:  # e.g. other encryption schemes
+                errors.append(f"{clip(member)}: cannot be unpacked ({_first_line(exc)})")
+                continue
+            budget.unpacked_bytes -= len(payload)
+            out.append((member, payload))
+    return out, errors
 
 
-def read_path(path: str | Path) -> Sources:
+_ZIP_DAMAGE = {
+    zipfile.BadZipFile: "damaged: its checksum or headers do not match",
+    zlib.error: "damaged: the compressed data is corrupt",
+    NotImplementedError: "packed with a compression method this reader does not support; "
+    "re-save it as a standard zip (deflate)",
+    EOFError: "the archive ends before this file does; it was cut short",
+}
+
+
+def _check_archive(
+    name: str, infos: list[zipfile.ZipInfo], limits: Limits, unpacked_left: int
+) -> None:
+    """Refuse a zip (or workbook) over the member count, total unpacked size or ratio."""
+    if len(infos) > limits.zip_members:
+        raise UnreadableFile(
+            f"{clip(name)}: {len(infos):,} entries, over the limit of {limits.zip_members:,} "
+            f"(set by {variable('zip_members')}); the archive is not opened"
+        )
+    for i in infos:
+        ratio = i.file_size / max(i.compress_size, 1)
+        if i.file_size > RATIO_EXEMPT_BYTES and ratio > limits.zip_ratio:
+            raise UnreadableFile(
+                f"{clip(name)}: {clip(i.filename)} unpacks {ratio:,.0f}x "
+                f"({megabytes(i.compress_size)} to {megabytes(i.file_size)}), over the "
+                f"{limits.zip_ratio:,.0f}x limit (set by {variable('zip_ratio')}); the "
+                "archive is not opened"
+            )
+    unpacked = sum(i.file_size for i in infos)
+    if unpacked > unpacked_left:
+        raise UnreadableFile(
+            f"{clip(name)}: unpacks to {megabytes(unpacked)}, over the "
+            f"{megabytes(limits.unpacked_bytes)} limit for one upload (set by "
+            f"{variable('unpacked_bytes')}); the archive is not opened"
+        )
+
+
+def read_path(path: str | Path, limits: Limits | None = None) -> Sources:
     """Read a folder (its files, not sub-folders), a zip, or a single file.
 
-    UTF-8 CSV and Parquet files are scanned lazily from disk; everything else is read
-    into memory as an upload would be.
+    UTF-8 CSV and Parquet files are scanned lazily from disk (only the header limit applies:
+    they are the operator's files and never held in memory); everything else is read into
+    memory as an upload would be, under the same limits except the upload's total size.
     """
+    limits = limits or Limits.from_env()
     path = Path(path)
     if not path.exists():
         return Sources((), (f"{path}: no such file or folder",))
@@ -233,7 +447,7 @@ def read_path(path: str | Path) -> Sources:
     in_memory: list[Path] = []
     for file in files:
         try:
-            source = _scan(file)
+            source = _scan(file, limits)
         except UnreadableFile as exc:
             errors.append(str(exc))
             continue
@@ -241,13 +455,15 @@ def read_path(path: str | Path) -> Sources:
             in_memory.append(file)
         else:
             scanned.append(source)
-    rest = read_uploads((p.name, p.read_bytes()) for p in in_memory)
+    rest = _read_files(
+        [(p.name, p.read_bytes()) for p in in_memory], limits, _Budget(limits.unpacked_bytes)
+    )
     return Sources(
         (*scanned, *rest.items), (*errors, *rest.errors), rest.skipped, rest.settings_text
     )
 
 
-def _scan(file: Path) -> Source | None:
+def _scan(file: Path, limits: Limits) -> Source | None:
     """A lazily scanned source for UTF-8 CSV and Parquet files, else ``None``."""
     suffix = file.suffix.lower()
     if suffix not in CSV_SUFFIXES | PARQUET_SUFFIXES:
@@ -258,13 +474,13 @@ def _scan(file: Path) -> Source | None:
         source = Source(file.name, digest, path=file)
         try:
             source.lazy().collect_schema()
-        except Exception as exc:  # not a Parquet file: one clear message
+        except (Exception, pl.exceptions.PanicException) as exc:  # not Parquet: one message
             raise UnreadableFile(
                 f"{file.name}: cannot be read as parquet ({_first_line(exc)})"
             ) from exc
         return source
     with file.open("rb") as handle:
-        utf8, separator = _head(file.name, handle.read(65536))
+        utf8, separator = _head(file.name, handle.read(_head_size(limits)), limits)
     return Source(file.name, digest, path=file, separator=separator) if utf8 else None
 
 
@@ -539,8 +755,9 @@ def load_table(
 def _as_cp1251(source: Source) -> Source:
     """A scanned CSV that is not UTF-8 after all: decoded as Windows-1251 in memory."""
     assert source.path is not None
-    data = source.path.read_bytes().decode("cp1251").encode("utf-8")
-    return Source(source.name, source.digest, frame=read_csv(source.name, data))
+    data, warnings = _from_cp1251(source.name, source.path.read_bytes())
+    frame, _ = read_csv(source.name, data)
+    return Source(source.name, source.digest, frame=frame, warnings=warnings)
 
 
 def _with_all_columns(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
@@ -621,7 +838,7 @@ def load_sources(
     """Assign, map, type and validate every source; never raises on bad data."""
     mapping = mapping or Mapping()
     errors = list(sources.errors)
-    warnings = [
+    warnings = [w for s in sources.items for w in s.warnings] + [
         f"{s}: not a data file (.csv, .parquet, .xlsx or .zip), ignored" for s in sources.skipped
     ]
     if settings is None:

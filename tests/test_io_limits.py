@@ -1,0 +1,280 @@
+"""Upload limits and unreadable input: one clear message naming the file, never a traceback,
+never a long value echoed, and every row read still accounted for (issue 16)."""
+
+from __future__ import annotations
+
+import io
+import struct
+import time
+import zipfile
+
+import pytest
+
+from analytics.dataset import Dataset
+from analytics.io import _long_line, load_sources, read_uploads
+from analytics.limits import KB, MB, Limits, clip
+
+EVENTS = "case_id,timestamp,activity\n" + "".join(
+    f"C{i},2024-01-{1 + i % 28:02d} 10:00,step\n" for i in range(40)
+)
+SMALL = Limits(
+    upload_bytes=4 * MB,
+    unpacked_bytes=8 * MB,
+    zip_members=5,
+    zip_ratio=100,
+    header_bytes=1 * KB,
+    line_bytes=4 * KB,
+)
+
+
+def _load(files: list[tuple[str, bytes]], limits: Limits = SMALL) -> Dataset:
+    dataset = load_sources(read_uploads(files, limits))
+    for report in dataset.report.tables.values():  # rows read = loaded + quarantined
+        assert report.rows_read == report.rows_loaded + report.rows_quarantined
+    return dataset
+
+
+def _zip(members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", method) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _patch(
+    data: bytes, member: int, local: int | None, central: int, fmt: str, value: int
+) -> bytes:
+    """Overwrite a field of the ``member``-th local header (offset ``local``) and central
+    directory entry (offset ``central``), as a damaged or hand-made archive has it."""
+    out = bytearray(data)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        info = archive.infolist()[member]
+    if local is not None:
+        struct.pack_into(fmt, out, info.header_offset + local, value)
+    entry = -1
+    for _ in range(member + 1):
+        entry = out.index(b"PK\x01\x02", entry + 1)
+    struct.pack_into(fmt, out, entry + central, value)
+    return bytes(out)
+
+
+def _data_start(data: bytes, member: int) -> int:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        info = archive.infolist()[member]
+    name_len, extra_len = struct.unpack_from("<HH", data, info.header_offset + 26)
+    return info.header_offset + 30 + name_len + extra_len
+
+
+def test_a_zip_bomb_is_refused_from_its_directory_without_unpacking():
+    # 32 MB of zero bytes pack into ~32 KB (about 1,000x): the issue's 509 KB zip of 500 MB
+    # zeros in small. Refused on the directory's sizes, so it takes no time and no memory.
+    bomb = _zip({"events.csv": bytes(32 * MB)})
+    started = time.perf_counter()
+    dataset = _load([("bomb.zip", bomb)])
+    elapsed = time.perf_counter() - started
+    (error, *_) = dataset.report.errors
+    assert error.startswith("bomb.zip: events.csv unpacks 1,0")  # 32 MB / ~32 KB
+    assert "over the 100x limit (set by CX_RADAR_MAX_ZIP_RATIO)" in error
+    assert not dataset.report.usable and elapsed < 2.0
+
+
+def test_a_small_member_is_never_refused_for_its_ratio():
+    # 64 KB of one repeated row packs ~200x, but members under 1 MB cannot hurt.
+    rows = "case_id,timestamp,activity\n" + "C1,2024-01-01 10:00,step\n" * 2600
+    dataset = _load([("log.zip", _zip({"events.csv": rows.encode()}))])
+    assert dataset.report.errors == () and dataset.events.height == 2600
+
+
+def test_unpacked_size_member_count_and_upload_size_are_limited():
+    # 1,057 bytes x 10,000 = 10,570,000 bytes = 10.08 MiB unpacked
+    assert len(EVENTS) == 1057
+    big = _zip({"a.csv": EVENTS.encode() * 10_000}, zipfile.ZIP_STORED)
+    dataset = _load([("big.zip", big)], Limits(**{**SMALL.__dict__, "upload_bytes": 20 * MB}))
+    assert dataset.report.errors[0].startswith("big.zip: unpacks to 10.1 MB, over the 8.0 MB")
+    many = _zip({f"part{i}.csv": EVENTS.encode() for i in range(6)})
+    assert _load([("many.zip", many)]).report.errors[0] == (
+        "many.zip: 6 entries, over the limit of 5 (set by CX_RADAR_MAX_ZIP_MEMBERS); "
+        "the archive is not opened"
+    )
+    upload = [("a.csv", b"x" * (3 * MB)), ("b.csv", b"y" * (2 * MB))]
+    assert _load(upload).report.errors[0] == (
+        "the upload is 5.0 MB, over the 4.0 MB limit (set by CX_RADAR_MAX_UPLOAD_MB); "
+        "nothing was read"
+    )
+
+
+def test_the_unpacked_budget_is_shared_by_every_zip_of_one_upload():
+    part = _zip({"events.csv": EVENTS.encode() * 6_000}, zipfile.ZIP_STORED)  # ~6.3 MB
+    limits = Limits(**{**SMALL.__dict__, "upload_bytes": 20 * MB})
+    errors = _load([("one.zip", part), ("two.zip", part)], limits).report.errors
+    assert errors[0].startswith("two.zip: unpacks to 6.")  # one.zip fitted, two.zip did not
+
+
+def test_an_archive_inside_an_archive_is_not_opened():
+    inner = _zip({"events.csv": EVENTS.encode()})
+    dataset = _load([("outer.zip", _zip({"inner.zip": inner, "events.csv": EVENTS.encode()}))])
+    assert dataset.report.errors == (
+        "outer.zip/inner.zip: an archive inside the archive outer.zip is not opened; unpack "
+        "it and upload its files",
+    )
+    assert dataset.events.height == 40  # the rest of the archive is still read
+
+
+def _stored_member_too_long(data: bytes) -> bytes:
+    data = _patch(data, 0, None, 20, "<I", 100_000)  # compressed size
+    return _patch(data, 0, None, 24, "<I", 100_000)  # uncompressed size
+
+
+def _garbage_deflate(data: bytes) -> bytes:
+    start = _data_start(data, 0)
+    return data[:start] + b"\xff" * 8 + data[start + 8 :]
+
+
+def _flipped_byte(data: bytes) -> bytes:
+    start = _data_start(data, 0) + 5
+    return data[:start] + bytes([data[start] ^ 0xFF]) + data[start + 1 :]
+
+
+@pytest.mark.parametrize(
+    ("damage", "method", "reason"),
+    [
+        # zipfile raises RuntimeError for an encrypted member, zlib.error for corrupt
+        # deflate data, NotImplementedError for an unknown method, EOFError when the data
+        # stops early, BadZipFile for a checksum mismatch: all were uncaught before.
+        (
+            lambda d: _patch(d, 0, 6, 8, "<H", 1),
+            zipfile.ZIP_DEFLATED,
+            "password-protected; save the archive without a password",
+        ),
+        (
+            _garbage_deflate,
+            zipfile.ZIP_DEFLATED,
+            "cannot be unpacked (damaged: the compressed data is corrupt)",
+        ),
+        (
+            lambda d: _patch(d, 0, 8, 10, "<H", 97),
+            zipfile.ZIP_DEFLATED,
+            "cannot be unpacked (packed with a compression method this reader does not "
+            "support; re-save it as a standard zip (deflate))",
+        ),
+        (
+            _stored_member_too_long,
+            zipfile.ZIP_STORED,
+            "cannot be unpacked (the archive ends before this file does; it was cut short)",
+        ),
+        (
+            _flipped_byte,
+            zipfile.ZIP_STORED,
+            "cannot be unpacked (damaged: its checksum or headers do not match)",
+        ),
+    ],
+    ids=["encrypted", "zlib-error", "unknown-method", "cut-short", "bad-crc"],
+)
+def test_a_damaged_member_is_named_and_the_others_are_read(damage, method, reason):
+    customers = "customer_id,segment\nK1,mass\n"
+    archive = damage(
+        _zip({"events.csv": EVENTS.encode(), "customers.csv": customers.encode()}, method)
+    )
+    dataset = _load([("export.zip", archive)])
+    assert dataset.report.errors[0] == f"export.zip/events.csv: {reason}"
+    assert dataset.customers is not None and dataset.customers.height == 1
+
+
+def test_not_a_zip_and_a_broken_directory():
+    assert _load([("x.zip", b"PK\x03\x04 not really")]).report.errors[0] == (
+        "x.zip: not a valid zip archive"
+    )
+
+
+def test_a_newline_free_file_is_not_a_header_and_is_not_echoed():
+    # A newline-free file became one huge "header", and the message repeated it whole.
+    dataset = _load(
+        [("zeros.csv", bytes(2 * MB))], Limits(**{**SMALL.__dict__, "upload_bytes": 8 * MB})
+    )
+    assert dataset.report.errors[0] == (
+        "zeros.csv: the first line is longer than 1.0 KB, so it is not a header row; expected "
+        "a table with one record per line (the limit is set by CX_RADAR_MAX_HEADER_KB)"
+    )
+    assert max(len(e) for e in dataset.report.errors) < 300
+
+
+def test_a_line_over_the_limit_is_refused_with_its_number():
+    text = EVENTS + "C99,2024-01-02 10:00," + "x" * (5 * KB) + "\n" + "C100,2024-01-02 10:00,y\n"
+    dataset = _load([("events.csv", text.encode())])
+    assert dataset.report.errors[0] == (
+        "events.csv: line 42 is longer than 4.0 KB; expected one record per line (the limit "
+        "is set by CX_RADAR_MAX_LINE_KB)"
+    )
+
+
+def test_long_line_finder_agrees_with_splitting_the_lines():
+    # The block search only measures around newline-free blocks; compare with the obvious way.
+    for text in [b"", b"a\n", b"ab\n" * 10, b"a" * 9, b"a\n" + b"b" * 9 + b"\nc", b"a" * 8 + b"\n"]:
+        for limit in (1, 2, 3, 4, 8, 9):
+            lengths = [len(line) for line in text.split(b"\n")]
+            over = [i + 1 for i, n in enumerate(lengths) if n > limit]
+            assert _long_line(text, limit) == (over[0] if over else None), (text, limit)
+
+
+def test_windows_1251_with_an_undefined_byte_is_read_with_a_warning():
+    # 0x98 is the one byte Windows-1251 does not define: a strict decode raised.
+    text = "case_id;timestamp;activity\nA1;01.02.2024 10:00;запрос\nA2;01.02.2024 11:00;ответ\n"
+    data = text.encode("cp1251").replace("ответ".encode("cp1251"), b"\x98\x98") + b"\n"
+    dataset = _load([("обращения.csv", data)])
+    assert dataset.report.warnings[0] == (
+        "обращения.csv: not UTF-8, read as Windows-1251; 2 byte(s) that Windows-1251 does not "
+        "define were replaced with «�»"
+    )
+    assert dataset.events["activity"].to_list() == ["запрос", "��"]
+
+
+@pytest.mark.parametrize(
+    ("settings", "error"),
+    [
+        (
+            "currency = 'руб'".encode("cp1251"),
+            "export.zip/settings.toml: not UTF-8 text (byte 0xf0 at position 12); save it as "
+            "UTF-8. The default settings are used",
+        ),
+        (b"currency = = 'RUB'", "settings.toml: settings are not valid TOML"),
+        (b"x" * (2 * MB), "export.zip/settings.toml: 2.0 MB is too large for a settings file"),
+    ],
+    ids=["not-utf8", "not-toml", "too-large"],
+)
+def test_a_bad_settings_file_is_one_message_and_defaults_are_used(settings, error):
+    archive = _zip({"settings.toml": settings, "events.csv": EVENTS.encode()}, zipfile.ZIP_STORED)
+    dataset = _load([("export.zip", archive)])
+    assert dataset.report.errors[0].startswith(error)
+    assert dataset.events.height == 40 and dataset.settings.currency == "RUB"
+
+
+def test_long_names_are_cut_in_messages():
+    name = "x" * 5000 + ".zip"
+    (error,) = _load([(name, b"not a zip")]).report.errors[:1]
+    assert len(error) < 300 and error.endswith("(5,004 characters): not a valid zip archive")
+    assert clip("abc", 2) == "ab… (3 characters)" and clip("abc", 3) == "abc"
+
+
+def test_limits_come_from_the_environment_with_documented_defaults():
+    assert Limits.from_env({}) == Limits()
+    assert Limits() == Limits(1024 * MB, 2048 * MB, 1000, 100.0, 64 * KB, 1024 * KB)
+    env = {
+        "CX_RADAR_MAX_UPLOAD_MB": "10",
+        "CX_RADAR_MAX_ZIP_RATIO": "50",
+        "CX_RADAR_MAX_HEADER_KB": "2",
+    }
+    assert Limits.from_env(env) == Limits(upload_bytes=10 * MB, zip_ratio=50.0, header_bytes=2 * KB)
+    with pytest.raises(
+        ValueError, match="CX_RADAR_MAX_LINE_KB must be a positive number, not '-1'"
+    ):
+        Limits.from_env({"CX_RADAR_MAX_LINE_KB": "-1"})
+    with pytest.raises(ValueError, match="CX_RADAR_MAX_ZIP_MEMBERS must be a positive number"):
+        Limits.from_env({"CX_RADAR_MAX_ZIP_MEMBERS": "many"})
+
+
+def test_a_workbook_is_checked_as_the_zip_it_is():
+    bomb = _zip({"xl/worksheets/sheet1.xml": bytes(4 * MB)})
+    (error, *_) = _load([("book.xlsx", bomb)]).report.errors
+    assert error.startswith("book.xlsx: xl/worksheets/sheet1.xml unpacks ")
+    assert "over the 100x limit" in error
