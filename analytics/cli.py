@@ -7,6 +7,7 @@ the column and what was expected), 2 on wrong arguments.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from collections.abc import Sequence
@@ -112,10 +113,27 @@ def _cmd_economics(args: argparse.Namespace) -> int:
     return 0
 
 
-def _loaded(args: argparse.Namespace) -> Dataset | None:
+NEEDS = {
+    "events": "an events table (case, timestamp, activity) or per-call records of known callers",
+    "acd": "per-call records or an interval report (offered, answered per interval)",
+    "customers": "a customers table (customer id, and churn dates or a churn flag)",
+}
+
+
+def _loaded(args: argparse.Namespace, needs: str | None = None) -> Dataset | None:
+    """The dataset at ``args.path``, or ``None`` (with the reason on stderr) when it is
+    unusable or lacks the table ``needs`` names."""
     dataset = load_path(args.path, _mapping(args.mapping))
     if not dataset.report.usable:
         print(format_report(dataset.report), file=sys.stderr)
+        return None
+    table = dataset.table(needs) if needs else None
+    if needs and (table is None or table.is_empty()):
+        present = ", ".join(n for n, t in dataset.report.tables.items() if t.rows_loaded)
+        print(
+            f"error: `{args.command}` needs {NEEDS[needs]}; this input has: {present}",
+            file=sys.stderr,
+        )
         return None
     # On stderr, so that --json output stays clean: results must not hide dropped rows.
     for name, table in dataset.report.tables.items():
@@ -132,7 +150,7 @@ def _cmd_variants(args: argparse.Namespace) -> int:
     from analytics.cases import case_steps, case_table
     from analytics.process import variant_paths, variants
 
-    dataset = _loaded(args)
+    dataset = _loaded(args, "events")
     if dataset is None:
         return 1
     steps = case_steps(dataset.events)
@@ -159,7 +177,7 @@ def _cmd_dfg(args: argparse.Namespace) -> int:
     from analytics.cases import case_steps
     from analytics.process import directly_follows
 
-    dataset = _loaded(args)
+    dataset = _loaded(args, "events")
     if dataset is None:
         return 1
     edges = directly_follows(case_steps(dataset.events))
@@ -180,9 +198,9 @@ def _cmd_dfg(args: argparse.Namespace) -> int:
 
 
 def _cmd_cost(args: argparse.Namespace) -> int:
-    from analytics.cost import case_costs, priciest, tag_costs
+    from analytics.cost import case_costs, cost_basis, excess_cost, priciest, tag_costs
 
-    dataset = _loaded(args)
+    dataset = _loaded(args, "events")
     if dataset is None:
         return 1
     cases = case_costs(dataset)
@@ -190,7 +208,9 @@ def _cmd_cost(args: argparse.Namespace) -> int:
     summary = {
         "currency": dataset.settings.currency,
         "cases": cases.height,
+        "cost_basis": cost_basis(dataset.events),
         "total_cost": round(float(cases["cost"].sum()), 2),
+        "excess_cost": round(excess_cost(cases), 2),
         "cost_per_case": {
             name: round(float(cases["cost"].quantile(q)), 2)
             for name, q in (("p10", 0.1), ("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
@@ -218,6 +238,46 @@ def _cmd_cost(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_cost_tags(args: argparse.Namespace) -> int:
+    from analytics.cost import CLOSING_STATES, TAGS, cost_view, excess_cost, tag_costs
+
+    dataset = _loaded(args, "events")
+    if dataset is None:
+        return 1
+    collapse = {"auto": None, "on": True, "off": False}[args.collapse]
+    closing = [c for c in args.closing.split(",") if c.strip()] if args.closing else CLOSING_STATES
+    view = cost_view(dataset, collapse, closing)
+    cases = view.cases
+    rows = {r["tag"]: r for r in tag_costs(cases).iter_rows(named=True)}
+    out = {
+        "cases": cases.height,
+        "cost_basis": view.basis,  # "estimated": from the rates alone, no measured time or cost
+        "total_cost": round(float(cases["cost"].sum()), 2),
+        "excess_cost": round(excess_cost(cases), 2),  # each case once, however many tags
+        "self_loops": {"share": round(view.loops.share, 4), "collapsed": view.loops.collapsed},
+        "tags": {
+            tag: {
+                "cases": rows[tag]["cases"],
+                "share": round(rows[tag]["share"], 6),
+                "extra_cost": round(float(rows[tag]["at_stake"] or 0.0), 2),
+            }
+            for tag in TAGS
+        },
+    }
+    if args.json:
+        return _print_json(out)
+    basis = " (estimated from the rates)" if view.basis == "estimated" else ""
+    print(
+        f"{out['cases']} cases; cost{basis} {out['total_cost']:,.0f}, of which excess "
+        f"{out['excess_cost']:,.0f} (each case once)"
+    )
+    if view.loops.collapsed:
+        print(f"runs of same-state updates collapsed ({view.loops.share:.0%} of transitions)")
+    for tag, r in out["tags"].items():
+        print(f"  {tag:<16} {r['share']:6.1%} of cases, extra cost {r['extra_cost']:,.0f}")
+    return 0
+
+
 def _cmd_forecast(args: argparse.Namespace) -> int:
     from analytics.forecast import breaches, forecast_all
     from analytics.sla import breach_points
@@ -225,7 +285,9 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     dataset = _loaded(args)
     if dataset is None:
         return 1
-    run = forecast_all(dataset, args.horizon, level=args.level, country=args.country)
+    run = forecast_all(
+        dataset, args.horizon, level=args.level, country=args.country, as_of=args.as_of
+    )
     series = run.daily + run.intraday
     found = breaches(run, dataset)
     points = breach_points(found, top=args.top) if found is not None else pl.DataFrame()
@@ -377,7 +439,8 @@ def _cmd_escalate(args: argparse.Namespace) -> int:
     grouped = sum(a["grouped"] for a in run.alerts)
     print(
         f"{len(run.alerts)} alerts: {counts['new']} new, {counts['ongoing']} ongoing, "
-        f"{counts['resolved']} resolved; {grouped} grouped over the owners' budgets. "
+        f"{counts['resolved']} resolved; {grouped} grouped over the owners' budgets; "
+        f"{len(run.to_act_on)} to act on. "
         f"Wrote {out} and {out.with_suffix('.csv')}"
     )
     for r in run.precision.filter(pl.col("precision").is_not_null()).iter_rows(named=True):
@@ -499,6 +562,18 @@ def build_parser() -> argparse.ArgumentParser:
     summary = cost.add_parser("summary", help="cost per case, scenario and behaviour")
     _with_path(summary)
     summary.set_defaults(run=_cmd_cost)
+    tagged = cost.add_parser("tags", help="behaviour tags: cases, share and extra cost")
+    _with_path(tagged)
+    tagged.add_argument(
+        "--collapse",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="one step per run of same-state updates (auto: when over 20 %% of transitions)",
+    )
+    tagged.add_argument(
+        "--closing", help="closing states, comma-separated (default: resolved, closed and Russian)"
+    )
+    tagged.set_defaults(run=_cmd_cost_tags)
 
     fc = sub.add_parser("forecast", help="volume forecasts, backtest and SLA breach points")
     _with_path(fc)
@@ -506,6 +581,12 @@ def build_parser() -> argparse.ArgumentParser:
     fc.add_argument("--level", type=float, default=0.8, help="interval level (default 0.8)")
     fc.add_argument("--country", help="holiday calendar, ISO code (default: settings, RU)")
     fc.add_argument("--top", type=int, default=10, help="breach points to list")
+    fc.add_argument(
+        "--as-of",
+        type=dt.date.fromisoformat,
+        metavar="DATE",
+        help="use history up to this day (YYYY-MM-DD, inclusive) and forecast the days after",
+    )
     fc.set_defaults(run=_cmd_forecast)
 
     sl = sub.add_parser(
@@ -565,6 +646,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except (ValueError, OSError) as exc:  # bad mapping file, unreadable path: no traceback
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a fault of ours: still one line, never a traceback
+        print(
+            f"error: `{args.command}` failed ({type(exc).__name__}: {exc}); please report it "
+            "with the command line",
+            file=sys.stderr,
+        )
         return 1
 
 

@@ -532,20 +532,26 @@ def inputs_for(
     from analytics.tension import zones
 
     cases = compute(case_costs, dataset)
-    model = compute(train, dataset) if dataset.customers is not None else None
+    model = None
+    if dataset.customers is not None:
+        try:
+            model = compute(train, dataset)
+        except ValueError:  # too little history to train on: no risk rule fires
+            model = None
     found, interval_s = None, 1800.0
     if has_staffing(dataset.acd):
         # The Forecasts page's defaults, so the app computes it once for both.
         country = dataset.settings.holiday_country
         run = compute(forecast_all, dataset, horizon_days, 0.8, 3, country)
         found, interval_s = breaches(run, dataset), run.interval_s
-    since = cases["start"].max() - dt.timedelta(days=30)  # type: ignore[operator]
+    last = cases["start"].max() if cases.height else None
+    recent = cases.filter(pl.col("start") >= last - dt.timedelta(days=30)) if last else cases  # type: ignore[operator]
     return Inputs(
         scored=model.scored if model else None,
         validation=model.validation if model else None,
         zones=compute(zones, dataset),
         breaches=found,
-        cost_pairs=priciest(cases.filter(pl.col("start") >= since)),
+        cost_pairs=priciest(recent),
         interval_s=interval_s,
     )
 

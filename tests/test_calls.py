@@ -19,9 +19,9 @@ from analytics.io import load_path
 from analytics.mapping import Mapping
 
 SHAPES = Path(__file__).parent / "data" / "shapes"
-BANK = SHAPES / "bank_calls.csv"
-RU = SHAPES / "calls_ru.csv"
-RU_MAPPING = Mapping.from_toml((SHAPES / "calls_ru.toml").read_text(encoding="utf-8"))
+BANK = SHAPES / "calls" / "bank_calls.csv"
+RU = SHAPES / "calls_ru" / "calls_ru.csv"
+RU_MAPPING = Mapping.from_toml((SHAPES / "calls_ru" / "calls_ru.toml").read_text(encoding="utf-8"))
 
 
 def test_a_bank_export_is_recognised_as_calls_with_date_and_time_joined():
