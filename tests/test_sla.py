@@ -1,21 +1,34 @@
-"""Service level: Erlang C against published examples and identities, realized SL, breaches."""
+"""Service level: Erlang C against published examples and identities, Erlang A against its
+infinite-server identity and a simulation, realized SL, breaches, and the calibration of the
+breach forecast on a simulated centre whose exports mislead Erlang as real ones do."""
 
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import math
+from dataclasses import replace
 
 import numpy as np
 import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from scipy.stats import poisson
 
+from analytics.calibration import (
+    MIN_INTERVALS,
+    MIN_QUEUE_INTERVALS,
+    calibrate,
+    fit_curve,
+    patience_by_queue,
+)
 from analytics.sla import (
     agents_needed,
     breach_forecast,
     breach_points,
     calls_at_goal,
+    erlang_a_arrays,
     erlang_c,
     erlang_c_arrays,
     interval_seconds,
@@ -187,3 +200,280 @@ def test_weekly_plan_is_the_recent_median():
     plan = weekly_plan(acd, weeks=4)
     # The last four Mondays: 3, 4, 5, 9 -> median 4.5.
     assert plan.select("weekday", "slot", "agents").row(0) == (1, dt.time(10), 4.5)
+
+
+# ---------------------------------------------------------------- Erlang A
+
+
+@pytest.mark.parametrize(("a", "n"), [(1.0, 1), (4.0, 3), (10.0, 12), (30.0, 25)])
+def test_erlang_a_with_patience_equal_to_aht_is_an_infinite_server_queue(a, n):
+    # With patience = AHT every contact in the system leaves at the same rate mu, served or
+    # not, so the number in the system is Poisson(A) (M/M/inf): an arrival finds an agent
+    # free with P(Poisson(A) <= N - 1). That is the service level at a 0 s target.
+    r = erlang_a_arrays(np.array([a]), np.array([n]), 180.0, 180.0, 0.0)
+    assert r["service_level"][0] == pytest.approx(poisson.cdf(n - 1, a), abs=1e-9)
+    assert r["probability_wait"][0] == pytest.approx(poisson.sf(n - 1, a), abs=1e-9)
+    # N = 1, A = 1: e^-1 = 0.3679 of callers are answered at once.
+    if n == 1:
+        assert round(float(r["service_level"][0]), 4) == 0.3679
+
+
+def _simulated_sl(
+    rng: np.random.Generator, lam: float, n: int, aht: float, patience: float, seconds: float
+) -> float:
+    """Share of callers answered within 20 s in an M/M/N+M FCFS queue (the first tenth of
+    the run is warm-up). Callers are taken in arrival order: each waits for the earliest
+    free agent and abandons when that is later than its patience."""
+    arrive = np.sort(rng.uniform(0, seconds, rng.poisson(lam * seconds)))
+    limits, service = rng.exponential(patience, arrive.size), rng.exponential(aht, arrive.size)
+    free = [0.0] * n
+    counted = quick = 0
+    for t, limit, s in zip(arrive.tolist(), limits.tolist(), service.tolist(), strict=True):
+        wait = max(free[0] - t, 0.0)
+        if t > seconds / 10:
+            counted += 1
+            quick += wait <= 20 and wait <= limit
+        if wait <= limit:
+            heapq.heapreplace(free, t + wait + s)
+    return quick / counted
+
+
+@pytest.mark.parametrize(("a", "n", "patience"), [(10.0, 10, 120.0), (3.0, 3, 100.0)])
+def test_erlang_a_matches_a_simulated_queue_with_abandonment(a, n, patience):
+    rng = np.random.default_rng(5)
+    aht = 180.0
+    sim = _simulated_sl(rng, a / aht, n, aht, patience, 1.5e7)  # ~80,000 and ~25,000 callers
+    model = erlang_a_arrays(np.array([a]), np.array([n]), aht, patience, 20.0)
+    assert model["service_level"][0] == pytest.approx(sim, abs=0.012)
+    # Erlang C has no abandonment: N = A is overloaded for it, a long queue for Erlang A.
+    assert erlang_c_arrays(np.array([a]), np.array([n]), aht, 20.0)["service_level"][0] == 0
+
+
+def test_erlang_a_tends_to_erlang_c_as_patience_grows():
+    a, n = np.array([10.0, 48.0, 5.0]), np.array([14, 55, 6])
+    c = erlang_c_arrays(a, n, 180.0, 20.0)["service_level"]
+    patient = erlang_a_arrays(a, n, 180.0, 1e7, 20.0)["service_level"]
+    assert patient == pytest.approx(c, abs=1e-4)
+    hasty = erlang_a_arrays(a, n, 180.0, 60.0, 20.0)["service_level"]
+    assert (hasty > c).all()  # abandoners shorten the queue for those who stay
+
+
+def test_patience_is_total_wait_over_abandons():
+    acd = pl.DataFrame(
+        {
+            "interval_start": [dt.datetime(2024, 1, 1, h) for h in (10, 9, 10, 9)],
+            "queue": ["b", "a", "a", "b"],
+            "offered": [5, 10, 12, 4],
+            "answered": [5, 8, 9, 4],
+            "abandoned": [0, 2, 3, 0],
+            "wait_total_s": [50.0, 300.0, None, 20.0],
+        }
+    )
+    # Queue a: the interval without waits is left out, 300 s / 2 abandons = 150 s.
+    # Queue b: no abandon, so no estimate (Erlang C).
+    assert patience_by_queue(acd) == {"a": 150.0, "b": None}
+    assert patience_by_queue(acd.drop("wait_total_s")) == {"a": None, "b": None}
+
+
+# ---------------------------------------------------------------- calibration
+
+
+def test_isotonic_calibration_by_hand():
+    # Model SL 0.9, 0.6, 0.8, 0.7 (unsorted) delivered 0.7, 0.6, 0.75, 0.5 on 20, 10, 20, 30
+    # calls. Sorted by the model: 0.6, 0.5, 0.75, 0.7 fall twice, so the pool-adjacent
+    # violators pool (0.6 x 10 + 0.5 x 30) / 40 = 0.525 and (0.75 + 0.7) / 2 = 0.725.
+    curve = fit_curve(
+        np.array([0.9, 0.6, 0.8, 0.7]),
+        np.array([0.7, 0.6, 0.75, 0.5]),
+        np.array([20.0, 10.0, 20.0, 30.0]),
+    )
+    assert curve.mean(np.array([0.5, 0.6, 0.7, 0.75, 0.8, 1.0])) == pytest.approx(
+        [0.525, 0.525, 0.525, 0.625, 0.725, 0.725]
+    )
+    # The goal 0.7 is first reached between (0.7, 0.525) and (0.8, 0.725):
+    # 0.7 + (0.7 - 0.525) / 0.2 x 0.1 = 0.7875. The centre never delivered 0.8.
+    assert curve.goal_level(0.7) == pytest.approx(0.7875)
+    assert math.isnan(curve.goal_level(0.8))
+    # Squared residuals (0.005625, 0.000625 x 3) are below the binomial m(1 - m)/c
+    # (0.0249, 0.0083, 0.0100, 0.0100): no overdispersion, rho = 0.
+    assert curve.rho == 0.0
+    # So 10 calls at a mean of 0.9 breach 80 % when at most 7 are in target:
+    # 1 - C(10,8) 0.9^8 0.1^2 - 10 x 0.9^9 x 0.1 - 0.9^10 = 1 - 0.1937 - 0.3874 - 0.3487.
+    p = curve.breach(np.array([0.9, 0.9, 0.9]), np.array([10.0, 0.0, 10.4]), 0.8)
+    assert p == pytest.approx([0.0702, 0.0, 0.0702], abs=5e-5)  # no calls: no breach
+
+
+def test_overdispersion_widens_the_breach_probability():
+    # Delivered 0.6 and 1.0 alternately at a model SL of 0.8: the mean is 0.8, the spread
+    # far above binomial, so rho > 0 and a sure-looking interval keeps a real breach risk.
+    x = np.full(200, 0.8)
+    y = np.tile([0.6, 1.0], 100)
+    curve = fit_curve(x, y, np.full(200, 20.0))
+    # rho = sum((y - m)^2 - m(1 - m)/c) / sum(m(1 - m)(c - 1)/c) = (0.04 - 0.008) / 0.152
+    assert curve.rho == pytest.approx((0.04 - 0.16 / 20) / (0.16 * 19 / 20))
+    wide = curve.breach(np.array([0.8]), np.array([20.0]), 0.8)[0]
+    from scipy.stats import binom
+
+    assert wide > binom.cdf(15, 20, 0.8) - 0.05  # P(at most 15 of 20 in target)
+    assert 0.3 < wide < 0.7
+
+
+BLOCK = 6  # slots per shift
+SLOTS = 24  # half hours, 08:00-20:00
+BREAKS = 0.2  # share of agents who answer one call, then go on a break for the half hour
+
+
+def _centre(seed: int, weeks: int = 4) -> tuple[pl.DataFrame, np.ndarray]:
+    """Half-hour ACD reports of a simulated centre, exported the way real ones are, and its
+    mean calls per weekday and slot (the forecast's truth).
+
+    Truth: Poisson callers (a two-peak day x weekday x a day's swing of sd 8 %), talk time
+    exponential with mean 180 s plus 30 s of wrap-up, exponential patience of mean 150 s,
+    FCFS. Staffing: 3-hour shifts sized by Erlang C for the shift's mean load with the talk
+    time only (the planner's mistake), less 0-2 agents, and an absent agent one day in
+    seven. The export: AHT = talk only, agents = distinct agents who answered, abandons
+    and ``wait_total_s``. Erlang C on such a report overstates the service level.
+    """
+    rng = np.random.default_rng(seed)
+    x = np.linspace(0, 1, SLOTS)
+    day = 0.4 + np.exp(-(((x - 0.25) / 0.12) ** 2)) + 0.8 * np.exp(-(((x - 0.7) / 0.15) ** 2))
+    weekday = np.array([1.1, 1.0, 1.0, 1.0, 0.95, 0.5, 0.4])
+    mean_calls = 60 * day[None, :] / day.max() * weekday[:, None]
+    shift = mean_calls.reshape(7, -1, BLOCK).mean(axis=2).repeat(BLOCK, axis=1)
+    roster = agents_needed(shift.ravel() * 180 / 1800, 180.0, 20, 0.8).reshape(7, SLOTS)
+    roster = np.maximum(roster - rng.integers(0, 3, roster.shape), 1)
+    start = dt.datetime(2024, 1, 1, 8)  # a Monday
+    rows = []
+    for d in range(weeks * 7):
+        swing, absent = rng.gamma(150, 1 / 150), int(rng.random() < 1 / 7)
+        for s in range(SLOTS):
+            agents = max(int(roster[d % 7, s]) - absent, 1)
+            report = _interval(rng, mean_calls[d % 7, s] * swing / 1800, agents)
+            rows.append({"interval_start": start + dt.timedelta(days=d, minutes=30 * s), **report})
+    return pl.DataFrame(rows).with_columns(pl.lit("phone").alias("queue")), mean_calls
+
+
+def _interval(rng: np.random.Generator, lam: float, agents: int) -> dict[str, float]:
+    """One half hour after 15 minutes of warm-up at the same load (as in ``_simulated_sl``,
+    with 30 s of wrap-up after each call and the export's columns)."""
+    arrive = np.sort(rng.uniform(-900, 1800, rng.poisson(lam * 2700)))
+    limits, talk = rng.exponential(150, arrive.size), rng.exponential(180, arrive.size)
+    free = [(-900.0, i) for i in range(agents)]
+    away = set(np.flatnonzero(rng.random(agents) < BREAKS).tolist())
+    offered = answered = in_target = 0
+    wait_total = talk_total = 0.0
+    who: set[int] = set()
+    for t, limit, s in zip(arrive.tolist(), limits.tolist(), talk.tolist(), strict=True):
+        at, agent = free[0]
+        wait = max(at - t, 0.0)
+        if wait <= limit:
+            done = t + wait + s + 30
+            # An agent due for a break takes it after their first call of the half hour.
+            heapq.heapreplace(free, (math.inf if t >= 0 and agent in away else done, agent))
+        if t < 0:
+            continue
+        offered += 1
+        wait_total += min(wait, limit)
+        if wait <= limit:
+            answered += 1
+            in_target += wait <= 20
+            talk_total += s
+            who.add(agent)
+    return {
+        "offered": offered,
+        "answered": answered,
+        "abandoned": offered - answered,
+        "answered_in_target": in_target,
+        "aht_s": talk_total / answered if answered else None,
+        "wait_total_s": wait_total,
+        "agents": float(len(who)),
+    }
+
+
+@pytest.fixture(scope="module")
+def centre() -> tuple[pl.DataFrame, np.ndarray]:
+    return _centre(seed=1)
+
+
+def _scores(week: pl.DataFrame, forecast: pl.DataFrame, goal: float = 0.8) -> dict[str, float]:
+    joined = week.filter(pl.col("offered") > 0).join(
+        forecast.rename({"time": "interval_start"}), on=["queue", "interval_start"]
+    )
+    real = (joined["answered_in_target"] / joined["offered"]).to_numpy()
+    hit = real < goal
+    p = joined["p_breach"].to_numpy()
+    return {
+        "brier": float(np.mean((p - hit) ** 2)),
+        "recall": float(((p >= 0.5) & hit).sum() / hit.sum()),
+        "bias": float(joined["predicted_sl"].mean() - real.mean()),  # type: ignore[operator]
+    }
+
+
+def test_calibrated_forecast_meets_the_goals_on_a_simulated_centre(centre):
+    acd, mean_calls = centre
+    cut = dt.datetime(2024, 1, 22)  # three weeks of history, the fourth to forecast
+    history = acd.filter(pl.col("interval_start") < cut).sample(fraction=1.0, seed=1)  # unsorted
+    week = acd.filter(pl.col("interval_start") >= cut)
+    cal = calibrate(history, 1800, 20, 0.8)
+    assert cal.status == "per_queue" and cal.sources == {"phone": "queue"}
+    assert cal.patience("phone") == pytest.approx(150, rel=0.15)  # the simulated patience
+    # The forecast knows the truth's mean calls; its sd is the day's swing (8 %).
+    times = week["interval_start"]
+    mean = mean_calls[times.dt.weekday().to_numpy() - 1, np.arange(times.len()) % SLOTS]
+    forecast = pl.DataFrame({"queue": "phone", "time": times, "mean": mean, "sd": 0.08 * mean})
+    plan = weekly_plan(history)
+    good = _scores(week, breach_forecast(forecast, plan, 1800, 20, 0.8, cal))
+    # The same Erlang A forecast taken at its word: the calibration's maps left out.
+    erlang = _scores(week, breach_forecast(forecast, plan, 1800, 20, 0.8, replace(cal, curves={})))
+    breached = (pl.col("answered_in_target") / pl.col("offered") < 0.8).mean()
+    hits = week.filter(pl.col("offered") > 0).select(breached).item()
+    share = history.filter(pl.col("offered") > 0).select(breached).item()
+    constant = share**2 * (1 - hits) + (1 - share) ** 2 * hits  # the constant's Brier
+    # The goals of issue 15: Brier below the constant's, recall >= 0.8, mean SL within 0.05
+    # (met on 8 of 8 seeds tried but for the mean SL, off by 0.051 and 0.058 on two).
+    assert good["brier"] < constant
+    assert good["recall"] >= 0.8
+    assert abs(good["bias"]) <= 0.05
+    # Uncalibrated, the model repeats the issue: worse than the constant, most breaches
+    # missed, a service level promised well above the delivered one.
+    assert erlang["brier"] > constant
+    assert erlang["recall"] < 0.8
+    assert erlang["bias"] > 0.1
+    # The history's own scores say the same: the model out by more than 0.1, the
+    # calibration within 0.05 out of sample, and the map the same however the rows come.
+    assert cal.model.bias > 0.1  # type: ignore[operator]
+    assert abs(cal.calibrated.bias) < 0.05  # type: ignore[arg-type]
+    assert cal.calibrated.brier < cal.calibrated.constant_brier  # type: ignore[operator]
+    again = calibrate(history.sort("interval_start"), 1800, 20, 0.8)
+    assert again.to_dict() == cal.to_dict()
+
+
+def test_reliability_bins_count_every_scored_interval(centre):
+    acd, _ = centre
+    cal = calibrate(acd, 1800, 20, 0.8)
+    bins = cal.reliability()
+    assert bins["intervals"].sum() == cal.calibrated.intervals
+    assert bins["bin"].is_sorted() and bins["bin"].is_between(0, 9).all()
+    # Calibrated: the likeliest bins breach far more often than the least likely ones.
+    assert bins["observed"][-1] > 0.7 > 0.3 > bins["observed"][0]
+
+
+def test_short_history_is_uncalibrated_and_small_queues_share_the_pooled_map(centre):
+    acd, _ = centre
+    short = acd.filter(pl.col("interval_start") < dt.datetime(2024, 1, 4))  # 3 days, 72 rows
+    assert short.height < MIN_INTERVALS
+    cal = calibrate(short, 1800, 20, 0.8)
+    assert cal.status == "uncalibrated" and not cal.curves
+    assert cal.calibrated.intervals == 0 and cal.calibrated.brier is None
+    assert cal.model.intervals == short.filter(pl.col("offered") > 0).height
+    forecast = pl.DataFrame(
+        {"queue": "phone", "time": [dt.datetime(2024, 1, 8, 10)], "mean": [40.0], "sd": [5.0]}
+    )
+    out = breach_forecast(forecast, weekly_plan(short), 1800, 20, 0.8, cal)
+    assert out["calibrated"].to_list() == [False] and out["model"].to_list() == ["erlang_a"]
+    assert out["predicted_sl"][0] == out["erlang_sl"][0]  # the model taken at its word
+    # One queue long enough for its own map, another too short: it borrows the pooled one.
+    small = acd.head(MIN_QUEUE_INTERVALS // 3).with_columns(pl.lit("vip").alias("queue"))
+    both = calibrate(pl.concat([acd, small]), 1800, 20, 0.8)
+    assert both.sources == {"phone": "queue", "vip": "pooled"}
+    assert both.curve("vip") is not both.curve("phone")
