@@ -53,6 +53,7 @@ import pandas as pd
 import polars as pl
 from scipy.stats import norm
 
+from analytics.calibration import Calibration, calibrate
 from analytics.dataset import Dataset
 from analytics.kpi import is_contact
 from analytics.sla import has_staffing, interval_seconds, queue_breaches
@@ -580,15 +581,24 @@ def _forecast_job(
     )
 
 
-def breaches(run: ForecastRun, dataset: Dataset) -> pl.DataFrame | None:
-    """The SLA breach forecast of every queue against the report's recent roster, or None
-    when the intra-day series do not come from an ``acd`` report with agents."""
+def breaches(
+    run: ForecastRun, dataset: Dataset, calibration: Calibration | None = None
+) -> pl.DataFrame | None:
+    """The SLA breach forecast of every queue against the report's recent roster,
+    calibrated on the report's history (``calibration``, or fitted here by
+    :func:`analytics.calibration.calibrate`), or None when the intra-day series do not come
+    from an ``acd`` report with agents."""
     if run.intraday_source != "acd" or not has_staffing(dataset.acd):
         return None
+    acd: pl.DataFrame = dataset.acd  # type: ignore[assignment]
+    target, goal = dataset.settings.sla_target_s, dataset.settings.sla_goal
+    if calibration is None:
+        calibration = calibrate(acd, run.interval_s, target, goal)
     return queue_breaches(
         [(s.name, s.forecast) for s in run.intraday],
-        dataset.acd,  # type: ignore[arg-type]
+        acd,
         run.interval_s,
-        dataset.settings.sla_target_s,
-        dataset.settings.sla_goal,
+        target,
+        goal,
+        calibration=calibration,
     )
