@@ -7,8 +7,10 @@ import streamlit as st
 
 from analytics.cost import (
     TAGS,
-    case_costs,
+    closing_states,
+    cost_view,
     customer_costs,
+    excess_cost,
     minute_rate,
     pareto,
     period_months,
@@ -24,12 +26,14 @@ from analytics.schema import Settings
 from dashboard.charts import quantile_boxes, share_curve
 from dashboard.fmt import compact_money, count_column, money, number, number_column, percent
 from dashboard.i18n import t
+from dashboard.needs import require
 from dashboard.state import current_dataset, engine
 
 dataset = current_dataset()
 settings = dataset.settings
 currency = settings.currency
 st.title(t("cost.title"))
+require(dataset, "events")
 st.caption(t("cost.intro"))
 
 
@@ -81,108 +85,163 @@ with st.expander(t("cost.rates")):
 unrated = unrated_channels(dataset)
 if unrated:
     st.warning(t("cost.unrated", channels=", ".join(unrated)))
-cases = engine(case_costs, dataset)
+
+# Status-update logs: which states close a case (a reopen leaves one), and whether runs
+# of updates in one state are one step (by default when the log is made of them).
+activities, default_closing = engine(closing_states, dataset)
+left, right = st.columns(2)
+closing = tuple(
+    right.multiselect(
+        t("status_log.closing"),
+        activities,
+        default=default_closing,
+        key="cost_closing",
+        help=t("status_log.closing_help"),
+    )
+)
+auto = engine(cost_view, dataset, None, closing)
+collapse = left.toggle(
+    t("status_log.collapse"),
+    value=auto.loops.collapsed,
+    key="cost_collapse",
+    help=t("status_log.collapse_help", share=percent(auto.loops.share)),
+)
+view = auto if collapse == auto.loops.collapsed else engine(cost_view, dataset, collapse, closing)
+if view.loops.collapsed:
+    st.info(t("status_log.collapsed", share=percent(view.loops.share)))
+cases = view.cases
 months = period_months(dataset.events)
 people = customer_costs(cases, dataset.customers, months)  # a group-by over cached cases
-case_q = cases["cost"].quantile
-top20 = pareto(people).filter(pl.col("customer_share") >= 0.2)["cost_share"][0]
-a, b, c, d = st.columns(4)
-a.metric(
-    t("cost.total"),
-    compact_money(cases["cost"].sum(), currency),
-    help=t("cost.total_help", cases=number(cases.height), events=number(dataset.events.height)),
-)
-b.metric(
-    t("cost.per_case"),
-    money(cases["cost"].median(), currency),
-    help=t(
-        "cost.per_case_help",
-        p10=money(case_q(0.1), currency),
-        p90=money(case_q(0.9), currency),
-        p99=money(case_q(0.99), currency),
-    ),
-)
-c.metric(
-    t("cost.per_customer"),
-    money(people["cost"].median(), currency),
-    help=t(
-        "cost.per_customer_help",
-        p90=money(people["cost"].quantile(0.9), currency),
-        max=money(people["cost"].max(), currency),
-    ),
-)
-d.metric(t("cost.concentration"), percent(top20, 0), help=t("cost.concentration_help"))
-st.caption(
-    t(
-        "cost.rates_used",
-        minute=", ".join(
-            f"{c} {money(r, currency, 2)}" for c, r in settings.cost_per_minute.items() if r
-        ),
-        contact=money(settings.cost_per_contact, currency),
-        manual=money(settings.cost_per_manual_step, currency),
-        meeting=money(settings.cost_per_meeting, currency),
-        explicit=number(dataset.events.height - dataset.events["cost"].null_count()),
-        events=number(dataset.events.height),
+total = cases["cost"].sum()
+# Never shown as measured: without handle times or explicit costs every figure is an
+# estimate from the rates, and labelled so; with no cost at all, money is left out.
+mark = t("status_log.estimate_mark") if view.basis == "estimated" else ""
+if not total:
+    st.info(t("status_log.no_cost"))
+elif view.basis == "estimated":
+    st.warning(t("status_log.estimated"))
+if total:
+    case_q = cases["cost"].quantile
+    top20 = pareto(people).filter(pl.col("customer_share") >= 0.2)["cost_share"][0]
+    a, b, c, d = st.columns(4)
+    a.metric(
+        t("cost.total") + mark,
+        compact_money(total, currency),
+        help=t("cost.total_help", cases=number(cases.height), events=number(dataset.events.height)),
     )
-)
+    b.metric(
+        t("cost.per_case") + mark,
+        money(cases["cost"].median(), currency),
+        help=t(
+            "cost.per_case_help",
+            p10=money(case_q(0.1), currency),
+            p90=money(case_q(0.9), currency),
+            p99=money(case_q(0.99), currency),
+        ),
+    )
+    c.metric(
+        t("cost.per_customer") + mark,
+        money(people["cost"].median(), currency),
+        help=t(
+            "cost.per_customer_help",
+            p90=money(people["cost"].quantile(0.9), currency),
+            max=money(people["cost"].max(), currency),
+        ),
+    )
+    d.metric(t("cost.concentration"), percent(top20, 0), help=t("cost.concentration_help"))
+    st.caption(
+        t(
+            "cost.rates_used",
+            minute=", ".join(
+                f"{c} {money(r, currency, 2)}" for c, r in settings.cost_per_minute.items() if r
+            ),
+            contact=money(settings.cost_per_contact, currency),
+            manual=money(settings.cost_per_manual_step, currency),
+            meeting=money(settings.cost_per_meeting, currency),
+            explicit=number(dataset.events.height - dataset.events["cost"].null_count()),
+            events=number(dataset.events.height),
+        )
+    )
 
-left, right = st.columns(2, gap="large")
-with left:
-    st.subheader(t("cost.distribution"))
-    st.plotly_chart(quantile_boxes(quantiles(cases, "cost", "scenario"), currency), width="stretch")
-with right:
-    st.subheader(t("cost.pareto"))
-    st.plotly_chart(
-        share_curve(
-            pareto(people), "customer_share", "cost_share", t("cost.pareto_x"), t("cost.pareto_y")
-        ),
-        width="stretch",
-    )
-if "margin" in people.columns and people["margin"].null_count() < people.height:
-    st.subheader(t("cost.whale"))
-    st.caption(t("cost.whale_note", months=number(months, 1)))
-    st.plotly_chart(
-        share_curve(
-            whale(people),
-            "customer_share",
-            "cumulative_margin_share",
-            t("cost.whale_x"),
-            t("cost.whale_y"),
-            diagonal=False,
-        ),
-        width="stretch",
-    )
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.subheader(t("cost.distribution") + mark)
+        st.plotly_chart(
+            quantile_boxes(quantiles(cases, "cost", "scenario"), currency), width="stretch"
+        )
+    with right:
+        st.subheader(t("cost.pareto") + mark)
+        st.plotly_chart(
+            share_curve(
+                pareto(people),
+                "customer_share",
+                "cost_share",
+                t("cost.pareto_x"),
+                t("cost.pareto_y"),
+            ),
+            width="stretch",
+        )
+    if "margin" in people.columns and people["margin"].null_count() < people.height:
+        st.subheader(t("cost.whale") + mark)
+        st.caption(t("cost.whale_note", months=number(months, 1)))
+        st.plotly_chart(
+            share_curve(
+                whale(people),
+                "customer_share",
+                "cumulative_margin_share",
+                t("cost.whale_x"),
+                t("cost.whale_y"),
+                diagonal=False,
+            ),
+            width="stretch",
+        )
 
 st.subheader(t("cost.tags"))
 st.caption(t("cost.tags_intro"))
 tags = tag_costs(cases)
+# Formatted in Python over a few rows, outside Polars: a Python callback inside Polars
+# (map_elements) can deadlock the server against to_pandas() elsewhere.
+money_columns = (
+    [
+        pl.Series(t("cost.extra") + mark, [money(v, currency) for v in tags["extra_per_case"]]),
+        pl.Series(t("cost.at_stake") + mark, [money(v, currency) for v in tags["at_stake"]]),
+    ]
+    if total
+    else []
+)
 st.table(
     tags.select(
         pl.col("tag")
         .replace_strict({g: t(f"cost.defs.{g}") for g in TAGS})
         .alias(t("cost.definition")),
         pl.col("tag").alias(t("cost.tag")),
-        # Formatted in Python over a few rows, outside Polars: a Python callback inside
-        # Polars (map_elements) can deadlock the server against to_pandas() elsewhere.
         pl.Series(t("cost.cases"), [number(v) for v in tags["cases"]]),
         pl.Series(t("cost.share"), [percent(v) for v in tags["share"]]),
-        pl.Series(t("cost.extra"), [money(v, currency) for v in tags["extra_per_case"]]),
-        pl.Series(t("cost.at_stake"), [money(v, currency) for v in tags["at_stake"]]),
+        *money_columns,
     )
 )
-st.subheader(t("cost.priciest"))
-st.dataframe(
-    priciest(cases).head(15),
-    hide_index=True,
-    width="stretch",
-    column_config={
-        "scenario": t("cost.scenario"),
-        "tag": t("cost.tag"),
-        "cases": count_column(t("cost.cases")),
-        "extra_per_case": number_column(t("cost.extra")),
-        "excess_cost": number_column(t("cost.at_stake")),
-    },
-)
+if total:
+    st.markdown(
+        t(
+            "status_log.excess",
+            excess=money(excess_cost(cases), currency),
+            total=money(total, currency),
+            mark=mark,
+        )
+    )
+    st.subheader(t("cost.priciest") + mark)
+    st.dataframe(
+        priciest(cases).head(15),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "scenario": t("cost.scenario"),
+            "tag": t("cost.tag"),
+            "cases": count_column(t("cost.cases")),
+            "extra_per_case": number_column(t("cost.extra")),
+            "excess_cost": number_column(t("cost.at_stake")),
+        },
+    )
 
 if dataset.customers is not None:
     st.subheader(t("cost.twins"))
@@ -198,7 +257,12 @@ if dataset.customers is not None:
         ):
             row = cases.filter(pl.col("case_id") == case).row(0, named=True)
             column.markdown(
-                t(key, case=case, contacts=row["contacts"], cost=money(row["cost"], currency))
+                t(
+                    key,
+                    case=case,
+                    contacts=row["contacts"],
+                    cost=money(row["cost"], currency) + mark,
+                )
             )
             column.dataframe(
                 dataset.events.filter(pl.col("case_id") == case)
@@ -212,7 +276,8 @@ st.subheader(t("cost.drill"))
 left, right = st.columns(2)
 scenario = left.selectbox(
     t("cost.drill_scenario"),
-    sorted(cases["scenario"].drop_nulls().unique()),
+    ["", *sorted(cases["scenario"].drop_nulls().unique())],
+    format_func=lambda s: s or t("process.all"),
     key="cost_scenario",
     bind="query-params",
 )
@@ -224,7 +289,10 @@ tag = right.selectbox(
     key="cost_tag",
     bind="query-params",
 )
-chosen = cases.filter(pl.col("scenario") == scenario, pl.col(tag) if tag else pl.lit(True))
+chosen = cases.filter(
+    pl.col("scenario") == scenario if scenario else pl.lit(True),
+    pl.col(tag) if tag else pl.lit(True),
+)
 chosen = chosen.sort("cost", descending=True)
 st.markdown(f"**{t('cost.drill_cases', cases=number(chosen.height))}**")
 st.dataframe(chosen.head(200), hide_index=True, width="stretch")
@@ -232,7 +300,7 @@ a, b = st.columns(2)
 a.download_button(
     t("cost.download_cases"),
     to_csv_bytes(chosen),
-    file_name=f"cases_{scenario}{'_' + tag if tag else ''}.csv",
+    file_name=f"cases_{scenario or 'all'}{'_' + tag if tag else ''}.csv",
     mime="text/csv",
 )
 b.download_button(

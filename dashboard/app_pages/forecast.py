@@ -8,7 +8,7 @@ import streamlit as st
 
 from analytics.escalation import FORECAST_DAYS
 from analytics.export import to_csv_bytes
-from analytics.forecast import BASELINE, forecast_all
+from analytics.forecast import Note, forecast_all
 from analytics.sla import (
     agents_needed,
     breach_points,
@@ -23,6 +23,7 @@ from analytics.sla import (
 from dashboard.charts import forecast_figure, heatmap_figure
 from dashboard.fmt import count_column, number, number_column, percent, seconds, share_column
 from dashboard.i18n import t
+from dashboard.needs import require
 from dashboard.state import current_dataset, engine
 
 dataset = current_dataset()
@@ -36,9 +37,7 @@ level = b.select_slider(t("forecast.level"), [0.8, 0.9, 0.95], 0.8, format_func=
 country = c.text_input(t("forecast.country"), settings.holiday_country, max_chars=3).upper()
 goal, target = settings.sla_goal, settings.sla_target_s
 
-if dataset.events.height == 0:
-    st.info(t("forecast.no_events"))
-    st.stop()
+require(dataset, "events", "acd")
 try:
     with st.spinner(t("forecast.running")):
         run = engine(forecast_all, dataset, horizon, level, 3, country)
@@ -93,6 +92,10 @@ series = run.daily + run.intraday
 if not series:
     st.info(t("forecast.too_short"))
     st.stop()
+st.caption(t("forecast.note.as_of", day=str(run.as_of)))
+if run.offset_columns:
+    columns = ", ".join(run.offset_columns)
+    st.info(t("forecast.note.offsets", columns=columns, zone=run.timezone))
 overview = pl.DataFrame(
     [
         {
@@ -101,7 +104,7 @@ overview = pl.DataFrame(
             "model": t(f"forecast.model_{s.model}"),
             "beats": s.beats_baseline,
             "mase": s.metrics.filter(pl.col("model") == s.model)["mase"][0],
-            "baseline": s.metrics.filter(pl.col("model") == BASELINE)["mase"][0],
+            "baseline": s.mase(s.baseline),
             "smape": s.metrics.filter(pl.col("model") == s.model)["smape"][0],
             "coverage": s.metrics.filter(pl.col("model") == s.model)["coverage"][0],
             "total": s.forecast["mean"].sum(),
@@ -147,9 +150,24 @@ st.plotly_chart(
     width="stretch",
 )
 verdict = "forecast.verdict_better" if one.beats_baseline else "forecast.verdict_baseline"
-st.markdown(t(verdict, model=t(f"forecast.model_{one.model}")))
+st.markdown(
+    t(verdict, model=t(f"forecast.model_{one.model}"), baseline=t(f"forecast.model_{one.baseline}"))
+)
+day_names = t("forecast.weekdays").split(",")
+
+
+def _note(note: Note) -> str:
+    """A series note in the UI language: weekday numbers and model ids become names."""
+    values = dict(note.values)
+    if "weekdays" in values:
+        values["weekdays"] = ", ".join(day_names[d - 1] for d in values["weekdays"])  # type: ignore[attr-defined]
+    if "model" in values:
+        values["model"] = t(f"forecast.model_{values['model']}")
+    return t(f"forecast.note.{note.key}", **values)
+
+
 for note in one.notes:
-    st.caption(note)
+    st.caption(_note(note))
 st.caption(
     t("forecast.holiday", factor=number(one.holiday_factor, 2), seen=one.holidays_seen)
     if one.holidays_seen >= 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from analytics.cost import case_costs, manual_steps
+from analytics.cost import closing_states, cost_view, manual_steps
 from analytics.export import to_csv_bytes, to_xlsx_bytes
 from analytics.process import (
     case_views,
@@ -22,15 +22,33 @@ from analytics.process import (
 from dashboard.charts import dfg_figure, share_curve
 from dashboard.fmt import count_column, number, number_column, percent, share_column
 from dashboard.i18n import t
+from dashboard.needs import require
 from dashboard.state import current_dataset, engine
 
 dataset = current_dataset()
 currency = dataset.settings.currency
-steps, cases, paths = engine(case_views, dataset)
-costs = engine(case_costs, dataset).select("case_id", "cost")
 
 st.title(t("process.title"))
+require(dataset, "events")
 st.caption(t("process.intro"))
+# A status-update log repeats a state over many updates: by default (more than 20 % of
+# the transitions) a run of them is one step; the switch undoes or forces it.
+steps, cases, paths, loops = engine(case_views, dataset)
+if loops.share:
+    collapse = st.toggle(
+        t("status_log.collapse"),
+        value=loops.collapsed,
+        key="process_collapse",
+        help=t("status_log.collapse_help", share=percent(loops.share)),
+    )
+    if collapse != loops.collapsed:
+        steps, cases, paths, loops = engine(case_views, dataset, collapse)
+if loops.collapsed:
+    st.info(t("status_log.collapsed", share=percent(loops.share)))
+# The cost page's view under its default closing states: the same cached computation.
+priced = engine(cost_view, dataset, None, tuple(engine(closing_states, dataset)[1]))
+costs = priced.cases.select("case_id", "cost") if priced.cases["cost"].sum() else None
+mark = t("status_log.estimate_mark") if priced.basis == "estimated" else ""
 scenarios = ["", *sorted(cases["scenario"].drop_nulls().unique())]
 labels = {s: s or t("process.all") for s in scenarios}
 left, right = st.columns([1, 3])
@@ -71,7 +89,7 @@ st.dataframe(
         "share",
         "cumulative_share",
         (pl.col("median_duration_s") / 3600).alias("hours"),
-        "median_cost",
+        pl.col("^median_cost$"),  # none when the data has no cost
     ),
     hide_index=True,
     width="stretch",
@@ -81,7 +99,7 @@ st.dataframe(
         "share": share_column(t("process.share")),
         "cumulative_share": share_column(t("process.cumulative")),
         "hours": number_column(t("process.median_duration"), 1),
-        "median_cost": number_column(t("process.median_cost")),
+        "median_cost": number_column(t("process.median_cost") + mark),
     },
 )
 st.subheader(t("process.coverage_chart"))
@@ -144,7 +162,7 @@ with right:
             "activity": t("process.activity"),
             "steps": count_column(t("process.steps")),
             "cases": count_column(t("process.cases")),
-            "cost": number_column(t("process.cost")),
+            "cost": number_column(t("process.cost") + mark),
             "share_of_cost": share_column(t("process.share_of_cost")),
         },
     )
@@ -180,7 +198,7 @@ a.download_button(
     mime="text/csv",
 )
 flat = table.select(
-    "variant", "cases", "share", "cumulative_share", "median_duration_s", "median_cost"
+    "variant", "cases", "share", "cumulative_share", "median_duration_s", pl.col("^median_cost$")
 )
 b.download_button(
     t("process.download_variants"), to_csv_bytes(flat), file_name="variants.csv", mime="text/csv"
