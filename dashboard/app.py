@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.escape import md
 from dashboard.fmt import number
 from dashboard.i18n import CODES, default_language, t
 from dashboard.state import current_dataset, uploaded_dataset
@@ -32,6 +33,10 @@ with st.sidebar:
         st.caption(t("sidebar.no_upload"))
     elif st.session_state.get("source") == "upload" and not uploaded.report.usable:
         st.warning(t("sidebar.upload_unusable"))
+        reasons = uploaded.report.errors
+        if reasons:  # the first reason here, every one on the Data page
+            more = t("upload.more", n=len(reasons) - 1) if len(reasons) > 1 else ""
+            st.caption(f"{t('upload.why', reason=md(reasons[0]))} {more}")
     dataset = current_dataset()
     events = dataset.events
     if events.height:

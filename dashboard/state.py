@@ -7,20 +7,26 @@ Streamlit's sampling hash of a frame, so a changed cell always invalidates them.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
+import polars as pl
 import streamlit as st
 
 from analytics.dataset import Dataset
 from analytics.io import Sources, load_path, load_sources, read_uploads, with_settings
+from analytics.limits import clip
 from analytics.mapping import Mapping
 from analytics.schema import Settings
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
+MESSAGE_CHARS = 500  # a report message longer than this is cut on screen
+_log = logging.getLogger("cx_radar")
 
 
 def sample_dir() -> Path:
@@ -35,8 +41,24 @@ def _sample(path: str) -> Dataset:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _uploaded(key: str, _files: tuple[tuple[str, bytes], ...], mapping_toml: str) -> Dataset:
+    """The uploaded files as a dataset. Never raises: whatever goes wrong becomes an error
+    in its report, which the sidebar and the Data page show (the sidebar runs before any
+    page, so an exception there would lock the session out of every page)."""
     del key  # the cache key: digests of the files plus the mapping
-    return load_sources(read_uploads(_files), Mapping.from_toml(mapping_toml), name="upload")
+    try:
+        dataset = load_sources(read_uploads(_files), Mapping.from_toml(mapping_toml), name="upload")
+    except (Exception, pl.exceptions.PanicException) as exc:
+        dataset = load_sources(Sources((), (_failure(exc),)), name="upload")
+    report = dataset.report
+    cut = [tuple(clip(m, MESSAGE_CHARS) for m in ms) for ms in (report.errors, report.warnings)]
+    return replace(dataset, report=replace(report, errors=cut[0], warnings=cut[1]))
+
+
+def _failure(exc: BaseException) -> str:
+    """An unexpected failure reading an upload: logged in full, shown in one line."""
+    _log.exception("reading an upload failed")
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return f"the upload could not be read ({type(exc).__name__}: {clip(first)})"
 
 
 def upload_key(files: tuple[tuple[str, bytes], ...], mapping: Mapping) -> str:
@@ -98,7 +120,10 @@ def engine(fn: Callable[..., T], dataset: Dataset, *params: object) -> T:
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _read(key: str, _files: tuple[tuple[str, bytes], ...]) -> Sources:
     del key
-    return read_uploads(_files)
+    try:
+        return read_uploads(_files)
+    except (Exception, pl.exceptions.PanicException) as exc:
+        return Sources((), (_failure(exc),))
 
 
 def uploaded_sources() -> Sources | None:

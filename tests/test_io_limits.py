@@ -278,3 +278,51 @@ def test_a_workbook_is_checked_as_the_zip_it_is():
     (error, *_) = _load([("book.xlsx", bomb)]).report.errors
     assert error.startswith("book.xlsx: xl/worksheets/sheet1.xml unpacks ")
     assert "over the 100x limit" in error
+
+
+# ---------------------------------------------------------------- in the app
+
+APP = "../dashboard/app.py"  # AppTest resolves paths relative to this file
+
+
+@pytest.fixture
+def app(small_dir, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("CX_RADAR_DATA", str(small_dir))
+    return AppTest.from_file(APP, default_timeout=120)
+
+
+def test_the_sidebar_and_the_data_page_say_why_an_upload_is_unusable(app):
+    # An encrypted zip and a non-UTF-8 settings file raised in the sidebar, before any page.
+    encrypted = _patch(_zip({"events.csv": EVENTS.encode()}), 0, 6, 8, "<H", 1)
+    app.session_state["uploads"] = (
+        ("export.zip", encrypted),
+        ("settings.toml", "currency = 'руб'".encode("cp1251")),
+    )
+    app.session_state["source"] = "upload"
+    at = app.switch_page("app_pages/data.py").run()
+    assert not at.exception
+    assert any("no usable events" in w.value for w in at.sidebar.warning)
+    (why,) = [c.value for c in at.sidebar.caption if c.value.startswith("Why:")]
+    assert why.startswith("Why: export.zip/events.csv\\: password-protected")
+    assert why.endswith("2 more reason(s) on the Data page.")  # settings, and no events
+    (reasons,) = [e.value for e in at.error if e.value.startswith("The uploaded files")]
+    assert "* settings.toml\\: not UTF-8 text (byte 0xf0 at position 12)" in reasons
+    assert at.subheader[0].value.startswith("Loaded dataset: ")  # the sample, meanwhile
+
+
+def test_an_upload_that_fails_unexpectedly_is_an_error_not_a_traceback(app, monkeypatch):
+    import analytics.io
+
+    def broken(*args, **kwargs):
+        raise MemoryError("out of memory while reading")
+
+    monkeypatch.setattr(analytics.io, "read_uploads", broken)
+    monkeypatch.setattr("dashboard.state.read_uploads", broken)
+    app.session_state["uploads"] = (("events.csv", EVENTS.encode()),)
+    app.session_state["source"] = "upload"
+    at = app.switch_page("app_pages/data.py").run()
+    assert not at.exception
+    (why,) = [c.value for c in at.sidebar.caption if c.value.startswith("Why:")]
+    assert why.startswith("Why: the upload could not be read (MemoryError\\: out of memory")

@@ -9,9 +9,10 @@ from analytics.export import to_csv_bytes
 from analytics.io import assign_table
 from analytics.mapping import Mapping
 from analytics.schema import TABLES, Settings
+from dashboard.escape import md
 from dashboard.fmt import number
 from dashboard.i18n import t
-from dashboard.state import current_dataset, mapping, uploaded_sources
+from dashboard.state import current_dataset, mapping, uploaded_dataset, uploaded_sources
 
 
 def _store_uploads() -> None:
@@ -35,7 +36,10 @@ dataset = current_dataset()
 report = dataset.report
 st.title(t("data.title"))
 st.caption(t("data.intro"))
-st.subheader(t("data.current", name=dataset.name))
+upload = uploaded_dataset()
+if upload is not None and not upload.report.usable:  # why the sample is shown instead
+    st.error("\n".join([t("upload.unusable"), *(f"* {md(e)}" for e in upload.report.errors)]))
+st.subheader(t("data.current", name=md(dataset.name)))
 summary = pl.DataFrame(
     {
         t("data.table"): list(report.tables),
@@ -46,9 +50,9 @@ summary = pl.DataFrame(
 )
 st.table(summary)
 for error in report.errors:
-    st.error(error)
+    st.error(md(error))
 for warning in report.warnings:
-    st.warning(warning)
+    st.warning(md(warning))
 for name, table in report.tables.items():
     if table.rows_quarantined:
         st.markdown(f"**{t('data.reasons')}: {name}**")
@@ -100,9 +104,9 @@ if sources is not None:
             name = detected or "events"
             table = TABLES[name]
             st.markdown(
-                t("data.mapping_file", file=source.name, table=name)
+                t("data.mapping_file", file=md(source.name), table=name)
                 if detected
-                else t("data.unassigned", file=source.name)
+                else t("data.unassigned", file=md(source.name))
             )
             chosen = current.resolve(source.columns, table)
             frame = pl.DataFrame(

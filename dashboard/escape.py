@@ -1,0 +1,32 @@
+"""Text taken from the data, made safe for anything Streamlit renders as Markdown.
+
+``st.markdown``, captions, alerts, metric labels and expander titles render Markdown plus
+Streamlit's own syntax (``:material/icon:``, ``:red[...]``, ``$LaTeX$``). A region named
+``![x](http://host/pixel.png)`` would become an image every viewer's browser fetches, so
+every data-derived value that reaches them goes through :func:`md` first.
+"""
+
+from __future__ import annotations
+
+import re
+
+# A backslash makes any ASCII punctuation literal in CommonMark. These start an image, a
+# link, an autolink (``http:``, ``<…>``, ``a@b``), emphasis, code, HTML, an entity, a
+# table cell, a heading or quote, a directive or shortcode (``:…``) or a formula (``$``).
+_ALWAYS = re.compile(r"([\\`*\[\]<>!~:$&|{}#+=^@\"])")
+# An underscore between two letters or digits never starts emphasis: ``bank_calls.csv``
+# stays as it is. Elsewhere it is escaped.
+_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
+# A dot only matters in ``www.`` (an autolink); a leading ``-``, ``1.`` or ``1)`` before a
+# space starts a list (``---``: a rule).
+_WWW_DOT = re.compile(r"(?i)(?<=www)\.")
+_LEADING = re.compile(r"^(\s*)(-|\d{1,9}[.)])(?=\s|$|-)")
+
+
+def md(value: object) -> str:
+    """``value`` as literal text inside Markdown (line breaks become spaces)."""
+    text = " ".join(str(value).splitlines())
+    text = _ALWAYS.sub(r"\\\1", text)
+    text = _UNDERSCORE.sub(r"\\_", text)
+    text = _WWW_DOT.sub(r"\\.", text)
+    return _LEADING.sub(lambda m: f"{m[1]}{m[2][:-1]}\\{m[2][-1]}", text)
