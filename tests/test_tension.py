@@ -396,3 +396,31 @@ def test_sample_logistics_region_and_bot_loop_are_zones(sample_zones):
     # The sample's phone queue is steady: charted daily and weekly, no zone.
     phone = sample_zones.filter(pl.col("slice") == "queue")
     assert phone.height == 6 and not phone["zone"].any()
+
+
+# ---------------------------------------------------------------- the Risk page
+
+
+def test_risk_page_shows_the_abandonment_zone_in_words(small_dir, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    for path in small_dir.iterdir():
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    # The small company's first quarter of 2025, with the bank's rise in its phone queue.
+    years = pl.duration(days=(dt.date(2025, 1, 1) - dt.date(1999, 1, 1)).days)
+    bank(1).with_columns(pl.col("interval_start") + years).write_parquet(tmp_path / "acd.parquet")
+    monkeypatch.setenv("CX_RADAR_DATA", str(tmp_path))
+    at = AppTest.from_file("../dashboard/app.py", default_timeout=120)
+    at = at.run().switch_page("app_pages/risk.py").run()
+    assert not at.exception
+    table = next(d.value for d in at.dataframe if "relative_change" in d.value.columns)
+    daily = table[(table["indicator"] == "Abandonment") & (table["frequency"] == "daily")]
+    assert len(daily) == 1 and daily["relative_change"].iloc[0] > 0.5
+    assert "severity" not in table.columns
+    at.date_input(key="tension_baseline").set_value((dt.date(2025, 1, 1), dt.date(2025, 1, 31)))
+    at.run()
+    assert any("Against the baseline 2025-01-01 – 2025-01-31" in c.value for c in at.caption)
+    at.date_input(key="tension_baseline").set_value((dt.date(2025, 1, 1), dt.date(2025, 1, 10)))
+    at.run()
+    assert not at.exception
+    assert any("at least 28 days; the default is used" in w.value for w in at.warning)

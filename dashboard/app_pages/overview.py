@@ -72,9 +72,12 @@ with right:
 
 
 def level(indicator: str, value: float) -> str:
-    """A zone's level as people read it: shares in %, cost in money, CSAT as a score."""
+    """A zone's level as people read it: shares in %, cost in money, CSAT as a score, the
+    speed of answer in m:ss."""
     if indicator == "cost_per_case":
         return money(value, currency)
+    if indicator == "asa":
+        return seconds(value)
     return number(value, 2) if indicator == "csat" else percent(value)
 
 
@@ -131,6 +134,10 @@ if dataset.customers is not None and dataset.events.height:
                         started=z["started"],
                         baseline=level(z["indicator"], z["baseline"]),
                         recent=level(z["indicator"], z["recent"]),
+                        change=t("risk.from_none")
+                        if z["relative_change"] is None
+                        else ("+" if z["relative_change"] > 0 else "")
+                        + percent(z["relative_change"], 0),
                     )
                     # One line per indicator: three slices of one problem tell less.
                     for z in found.unique("indicator", keep="first", maintain_order=True)

@@ -14,7 +14,7 @@ from analytics.risk import (
     silent_at_risk,
     train,
 )
-from analytics.tension import operational_gaps, zones
+from analytics.tension import MIN_BASELINE_DAYS, operational_gaps, zones
 from dashboard.charts import bars_figure, control_chart
 from dashboard.fmt import (
     compact_money,
@@ -176,26 +176,48 @@ st.download_button(
 # ---------------------------------------------------------------- tension zones
 st.subheader(t("risk.zones"))
 st.caption(t("risk.zones_help"))
+span = st.date_input(
+    t("risk.baseline_pick"), value=[], key="tension_baseline", help=t("risk.baseline_pick_help")
+)
+baseline = tuple(span) if len(span) == 2 else None
+if baseline and (baseline[1] - baseline[0]).days + 1 < MIN_BASELINE_DAYS:
+    st.warning(t("risk.baseline_short", days=MIN_BASELINE_DAYS))
+    baseline = None
 with st.spinner(t("risk.zones_running")):
-    table = engine(zones, dataset)
+    # The default baseline shares its cache entry with the Overview and Escalations pages.
+    table = engine(zones, dataset, None, baseline) if baseline else engine(zones, dataset)
 found = table.filter(pl.col("zone")) if table.height else table
+
+
+def change(z: dict) -> str:
+    """+108 % against the baseline, or "from none" where the baseline was zero."""
+    rel = z["relative_change"]
+    return t("risk.from_none") if rel is None else ("+" if rel > 0 else "") + percent(rel, 0)
+
+
 if found.height == 0:
     st.info(t("risk.no_zones"))
 else:
+    frequency = {"day": t("risk.daily"), "week": t("risk.weekly_freq")}
     shown = found.with_columns(
         pl.col("indicator").replace_strict(
             {k: t(f"risk.indicator.{k}") for k in found["indicator"].unique()}
-        )
+        ),
+        pl.col("frequency").replace_strict(frequency),
     )
     st.dataframe(
         shown.select(
             "slice",
             "value",
             "indicator",
+            "frequency",
             "baseline",
             "recent",
-            "severity",
+            "relative_change",
+            "excess_per_month",
+            "money_at_stake",
             "started",
+            "first_alarm",
             "customers",
             "revenue_exposed",
         ),
@@ -205,16 +227,21 @@ else:
             "slice": t("risk.slice"),
             "value": t("risk.value"),
             "indicator": t("risk.indicator_col"),
+            "frequency": t("risk.frequency"),
             "baseline": st.column_config.NumberColumn(t("risk.baseline"), format="%.3f"),
             "recent": st.column_config.NumberColumn(t("risk.recent"), format="%.3f"),
-            "severity": number_column(t("risk.severity"), 1),
+            "relative_change": share_column(t("risk.change")),
+            "excess_per_month": number_column(t("risk.excess")),
+            "money_at_stake": number_column(t("risk.money", currency=currency)),
             "started": t("risk.started"),
+            "first_alarm": t("risk.first_alarm"),
             "customers": count_column(t("risk.customers")),
             "revenue_exposed": number_column(t("risk.exposed")),
         },
     )
     names = [
-        f"{r['slice']} {r['value']} · {t('risk.indicator.' + r['indicator'])}"
+        f"{r['slice']} {r['value']} · {t('risk.indicator.' + r['indicator'])} · "
+        f"{frequency[r['frequency']]}"
         for r in found.iter_rows(named=True)
     ]
     pick = st.selectbox(t("risk.zone_pick"), range(len(names)), format_func=names.__getitem__)
@@ -227,7 +254,7 @@ else:
             z["upper"],
             z["lower"],
             {
-                "value": t("risk.weekly"),
+                "value": t("risk.daily_value" if z["frequency"] == "day" else "risk.weekly"),
                 "limits": t("risk.limits"),
                 "started": t("risk.started_at", date=z["started"]),
             },
@@ -238,9 +265,12 @@ else:
     st.caption(
         t(
             "risk.zone_stats",
+            start=z["baseline_start"],
+            end=z["baseline_end"],
+            change=change(z),
+            first=z["first_alarm"],
             p=f"{z['p_value']:.1e}",
             slope=f"{z['sen_slope']:.4g}",
-            severity=number(z["severity"], 1),
         )
     )
 
