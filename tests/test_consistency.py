@@ -56,6 +56,18 @@ def test_active_customers_and_the_ltv_by_hand():
     assert base.ltv == pytest.approx(15_600 / 6 / ((1 / 9 + 2 / 8) / 3))
 
 
+def test_economics_starts_from_the_same_base_and_ltv():
+    from analytics.economics import inputs_from_data
+
+    data = inputs_from_data(_dataset())
+    # Today's 7 customers, not the 6 active at the start of April; the LTV divides by the
+    # last three months' churn, while the baseline churn is the first three months' mean.
+    assert (data.customers, data.month_active) == (7, 6)
+    assert data.ltv == pytest.approx(15_600 / 6 / ((1 / 9 + 2 / 8 + 0) / 3))
+    assert data.churn_from == pytest.approx((1 / 10 + 1 / 9 + 2 / 8) / 3)
+    assert data.churn_to == 0
+
+
 def test_the_silent_are_those_who_never_complained_nor_answered():
     dataset = _dataset()
     assert loud_customers(dataset.events, dataset.surveys)["customer_id"].to_list() == ["f", "h"]
@@ -229,3 +241,98 @@ def test_identical_data_with_the_saved_state_flips_nothing():
     # fit their owner's budget: 3 + 3 = 6, whatever the state.
     assert [len(to_act_on(r.alerts)) for r in (first, second, third)] == [6, 6, 6]
     assert first.to_act_on == to_act_on(first.alerts)
+
+
+# ---------------------------------------------------------------- one figure everywhere
+
+APP = "../dashboard/app.py"  # AppTest resolves paths relative to this file
+PAGES = (
+    "overview",
+    "risk",
+    "escalations",
+    "cost",
+    "process",
+    "forecast",
+    "economics",
+    "data",
+)
+
+
+def _metric(at, label: str):
+    return next(m for m in at.metric if m.label == label)
+
+
+def test_every_page_shows_the_same_figures(small_dir, monkeypatch, capsys):
+    import re
+
+    from streamlit.testing.v1 import AppTest
+
+    from analytics.cli import main
+    from analytics.io import load_path
+    from analytics.risk import train
+
+    monkeypatch.setenv("CX_RADAR_DATA", str(small_dir))
+    at = AppTest.from_file(APP, default_timeout=180)
+    shown = {}
+    for page in PAGES:
+        at.switch_page(f"app_pages/{page}.py").run()
+        assert not at.exception, page
+        shown[page] = at
+        if page == "overview":
+            active = _metric(at, "Active customers").value
+            overview_risk = _metric(at, "Revenue at risk, next 60 days").value
+            overview_alerts = _metric(at, "Alerts to act on").value
+        elif page == "risk":
+            risk_total = _metric(at, "Revenue at risk")
+            by_slice = next(d.value for d in at.dataframe if "expected_leavers" in d.value.columns)
+        elif page == "escalations":
+            escalation_alerts = _metric(at, "Alerts to act on").value
+        elif page == "economics":
+            customers = at.number_input(key="eco_customers")
+            ltv = at.number_input(key="eco_ltv")
+            assert not at.info  # measured, not the example
+            assert any("prefilled from the data" in c.value for c in at.caption)
+    dataset = load_path(small_dir)
+    base = customer_base(dataset)
+    model = train(dataset)
+    # Active customers: Overview, Economics' base and the customers the Risk page scores.
+    assert active == f"{base.customers:,}"
+    assert customers.value == base.customers == by_slice["customers"].sum()
+    assert model.scored.height == base.customers
+    # LTV: one churn (the last three full months) on Risk and Economics, one value.
+    churn = f"{100 * base.ltv_churn:.2f}\u00a0%"
+    assert churn in risk_total.proto.help
+    assert churn in ltv.proto.help
+    assert ltv.value == round(base.ltv)
+    assert model.scored["ltv"].mean() == pytest.approx(base.ltv)
+    # Revenue at risk: the Overview tile and the Risk page's total.
+    assert overview_risk == risk_total.value
+    # Alerts to act on: Overview, Escalations and the command line.
+    assert overview_alerts == escalation_alerts
+    out = small_dir.parent / "consistency_alerts.json"
+    state = small_dir.parent / "consistency_state.json"
+    assert main(["escalate", str(small_dir), "--out", str(out), "--state", str(state)]) == 0
+    printed = re.search(r"(\d+) to act on", capsys.readouterr().out)
+    assert printed and printed.group(1) == overview_alerts
+
+
+def test_economics_without_customers_says_its_inputs_are_examples(small_dir, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("CX_RADAR_DATA", str(small_dir))
+    at = AppTest.from_file(APP, default_timeout=180)
+    events = "case_id,customer_id,timestamp,activity\nA,x,2024-01-03 10:00,request\n"
+    at.session_state["uploads"] = (("events.csv", events.encode()),)
+    at.switch_page("app_pages/economics.py").run()
+    measured = at.number_input(key="eco_customers").value
+    assert measured != 40_000  # the sample company's own base first
+    at.sidebar.radio(key="source").set_value("upload").run()
+    assert not at.exception
+    # The upload has no customers: the mission example, said so, and never "from the data",
+    # nor the previous data's numbers left in the inputs.
+    assert at.number_input(key="eco_customers").value == 40_000
+    assert at.number_input(key="eco_ltv").value == 37_800
+    assert "no customers table" in at.info[0].value
+    assert "customer_id, signup_date, monthly_revenue, churn_date" in at.info[0].value
+    assert not any("prefilled from the data" in c.value for c in at.caption)
+    assert at.button[1].disabled  # "From data": nothing to take from

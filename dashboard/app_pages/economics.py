@@ -23,6 +23,7 @@ from analytics.economics import (
 )
 from analytics.export import to_csv_bytes, to_xlsx_bytes
 from analytics.kpi import nps
+from analytics.measures import data_end
 from dashboard.charts import definitions_figure, projection_figure, returns_figure, tornado_figure
 from dashboard.fmt import compact_money, money, number, percent
 from dashboard.i18n import t
@@ -45,7 +46,9 @@ prefill = (
     if data is None
     else {
         "eco_customers": float(data.customers),
-        "eco_ltv": float(round(ltv(data.arpu, churn=data.churn_from))) if data.arpu else 37_800.0,
+        # The LTV every page uses (ARPU / the last three months' churn); unmeasurable
+        # without revenue or leavers, then the example's, and its help says so.
+        "eco_ltv": float(round(data.ltv)) if data.ltv else MISSION["eco_ltv"],
         "eco_from": round(100 * data.churn_from, 2),
         "eco_to": round(100 * data.churn_to, 2),
         "eco_months": 12,
@@ -58,10 +61,15 @@ def _apply(values: dict[str, float]) -> None:
     st.session_state.update(values)
 
 
-# Seed the inputs once; a value in the URL (a shared scenario) wins over the prefill.
+# Seed the inputs once per dataset: on the first visit a value in the URL (a shared
+# scenario) wins over the prefill; another dataset (an upload) re-seeds them all, so its
+# page never shows the previous data's numbers.
+seeded = st.session_state.get("eco_seeded_for")
 for key, default in prefill.items():
-    if key not in st.session_state and key not in st.query_params:
+    changed = seeded is not None and seeded != dataset.content_hash
+    if changed or (key not in st.session_state and key not in st.query_params):
         st.session_state[key] = default
+st.session_state["eco_seeded_for"] = dataset.content_hash
 
 
 def _churn_input(label: str, key: str, help_text: str | None) -> float:
@@ -85,6 +93,17 @@ def _money(value: float | None) -> str:
 
 st.title(t("economics.title"))
 st.caption(t("economics.intro"))
+if data is not None:
+    st.caption(t("economics.prefilled"))
+else:
+    # Say what the numbers are and which table would measure them; never "from the data".
+    st.info(
+        t(
+            "economics.examples_no_customers"
+            if dataset.customers is None
+            else "economics.examples_short"
+        )
+    )
 inputs, results = st.columns([1.3, 2], gap="large")
 
 with inputs, st.container(border=True):
@@ -106,7 +125,7 @@ with inputs, st.container(border=True):
         format="%.0f",
         key="eco_customers",
         bind="query-params",
-        help=t("economics.customers_help", month=month) if data else None,
+        help=t("economics.customers_help", end=data_end(dataset)) if data else None,
     )
     value = st.number_input(
         t("economics.ltv"),
@@ -115,7 +134,15 @@ with inputs, st.container(border=True):
         format="%.0f",
         key="eco_ltv",
         bind="query-params",
-        help=t("economics.ltv_help", arpu=_money(data.arpu)) if data else None,
+        help=(
+            t(
+                "economics.ltv_help" if data.ltv else "economics.ltv_help_missing",
+                arpu=_money(data.arpu),
+                churn=percent(data.ltv_churn, 2),
+            )
+            if data
+            else None
+        ),
     )
     churn_from = _churn_input("economics.churn_from", "eco_from", t("economics.churn_from_help"))
     churn_to = _churn_input(
@@ -125,7 +152,7 @@ with inputs, st.container(border=True):
             "economics.churn_to_help",
             month=month,
             churned=number(data.monthly["churned"][-1]),
-            active=number(data.customers),
+            active=number(data.month_active),
         )
         if data
         else None,
@@ -156,10 +183,23 @@ with inputs, st.container(border=True):
             t("economics.arpu"),
             min_value=0.0,
             step=10.0,
-            value=float(round(data.arpu)) if data and data.arpu else 1260.0,
+            value=data.arpu if data and data.arpu else 1260.0,
+            format="%.0f",
         )
         margin = st.number_input(t("economics.margin"), 0.0, 100.0, 100.0, step=1.0) / 100
-        lifetime = st.number_input(t("economics.lifetime"), 0.0, 600.0, 0.0, step=1.0)
+        # From data the lifetime is 1 / the LTV churn, so at 100 % margin the derived LTV
+        # is the prefilled one.
+        lifetime = st.number_input(
+            t("economics.lifetime"),
+            0.0,
+            600.0,
+            1 / data.ltv_churn if data and data.ltv_churn else 0.0,
+            step=1.0,
+            format="%.1f",
+            help=t("economics.lifetime_help", churn=percent(data.ltv_churn, 2))
+            if data and data.ltv_churn
+            else None,
+        )
         life = lifetime or (1 / churn_from if churn_from else 0.0)
         derived = ltv(arpu, margin, lifetime_months=life)
         st.caption(

@@ -68,7 +68,7 @@ open_alerts = alerts.filter(pl.col("status") != "resolved")
 sent = open_alerts.filter(~pl.col("grouped"))
 
 a, b, c, d = st.columns(4)
-a.metric(t("esc.open"), number(open_alerts.height), help=t("esc.open_help"))
+a.metric(t("measures.alerts"), number(len(run.to_act_on)), help=t("measures.alerts_help"))
 b.metric(t("esc.new"), number(alerts.filter(pl.col("status") == "new").height))
 c.metric(
     t("esc.urgent"),

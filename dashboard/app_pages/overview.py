@@ -10,6 +10,7 @@ import streamlit as st
 from analytics.cost import case_costs, tag_costs
 from analytics.escalation import SEVERITIES, Rules, evaluate, inputs_for
 from analytics.kpi import classic_metrics, monthly_story
+from analytics.measures import data_end, revenue_at_risk
 from analytics.risk import train
 from dashboard.charts import story_figure
 from dashboard.fmt import compact_money, money, number, percent, seconds
@@ -67,7 +68,11 @@ with right:
         st.metric(
             t("overview.active"),
             number(m.active_customers),
-            help=t("overview.active_help", revenue=money(m.monthly_revenue, currency)),
+            help=t(
+                "overview.active_help",
+                end=data_end(dataset),
+                revenue=money(m.monthly_revenue, currency),
+            ),
         )
 
 
@@ -94,11 +99,11 @@ if dataset.customers is not None and dataset.events.height:
         if inputs.zones is not None and inputs.zones.height
         else None
     )
-    sent = [a for a in run.to_send if a["rule"] != "digest"]
+    to_act_on = run.to_act_on
     a, b, c, d = st.columns(4)
     a.metric(
         t("overview.at_risk"),
-        compact_money(model.scored["revenue_at_risk"].sum(), currency),
+        compact_money(revenue_at_risk(model.scored), currency),
         help=t("overview.at_risk_help"),
     )
     a.page_link("app_pages/risk.py", label=t("overview.to_risk"), icon=":material/crisis_alert:")
@@ -114,7 +119,7 @@ if dataset.customers is not None and dataset.events.height:
         help=t("overview.zones_help"),
     )
     c.page_link("app_pages/risk.py", label=t("overview.to_zones"), icon=":material/trending_up:")
-    d.metric(t("overview.alerts"), number(len(sent)), help=t("overview.alerts_help"))
+    d.metric(t("measures.alerts"), number(len(to_act_on)), help=t("measures.alerts_help"))
     d.page_link(
         "app_pages/escalations.py",
         label=t("overview.to_alerts"),
@@ -150,7 +155,8 @@ if dataset.customers is not None and dataset.events.height:
     with right:
         st.markdown(f"**{t('overview.fix_first')}**")
         urgent = sorted(
-            sent, key=lambda a: (-SEVERITIES.index(a["severity"]), -a["money_at_stake"])
+            to_act_on,
+            key=lambda a: (-SEVERITIES.index(a["severity"]), -a["money_at_stake"], a["id"]),
         )
         if urgent:
             st.markdown(

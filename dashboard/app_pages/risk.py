@@ -6,6 +6,7 @@ import polars as pl
 import streamlit as st
 
 from analytics.export import to_csv_bytes
+from analytics.measures import revenue_at_risk
 from analytics.risk import (
     HORIZON_DAYS,
     at_risk,
@@ -98,7 +99,7 @@ scored = model.scored
 a, b, c = st.columns(3)
 a.metric(
     t("risk.total_at_risk"),
-    compact_money(scored["revenue_at_risk"].sum(), currency),
+    compact_money(revenue_at_risk(scored), currency),
     help=t("risk.total_help", churn=percent(model.ltv_churn, 2)),
 )
 b.metric(t("risk.expected"), number(scored["p_churn"].sum()), help=t("risk.expected_help"))
