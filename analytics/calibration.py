@@ -38,7 +38,7 @@ import numpy as np
 import polars as pl
 from scipy.stats import betabinom, binom
 
-from analytics.sla import _with_queue, model_service_level, slot_columns, weekly_plan
+from analytics.sla import _with_queue, model_service_level, realized, slot_columns, weekly_plan
 
 CALIBRATION_WEEKS = 12
 MIN_INTERVALS = 100
@@ -87,16 +87,16 @@ class Curve:
         return float(x0 + (goal - y0) / (y1 - y0) * (x1 - x0))
 
 
-def fit_curve(model_sl: np.ndarray, realized: np.ndarray, calls: np.ndarray) -> Curve:
-    """Isotonic map of ``realized`` on ``model_sl`` weighted by ``calls``, and rho by moments
+def fit_curve(model_sl: np.ndarray, delivered: np.ndarray, calls: np.ndarray) -> Curve:
+    """Isotonic map of ``delivered`` on ``model_sl`` weighted by ``calls``, and rho by moments
     (module docstring). Ties in the model's SL are pooled by scikit-learn."""
     from sklearn.isotonic import IsotonicRegression
 
     iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
-    iso.fit(model_sl, realized, sample_weight=calls)
+    iso.fit(model_sl, delivered, sample_weight=calls)
     m = iso.predict(model_sl)
     v = m * (1 - m)
-    excess = float(np.sum((realized - m) ** 2 - v / calls))
+    excess = float(np.sum((delivered - m) ** 2 - v / calls))
     room = float(np.sum(v * (calls - 1) / calls))
     rho = min(max(excess / room, 0.0), MAX_RHO) if room > 0 else 0.0
     return Curve(
@@ -252,16 +252,16 @@ def history_frame(
 ) -> pl.DataFrame:
     """The scored history: intervals of the last ``CALIBRATION_WEEKS`` weeks with offered
     calls and an in-target count, the model's SL with the window's plan, realized SL."""
-    acd = _with_queue(acd)
-    last = acd["interval_start"].max()
-    window = acd.filter(
+    report = realized(acd, interval_s)  # every column there, typed nulls where missing
+    last = report["interval_start"].max()
+    window = report.filter(
         pl.col("interval_start") > last - pl.duration(weeks=CALIBRATION_WEEKS)  # type: ignore[operator]
     )
     plan = weekly_plan(window, weeks=CALIBRATION_WEEKS).rename(
         {"agents": "plan_agents", "aht_s": "plan_aht_s"}
     )
     rows = (
-        window.filter((pl.col("offered") > 0) & pl.col("answered_in_target").is_not_null())
+        window.filter(pl.col("service_level").is_not_null())
         .with_columns(slot_columns(pl.col("interval_start")))
         .join(plan, on=["queue", "weekday", "slot"], how="left")
         .select(
@@ -270,7 +270,7 @@ def history_frame(
             pl.col("offered").cast(pl.Float64),
             pl.col("plan_agents").fill_null(0.0),
             "plan_aht_s",
-            (pl.col("answered_in_target") / pl.col("offered")).alias("realized"),
+            pl.col("service_level").alias("realized"),
             pl.col("interval_start").dt.truncate("1w").alias("week"),
         )
         .with_columns((pl.col("realized") < goal).alias("breached"))

@@ -279,8 +279,9 @@ def _cmd_cost_tags(args: argparse.Namespace) -> int:
 
 
 def _cmd_forecast(args: argparse.Namespace) -> int:
+    from analytics.calibration import calibrate
     from analytics.forecast import breaches, forecast_all
-    from analytics.sla import breach_points
+    from analytics.sla import breach_points, has_staffing, report_until
 
     dataset = _loaded(args)
     if dataset is None:
@@ -289,8 +290,21 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
         dataset, args.horizon, level=args.level, country=args.country, as_of=args.as_of
     )
     series = run.daily + run.intraday
-    found = breaches(run, dataset)
+    settings = dataset.settings
+    calibration = (
+        calibrate(
+            report_until(dataset.acd, run.as_of),  # type: ignore[arg-type]
+            run.interval_s,
+            settings.sla_target_s,
+            settings.sla_goal,
+        )
+        if has_staffing(dataset.acd) and run.as_of is not None
+        else None
+    )
+    found = breaches(run, dataset, calibration)
     points = breach_points(found, top=args.top) if found is not None else pl.DataFrame()
+    if found is None:
+        calibration = None  # no breach forecast, nothing calibrated
     if args.json:
         return _print_json(
             {
@@ -300,6 +314,7 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
                 "interval_s": run.interval_s,
                 "series": [s.to_dict() for s in series],
                 "breach_points": points.drop("slot", strict=False).to_dicts(),
+                "calibration": calibration.to_dict() if calibration else None,
             }
         )
     print(f"{run.horizon_days}-day forecast, {run.level:.0%} intervals, holidays of {run.country}")
@@ -313,6 +328,17 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
         )
         for note in s.notes:
             print(f"          note: {note}")
+    if calibration is not None:
+        c = calibration.calibrated
+        print(
+            f"SLA calibration: {calibration.status}"
+            + (
+                f", out of sample on {c.intervals} intervals: MAE {c.mae:.3f}, bias "
+                f"{c.bias:+.3f}, Brier {c.brier:.3f} (constant {c.constant_brier:.3f})"
+                if c.intervals
+                else ""
+            )
+        )
     if points.height:
         print("likeliest SLA breaches:")
         for r in points.iter_rows(named=True):
@@ -404,59 +430,53 @@ def _cmd_erlang(args: argparse.Namespace) -> int:
 def _cmd_escalate(args: argparse.Namespace) -> int:
     import datetime as dt
 
-    from analytics.escalation import (
-        Rules,
-        alerts_frame,
-        deliver,
-        evaluate,
-        inputs_for,
-        load_state,
-        save_state,
-    )
+    from analytics.escalation import Rules, alerts_frame, deliver, inputs_for, record_run
     from analytics.export import to_csv_bytes
+    from analytics.store import Store
 
     rules = (
         Rules.from_toml(Path(args.rules).read_text(encoding="utf-8"))
         if args.rules
         else Rules.default()
     )
-    dataset = _loaded(args)
-    if dataset is None:
-        return 1
-    state_path = Path(args.state)
-    state = load_state(state_path)
-    run = evaluate(rules, inputs_for(dataset), state, dt.datetime.now().replace(microsecond=0))
-    out = Path(args.out)
-    out.write_text(
-        json.dumps(run.alerts, ensure_ascii=False, indent=1, default=str), encoding="utf-8"
-    )
-    out.with_suffix(".csv").write_bytes(to_csv_bytes(alerts_frame(run.alerts)))
-    next_state = {
-        **run.state,
-        "actioned": sorted(set(state.get("actioned", [])) | set(args.ack or [])),
-    }
-    counts = {s: sum(a["status"] == s for a in run.alerts) for s in ("new", "ongoing", "resolved")}
-    grouped = sum(a["grouped"] for a in run.alerts)
-    print(
-        f"{len(run.alerts)} alerts: {counts['new']} new, {counts['ongoing']} ongoing, "
-        f"{counts['resolved']} resolved; {grouped} grouped over the owners' budgets; "
-        f"{len(run.to_act_on)} to act on. "
-        f"Wrote {out} and {out.with_suffix('.csv')}"
-    )
-    for r in run.precision.filter(pl.col("precision").is_not_null()).iter_rows(named=True):
-        print(f"precision of {r['rule']}: {r['precision']:.0%} of {r['alerts']} ({r['basis']})")
-    if args.webhook:
-        sent, next_state = deliver(args.webhook, run.to_send, next_state, retries=args.retries)
-        if sent:
-            print(f"delivered {len(run.to_send)} new alerts (and any earlier undelivered ones)")
-        else:
+    # The store first: a damaged or foreign state file stops the run before the evaluation.
+    with Store.open(args.state) as store:
+        dataset = _loaded(args)
+        if dataset is None:
+            return 1
+        now = dt.datetime.now().replace(microsecond=0)
+        queue = bool(args.webhook)
+        run = record_run(store, rules, inputs_for(dataset), now, args.ack or [], queue=queue)
+        out = Path(args.out)
+        out.write_text(
+            json.dumps(run.alerts, ensure_ascii=False, indent=1, default=str), encoding="utf-8"
+        )
+        out.with_suffix(".csv").write_bytes(to_csv_bytes(alerts_frame(run.alerts)))
+        counts = {
+            s: sum(a["status"] == s for a in run.alerts) for s in ("new", "ongoing", "resolved")
+        }
+        grouped = sum(a["grouped"] for a in run.alerts)
+        print(
+            f"{len(run.alerts)} alerts: {counts['new']} new, {counts['ongoing']} ongoing, "
+            f"{counts['resolved']} resolved; {grouped} grouped over the owners' budgets; "
+            f"{len(run.to_act_on)} to act on. "
+            f"Wrote {out} and {out.with_suffix('.csv')}; state in {store.path}"
+        )
+        for r in run.precision.filter(pl.col("precision").is_not_null()).iter_rows(named=True):
+            print(f"precision of {r['rule']}: {r['precision']:.0%} of {r['alerts']} ({r['basis']})")
+        if not args.webhook:
+            return 0
+        sent = deliver(args.webhook, store, retries=args.retries)
+        if sent.pending:  # never "delivered" unless a 2xx said so
             print(
-                f"warning: the webhook did not accept the alerts after {args.retries} tries; "
-                f"{len(next_state['outbox'])} kept in {state_path} for the next run",
+                f"warning: {sent.delivered} alert(s) delivered; {sent.pending} not acknowledged "
+                f"by the webhook ({sent.failed_attempts} failed attempt(s), see the delivery "
+                f"log) stay in the outbox of {store.path} for the next run",
                 file=sys.stderr,
             )
-    save_state(state_path, next_state)
-    return 0
+            return 3
+        print(f"delivered {sent.delivered} alert(s), each acknowledged by a 2xx; outbox empty")
+        return 0
 
 
 def _cmd_tension(args: argparse.Namespace) -> int:
@@ -580,7 +600,9 @@ def build_parser() -> argparse.ArgumentParser:
     fc.add_argument("--horizon", type=int, default=14, help="days ahead (default 14)")
     fc.add_argument("--level", type=float, default=0.8, help="interval level (default 0.8)")
     fc.add_argument("--country", help="holiday calendar, ISO code (default: settings, RU)")
-    fc.add_argument("--top", type=int, default=10, help="breach points to list")
+    fc.add_argument(
+        "--top", type=int, default=10, help="breach points to list (0: every future interval)"
+    )
     fc.add_argument(
         "--as-of",
         type=dt.date.fromisoformat,
@@ -615,14 +637,23 @@ def build_parser() -> argparse.ArgumentParser:
     esc = sub.add_parser("escalate", help="evaluate escalation rules; write and send alerts")
     _with_path(esc)
     esc.add_argument("--rules", help="rules TOML (default: the built-in analytics/rules.toml)")
-    esc.add_argument("--state", default="cx_radar_state.json", help="state from the last run")
+    esc.add_argument(
+        "--state",
+        default="cx_radar_state.sqlite",
+        help="SQLite state store (alert history, acks, outbox, delivery log); a .json path "
+        "means the .sqlite beside it, into which that JSON state is imported once",
+    )
     esc.add_argument("--out", default="alerts.json", help="alerts JSON (a .csv is written too)")
     esc.add_argument("--webhook", help="POST new alerts here as JSON")
     esc.add_argument(
         "--ack", action="append", metavar="ID", help="mark an alert actioned (repeatable)"
     )
     esc.add_argument(
-        "--retries", type=int, default=4, help="delivery attempts (back-off 1, 2, 4 s)"
+        "--retries",
+        type=int,
+        default=4,
+        help="delivery attempts per alert (back-off 1, 2, 4 s); exit code 3 when some alert "
+        "was not acknowledged by a 2xx and stays in the outbox",
     )
     esc.set_defaults(run=_cmd_escalate)
 

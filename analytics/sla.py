@@ -21,6 +21,7 @@ N agents:
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -561,12 +562,14 @@ def _queue_breach(
 
 
 def breach_points(breaches: pl.DataFrame, threshold: float = 0.5, top: int = 20) -> pl.DataFrame:
-    """The likeliest breaches: intervals with P(breach) >= ``threshold``, likeliest first."""
-    return (
-        breaches.filter(pl.col("p_breach") >= threshold)
-        .sort(["p_breach", "gap", "time"], descending=[True, True, False])
-        .head(top)
+    """The likeliest breaches: the ``top`` intervals with P(breach) >= ``threshold``,
+    likeliest first; ``top`` 0 lists every interval, whatever its P(breach)."""
+    ordered = breaches.sort(
+        ["p_breach", "gap", "time", "queue"],
+        descending=[True, True, False, False],
+        nulls_last=True,
     )
+    return ordered if top == 0 else ordered.filter(pl.col("p_breach") >= threshold).head(top)
 
 
 def queue_breaches(
@@ -589,6 +592,13 @@ def queue_breaches(
         for q, f in forecasts
     ]
     return pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
+
+
+def report_until(acd: pl.DataFrame, last_day: dt.date) -> pl.DataFrame:
+    """The report's intervals up to the end of ``last_day``: the history a forecast made
+    after that day may use."""
+    stop = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(0))
+    return acd.filter(pl.col("interval_start") < stop)
 
 
 def has_staffing(acd: pl.DataFrame | None) -> bool:

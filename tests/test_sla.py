@@ -477,3 +477,32 @@ def test_short_history_is_uncalibrated_and_small_queues_share_the_pooled_map(cen
     both = calibrate(pl.concat([acd, small]), 1800, 20, 0.8)
     assert both.sources == {"phone": "queue", "vip": "pooled"}
     assert both.curve("vip") is not both.curve("phone")
+
+
+def test_cli_lists_every_future_interval_and_the_calibration(centre, tmp_path, capsys):
+    import json
+
+    from analytics.cli import main
+
+    acd, _ = centre
+    acd.sample(fraction=1.0, seed=2).write_csv(tmp_path / "acd_intervals.csv")  # unsorted
+    argv = ["forecast", str(tmp_path), "--as-of", "2024-01-21", "--horizon", "7", "--json"]
+    assert main([*argv, "--top", "0"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    points = out["breach_points"]
+    assert len(points) == 7 * SLOTS  # every half hour of the week after the 21st
+    assert min(p["time"] for p in points) == "2024-01-22 08:00:00"
+    assert all(p["calibrated"] and p["model"] == "erlang_a" for p in points)
+    cal = out["calibration"]
+    # Fitted on the three weeks up to --as-of only: 504 half hours, scored out of sample on
+    # the last two weeks (each fitted on the weeks before it).
+    history = acd.filter(pl.col("interval_start") < dt.datetime(2024, 1, 22))
+    assert cal["uncalibrated_model"]["intervals"] == history.filter(pl.col("offered") > 0).height
+    assert (cal["status"], cal["weeks"], cal["intervals"]) == ("per_queue", 3, 2 * 7 * SLOTS)
+    assert cal["brier"] < cal["constant_brier"] and abs(cal["bias"]) < 0.05
+    assert {"mae", "bias", "brier", "constant_brier", "intervals"} <= set(cal)
+    assert main(argv) == 0  # the default: the ten likeliest, all likelier than not
+    likeliest = json.loads(capsys.readouterr().out)["breach_points"]
+    assert len(likeliest) == 10 and min(p["p_breach"] for p in likeliest) >= 0.5
+    assert main(argv[:-1]) == 0
+    assert "SLA calibration: per_queue, out of sample on 336 intervals" in capsys.readouterr().out
