@@ -6,12 +6,12 @@ import polars as pl
 import streamlit as st
 
 from analytics.export import to_csv_bytes
-from analytics.io import assign_table
 from analytics.mapping import Mapping
 from analytics.schema import TABLES, Settings
 from dashboard.escape import md
 from dashboard.fmt import number
 from dashboard.i18n import t
+from dashboard.mapping_editor import mapping_editor
 from dashboard.state import current_dataset, mapping, uploaded_dataset, uploaded_sources
 
 
@@ -95,70 +95,11 @@ if sources is not None:
     )
     if "mapping_error" in st.session_state:
         st.error(t("data.mapping_error", error=st.session_state["mapping_error"]))
-    current = mapping()
-    version = st.session_state.get("mapping_version", 0)
-    with st.form("mapping_form"):
-        edited: dict[str, pl.DataFrame] = {}
-        for i, source in enumerate(sources.items):
-            detected = assign_table(source, current)
-            name = detected or "events"
-            table = TABLES[name]
-            st.markdown(
-                t("data.mapping_file", file=md(source.name), table=name)
-                if detected
-                else t("data.unassigned", file=md(source.name))
-            )
-            chosen = current.resolve(source.columns, table)
-            frame = pl.DataFrame(
-                {
-                    "column": table.names,
-                    "required": [c.required for c in table.columns],
-                    "meaning": [c.meaning for c in table.columns],
-                    "source": [chosen.get(c, "") for c in table.names],
-                }
-            )
-            edited[f"{name}|{i}"] = st.data_editor(
-                frame,
-                key=f"map_{i}_{version}",
-                hide_index=True,
-                disabled=["column", "required", "meaning"],
-                column_config={
-                    "column": st.column_config.TextColumn(t("data.canonical")),
-                    "required": st.column_config.CheckboxColumn(t("data.required")),
-                    "meaning": st.column_config.TextColumn(t("data.meaning")),
-                    "source": st.column_config.SelectboxColumn(
-                        t("data.source"), options=["", *source.columns]
-                    ),
-                },
-                width="stretch",
-            )
-        orders = {}
-        for name in TABLES:
-            rep = report.tables.get(name)
-            if rep is not None and rep.ambiguous_dates:
-                orders[name] = st.radio(
-                    t("data.date_order", table=name),
-                    ["dmy", "mdy"],
-                    format_func={o: t(f"data.{o}") for o in ("dmy", "mdy")}.__getitem__,
-                    horizontal=True,
-                    index=["dmy", "mdy"].index(current.date_order.get(name, "dmy")),
-                )
-        if st.form_submit_button(t("data.apply_mapping"), type="primary"):
-            new = Mapping(
-                columns={k: dict(v) for k, v in current.columns.items()},
-                date_order={**current.date_order, **orders},
-            )
-            for key, frame in edited.items():
-                name = key.split("|")[0]
-                cols = new.columns.setdefault(name, {})
-                for row in frame.iter_rows(named=True):
-                    cols[row["column"]] = row["source"] or ""
-            st.session_state["mapping"] = new
-            st.session_state["mapping_version"] = version + 1
-            st.rerun()
-    st.download_button(
-        t("data.save_mapping"), current.to_toml(), file_name="mapping.toml", mime="application/toml"
-    )
+    new = mapping_editor(sources, mapping(), report)
+    if new is not None:
+        st.session_state["mapping"] = new
+        st.session_state["mapping_version"] = st.session_state.get("mapping_version", 0) + 1
+        st.rerun()
 
 with st.expander(t("data.settings")):
     st.caption(t("data.settings_intro"))
