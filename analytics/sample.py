@@ -246,7 +246,11 @@ class SampleCompany:
     surveys: pl.DataFrame
 
     def write(self, out: str | Path) -> list[Path]:
-        """Write the four tables as zstd Parquet into ``out``; returns the paths."""
+        """Write the four tables as zstd Parquet into ``out``, and under ``out/exports`` a
+        per-call export and a ticket log as real systems write them (see
+        :mod:`analytics.sample_exports`); returns the paths."""
+        from analytics.sample_exports import write_exports
+
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         paths = []
@@ -254,7 +258,7 @@ class SampleCompany:
             path = out / f"{name}.parquet"
             getattr(self, name).write_parquet(path, compression="zstd", compression_level=12)
             paths.append(path)
-        return paths
+        return paths + write_exports(self.events, out)
 
 
 def _month_starts(start: dt.date, months: int) -> list[dt.date]:
