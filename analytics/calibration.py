@@ -38,7 +38,15 @@ import numpy as np
 import polars as pl
 from scipy.stats import betabinom, binom
 
-from analytics.sla import _with_queue, model_service_level, realized, slot_columns, weekly_plan
+from analytics.dataset import Dataset
+from analytics.sla import (
+    _with_queue,
+    has_staffing,
+    model_service_level,
+    realized,
+    slot_columns,
+    weekly_plan,
+)
 
 CALIBRATION_WEEKS = 12
 MIN_INTERVALS = 100
@@ -206,17 +214,23 @@ class Calibration:
             "predicted_sl": _round(self.calibrated.predicted_sl),
             "realized_sl": _round(self.calibrated.realized_sl),
             "uncalibrated_model": self.model.to_dict(),
-            "queues": {
-                q: {
-                    "map": self.sources.get(q),
-                    "model": "erlang_c" if self.patience_s.get(q) is None else "erlang_a",
-                    "patience_s": _round(self.patience_s.get(q), 1),
-                    "rho": _round(c.rho) if (c := self.curves.get(q)) else None,
-                    "intervals": c.intervals if c else 0,
-                }
-                for q in sorted(self.patience_s)
-            },
+            "queues": {q.pop("queue"): q for q in self.queues()},
         }
+
+    def queues(self) -> list[dict[str, str | float | int | None]]:
+        """Per queue: its map (``queue``, ``pooled`` or None), model, patience, rho and the
+        intervals its map was fitted on."""
+        return [
+            {
+                "queue": q,
+                "map": self.sources.get(q),
+                "model": "erlang_c" if self.patience_s.get(q) is None else "erlang_a",
+                "patience_s": _round(self.patience_s.get(q), 1),
+                "rho": _round(c.rho) if (c := self.curves.get(q)) else None,
+                "intervals": c.intervals if c else 0,
+            }
+            for q in sorted(self.patience_s)
+        ]
 
 
 def _round(value: float | None, digits: int = 4) -> float | None:
@@ -319,6 +333,15 @@ def _score(rows: pl.DataFrame, curves: dict[str, Curve], goal: float) -> pl.Data
         p = curve.breach(m, part["offered"].to_numpy(), goal)
         parts.append(part.with_columns(pl.Series("calibrated", m), pl.Series("p_breach", p)))
     return pl.concat(parts) if parts else rows.clear()
+
+
+def calibrate_dataset(dataset: Dataset, interval_s: float) -> Calibration | None:
+    """``calibrate`` on the dataset's ``acd`` at its settings' target and goal (None without
+    an ``acd`` report with agents: there is no breach forecast to calibrate)."""
+    if not has_staffing(dataset.acd):
+        return None
+    settings = dataset.settings
+    return calibrate(dataset.acd, interval_s, settings.sla_target_s, settings.sla_goal)  # type: ignore[arg-type]
 
 
 def calibrate(acd: pl.DataFrame, interval_s: float, target_s: float, goal: float) -> Calibration:

@@ -420,3 +420,75 @@ def control_chart(
         )
     fig.update_layout(height=340, margin={"t": 30, "b": 10}, legend={"orientation": "h"})
     return fig
+
+
+def calibration_figure(
+    history: pl.DataFrame, curve: tuple[list[float], list[float]] | None, labels: dict[str, str]
+) -> go.Figure:
+    """Delivered against the model's service level per history interval, with the diagonal
+    (the model taken at its word) and the calibration map (``curve``: knots x, y)."""
+    fig = go.Figure(
+        go.Scattergl(
+            x=history["model_sl"].to_list(),
+            y=history["realized"].to_list(),
+            mode="markers",
+            marker={"size": 4, "color": GREY, "opacity": 0.35},
+            name=labels["intervals"],
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[0, 1],
+            y=[0, 1],
+            mode="lines",
+            line={"dash": "dot", "color": RED},
+            name=labels["diagonal"],
+        )
+    )
+    if curve is not None:
+        fig.add_trace(
+            go.Scatter(
+                x=curve[0],
+                y=curve[1],
+                mode="lines",
+                line={"color": BLUE, "width": 3},
+                name=labels["map"],
+            )
+        )
+    fig.update_layout(
+        title=labels["title"], height=380, margin={"t": 40, "b": 10}, legend={"orientation": "h"}
+    )
+    fig.update_xaxes(title=labels["x"], range=[0, 1], tickformat=".0%")
+    fig.update_yaxes(title=labels["y"], range=[0, 1], tickformat=".0%")
+    return fig
+
+
+def reliability_figure(bins: pl.DataFrame, labels: dict[str, str]) -> go.Figure:
+    """Observed breach share against the predicted P(breach) per bin (``predicted``,
+    ``observed``, ``intervals``); on the diagonal when the probabilities are calibrated."""
+    fig = go.Figure(
+        go.Scatter(
+            x=[0, 1],
+            y=[0, 1],
+            mode="lines",
+            line={"dash": "dot", "color": GREY},
+            name=labels["diagonal"],
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=bins["predicted"].to_list(),
+            y=bins["observed"].to_list(),
+            mode="lines+markers",
+            marker={"size": [6 + 2 * n**0.5 for n in bins["intervals"].to_list()], "color": BLUE},
+            customdata=bins["intervals"].to_list(),
+            hovertemplate="%{x:.0%} → %{y:.0%} (%{customdata})<extra></extra>",
+            name=labels["observed"],
+        )
+    )
+    fig.update_layout(
+        title=labels["title"], height=380, margin={"t": 40, "b": 10}, legend={"orientation": "h"}
+    )
+    fig.update_xaxes(title=labels["x"], range=[0, 1], tickformat=".0%")
+    fig.update_yaxes(title=labels["y"], range=[0, 1], tickformat=".0%")
+    return fig

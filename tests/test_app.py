@@ -247,9 +247,18 @@ def test_forecast_page_shows_service_level_and_breach_map(app, small_dir):
         "Service level as delivered (last 4 weeks)",
         "Volume forecast",
         "Breach forecast",
+        "SLA risk: calibration on history",
         "Staffing gap",
     ]
-    assert len(at.get("plotly_chart")) == 4
+    assert len(at.get("plotly_chart")) == 6  # + Erlang vs delivered, reliability
+    # The small company's three months calibrate its one queue; the tiles show the history's
+    # out-of-sample agreement from analytics.calibration.
+    from analytics.calibration import calibrate_dataset
+
+    cal = calibrate_dataset(load_path(small_dir), 1800)
+    assert cal is not None and cal.status != "uncalibrated"
+    assert any("**Calibrated**" in m.value for m in at.markdown)
+    assert _metric(at, "Brier score") == f"{cal.calibrated.brier:.3f}"
     likely = int(_metric(at, "Likely breaches"))
     at.number_input(key="extra_agents").set_value(10).run()
     assert not at.exception

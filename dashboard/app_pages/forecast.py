@@ -6,6 +6,7 @@ import numpy as np
 import polars as pl
 import streamlit as st
 
+from analytics.calibration import MIN_INTERVALS, MIN_QUEUE_INTERVALS, calibrate_dataset
 from analytics.escalation import FORECAST_DAYS
 from analytics.export import to_csv_bytes
 from analytics.forecast import Note, forecast_all
@@ -20,7 +21,12 @@ from analytics.sla import (
     summary,
     weekly_plan,
 )
-from dashboard.charts import forecast_figure, heatmap_figure
+from dashboard.charts import (
+    calibration_figure,
+    forecast_figure,
+    heatmap_figure,
+    reliability_figure,
+)
 from dashboard.fmt import count_column, number, number_column, percent, seconds, share_column
 from dashboard.i18n import t
 from dashboard.needs import require
@@ -198,6 +204,8 @@ if run.intraday_source != "acd" or not has_staffing(acd):
     st.info(t("forecast.no_staffing"))
     st.stop()
 assert acd is not None
+calibration = engine(calibrate_dataset, dataset, run.interval_s)
+assert calibration is not None  # has_staffing holds
 plan = weekly_plan(acd)
 queues = plan["queue"].unique().sort().to_list()
 with st.expander(t("forecast.plan")):
@@ -224,8 +232,15 @@ with st.expander(t("forecast.plan")):
     )
 plan = plan.with_columns((pl.col("agents") + extra).clip(lower_bound=0))
 breaches = queue_breaches(
-    [(s.name, s.forecast) for s in run.intraday], acd, run.interval_s, target, goal, plan
+    [(s.name, s.forecast) for s in run.intraday],
+    acd,
+    run.interval_s,
+    target,
+    goal,
+    plan,
+    calibration,
 )
+calibrated = calibration.status != "uncalibrated"
 likely = breaches.filter(pl.col("p_breach") >= 0.5)
 a, b, c = st.columns(3)
 a.metric(t("forecast.likely"), number(likely.height), help=t("forecast.likely_help"))
@@ -247,7 +262,13 @@ st.plotly_chart(
         "day",
         "time of day",
         "p_breach",
-        t("forecast.breach_map", goal=percent(goal, 0), target=f"{target:g}"),
+        t("forecast.breach_map", goal=percent(goal, 0), target=f"{target:g}")
+        + " · "
+        + (
+            t("sla_risk.map_calibrated", weeks=calibration.weeks)
+            if calibrated
+            else t("sla_risk.map_uncalibrated")
+        ),
         scale="Reds",
         zmin=0,
         zmax=1,
@@ -265,6 +286,7 @@ if points.height:
             "p_breach",
             "mean",
             "predicted_sl",
+            "erlang_sl",
             "agents",
             "agents_needed",
         ),
@@ -276,13 +298,96 @@ if points.height:
             "p_breach": share_column(t("forecast.p_breach")),
             "mean": number_column(t("forecast.calls"), 1),
             "predicted_sl": share_column(t("forecast.predicted_sl")),
+            "erlang_sl": share_column(t("sla_risk.erlang_sl")),
             "agents": count_column(t("forecast.planned")),
             "agents_needed": count_column(t("forecast.needed")),
         },
     )
 else:
     st.success(t("forecast.no_points"))
-st.caption(t("forecast.breach_help"))
+st.caption(t("sla_risk.help_calibrated" if calibrated else "forecast.breach_help"))
+
+# ---------------------------------------------------------------- calibration on history
+st.subheader(t("sla_risk.title"))
+model, fitted = calibration.model, calibration.calibrated
+st.markdown(
+    t(
+        f"sla_risk.status_{calibration.status}",
+        intervals=number(model.intervals),
+        weeks=calibration.weeks,
+        min=MIN_INTERVALS if calibration.status == "uncalibrated" else MIN_QUEUE_INTERVALS,
+    )
+)
+a, b, c, d = st.columns(4)
+a.metric(
+    t("sla_risk.model_sl"),
+    percent(model.predicted_sl),
+    delta=t("sla_risk.vs_delivered", delivered=percent(model.realized_sl)),
+    delta_color="off",
+    help=t("sla_risk.model_sl_help", mae=percent(model.mae), intervals=number(model.intervals)),
+)
+if fitted.intervals:
+    b.metric(
+        t("sla_risk.calibrated_sl"),
+        percent(fitted.predicted_sl),
+        delta=t("sla_risk.vs_delivered", delivered=percent(fitted.realized_sl)),
+        delta_color="off",
+        help=t("sla_risk.calibrated_sl_help", intervals=number(fitted.intervals)),
+    )
+    c.metric(t("sla_risk.mae"), percent(fitted.mae), help=t("sla_risk.mae_help"))
+    d.metric(
+        t("sla_risk.brier"),
+        number(fitted.brier, 3),
+        delta=t("sla_risk.vs_constant", constant=number(fitted.constant_brier, 3)),
+        delta_color="off",
+        help=t("sla_risk.brier_help"),
+    )
+for info in calibration.queues():
+    st.caption(
+        t(
+            "sla_risk.queue_line",
+            queue=info["queue"],
+            model=t(f"sla_risk.{info['model']}"),
+            patience=seconds(info["patience_s"]),  # type: ignore[arg-type]
+            map=t(f"sla_risk.map_{info['map'] or 'none'}"),
+            rho=number(info["rho"], 2),  # type: ignore[arg-type]
+        )
+    )
+left, right = st.columns(2)
+curve = calibration.curve(queue)
+left.plotly_chart(
+    calibration_figure(
+        calibration.history.filter(pl.col("queue") == queue),
+        (curve.x.tolist(), curve.y.tolist()) if curve else None,
+        {
+            "title": t("sla_risk.scatter_title", queue=queue),
+            "x": t("sla_risk.scatter_x"),
+            "y": t("sla_risk.scatter_y"),
+            "intervals": t("sla_risk.intervals"),
+            "diagonal": t("sla_risk.diagonal"),
+            "map": t("sla_risk.map"),
+        },
+    ),
+    width="stretch",
+)
+bins = calibration.reliability()
+if bins.height:
+    right.plotly_chart(
+        reliability_figure(
+            bins,
+            {
+                "title": t("sla_risk.reliability_title"),
+                "x": t("sla_risk.rel_x"),
+                "y": t("sla_risk.rel_y"),
+                "observed": t("sla_risk.rel_observed"),
+                "diagonal": t("sla_risk.rel_diagonal"),
+            },
+        ),
+        width="stretch",
+    )
+else:
+    right.info(t("sla_risk.no_reliability", min=MIN_INTERVALS))
+st.caption(t("sla_risk.method"))
 
 st.subheader(t("forecast.gap"))
 st.plotly_chart(
@@ -303,6 +408,9 @@ st.download_button(
             "aht_s",
             "agents",
             "traffic_erlangs",
+            "model",
+            "calibrated",
+            "erlang_sl",
             "predicted_sl",
             "calls_at_goal",
             "p_breach",
