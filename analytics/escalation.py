@@ -21,28 +21,32 @@
 * **Precision** per rule: the share of its alerts followed by the predicted loss (customer
   rules: replayed on the risk model's validation snapshot, so it is measured, not assumed)
   or marked actioned in the state file.
-* **Delivery**: new alerts are POSTed as JSON to a webhook with retries and exponential
-  back-off; what fails stays in the state's outbox and is sent with the next run.
+* **State and delivery** live in an SQLite store (:mod:`analytics.store`):
+  :func:`record_run` evaluates and writes in one transaction; :func:`deliver` POSTs the
+  outbox at least once, one alert per request with its idempotency key, retrying with
+  exponential back-off; only a 2xx answer takes an alert out of the outbox.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import http.client
 import json
 import time
 import tomllib
 import urllib.error
+import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from analytics.dataset import Dataset
+from analytics.store import Store
 from analytics.tension import DIRECTION, LABELS, severity_text
 
 # Three weeks: past a two-week holiday block the recurring weekday gaps still show.
@@ -421,63 +425,120 @@ def apply_budget(alerts: list[dict[str, Any]], budget: int) -> list[dict[str, An
     return out + digests + resolved
 
 
-def post_json(url: str, payload: object, timeout: float = 10.0) -> None:
-    """POST ``payload`` as JSON; raise on a network error or a non-2xx answer."""
+class DeliveryFailed(Exception):
+    """A POST that was not acknowledged by a 2xx answer."""
+
+    def __init__(self, reason: str, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.status = reason, status
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Never follow a redirect: urllib re-sends a POST answered by 302 as a GET without
+    its body, so the alert would be lost while it looked delivered."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def post_json(url: str, payload: object, key: str, timeout_s: float = 10.0) -> int:
+    """POST ``payload`` as JSON with an ``Idempotency-Key: key`` header. Returns the 2xx
+    status; anything else raises :class:`DeliveryFailed`: a 3xx (not followed), 4xx or
+    5xx answer, no answer within ``timeout_s``, a refused or broken connection."""
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        raise DeliveryFailed("the webhook must be an http:// or https:// URL")
     request = urllib.request.Request(
         url,
         data=json.dumps(payload, ensure_ascii=False, default=str).encode(),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", "Idempotency-Key": key},
         method="POST",
     )
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        if not 200 <= response.status < 300:
-            raise urllib.error.HTTPError(
-                url, response.status, "not delivered", response.headers, None
-            )
+    try:
+        with urllib.request.build_opener(_NoRedirect).open(request, timeout=timeout_s) as answer:
+            answer.read()
+            status = int(answer.status)
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        raise DeliveryFailed(f"HTTP {exc.code}", exc.code) from exc
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, TimeoutError):
+            raise DeliveryFailed(f"no answer within {timeout_s:g} s") from exc
+        raise DeliveryFailed(f"cannot connect ({exc.reason})") from exc
+    except TimeoutError as exc:
+        raise DeliveryFailed(f"no answer within {timeout_s:g} s") from exc
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        raise DeliveryFailed(f"broken answer ({type(exc).__name__}: {exc})") from exc
+    if not 200 <= status < 300:
+        raise DeliveryFailed(f"HTTP {status}", status)
+    return status
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What one delivery round did: alerts acknowledged by a 2xx, failed attempts, and
+    what is still in the outbox for the next run."""
+
+    delivered: int
+    failed_attempts: int
+    pending: int
 
 
 def deliver(
     url: str,
-    alerts: list[dict[str, Any]],
-    state: dict[str, Any],
+    store: Store,
     retries: int = 3,
     backoff_s: float = 1.0,
+    timeout_s: float = 10.0,
     sleep: Callable[[float], None] = time.sleep,
-) -> tuple[bool, dict[str, Any]]:
-    """Send the outbox plus ``alerts`` in one POST, retrying with back-off
-    (``backoff_s``, 2x, 4x ...). On success the outbox empties; on failure everything
-    stays in it for the next run. Returns (delivered, next state)."""
-    pending = {a["id"]: a for a in state.get("outbox", [])}
-    pending.update({a["id"]: a for a in alerts})
-    if not pending:
-        return True, {**state, "outbox": []}
-    payload = {"alerts": list(pending.values())}
-    for attempt in range(retries):
-        try:
-            post_json(url, payload)
-        except (urllib.error.URLError, OSError, ValueError):
-            if attempt + 1 < retries:
-                sleep(backoff_s * 2**attempt)
-            continue
-        return True, {**state, "outbox": []}
-    return False, {**state, "outbox": list(pending.values())}
+) -> Delivery:
+    """Send the outbox, oldest first, one POST per alert: ``{"alerts": [alert]}``, the
+    alert carrying its ``idempotency_key``, also sent as the ``Idempotency-Key`` header.
+
+    At least once: only a 2xx takes an alert out of the outbox. Each alert gets
+    ``retries`` attempts with back-off (``backoff_s``, 2x, 4x ...); when one runs out of
+    attempts the round stops and the rest waits, in order, for the next run. A receiver
+    that answered too late gets the alert again under the same key and can drop it.
+    Every attempt is logged in the store's delivery log.
+    """
+    delivered = failed = 0
+    for item in store.outbox():
+        for attempt in range(1, retries + 1):
+            try:
+                status = post_json(url, {"alerts": [item.payload]}, item.key, timeout_s)
+            except DeliveryFailed as exc:
+                failed += 1
+                store.record_attempt(item, item.attempts + attempt, False, exc.status, exc.reason)
+                if attempt < retries:
+                    sleep(backoff_s * 2 ** (attempt - 1))
+                continue
+            store.record_attempt(item, item.attempts + attempt, True, status, f"HTTP {status}")
+            delivered += 1
+            break
+        else:
+            break  # the receiver keeps failing: keep the order, try again next run
+    return Delivery(delivered, failed, len(store.outbox()))
 
 
-def load_state(path: Path) -> dict[str, Any]:
-    """The previous run's state, or an empty one; a corrupt file is an error, not a reset."""
-    if not path.exists():
-        return {"alerts": {}, "outbox": [], "actioned": []}
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"state file {path} is not valid JSON: {exc}") from exc
-
-
-def save_state(path: Path, state: dict[str, Any]) -> None:
-    """Write atomically: a crash mid-write must not lose the outbox."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(state, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
-    tmp.replace(path)
+def record_run(
+    store: Store,
+    rules: Rules,
+    inputs: Inputs,
+    now: dt.datetime,
+    acks: Iterable[str] = (),
+    by: str = "cli",
+    queue: bool = False,
+) -> Run:
+    """Evaluate against the stored state and write the result, all in one write
+    transaction: two runs at once are serialized and neither loses the other's alerts or
+    acknowledgements. The acknowledgements go in first; with ``queue``, the alerts to send
+    (:attr:`Run.to_send`) go into the outbox."""
+    with store.transaction():
+        store.ack(acks, by=by)
+        run = evaluate(rules, inputs, store.state(), now)
+        store.save_alerts(run.state["alerts"], run.state.get("last_run"))
+        if queue:
+            store.enqueue(run.to_send)
+    return run
 
 
 def alerts_frame(alerts: list[dict[str, Any]]) -> pl.DataFrame:

@@ -3,6 +3,7 @@ import json
 import pytest
 
 from analytics.cli import main
+from analytics.store import Store
 from tests.conftest import ALERT_KEYS
 
 
@@ -212,15 +213,22 @@ def test_escalate_twice_with_state_and_a_webhook(small_dir, tmp_path, capsys, ho
     assert all(key in a for a in first for key in ALERT_KEYS)
     csv = (tmp_path / "alerts.csv").read_text(encoding="utf-8-sig")
     assert csv.splitlines()[0].startswith("id;severity;status;zone")
-    assert len(received) == 1 and len(received[0]["alerts"]) == len(first)
+    # One POST per alert to send, in order, each with its idempotency key.
+    sent = [a["id"] for a in first if not a["grouped"]]
+    assert [r["alerts"][0]["id"] for r in received] == sent
+    assert all(r["alerts"][0]["idempotency_key"] for r in received)
+    assert f"delivered {len(sent)} alert(s)" in capsys.readouterr().out
     assert main(argv) == 0  # the next scheduled run: nothing new, nothing re-sent
     second = json.loads(out.read_text())
     assert {a["status"] for a in second} == {"ongoing"}
     assert [a["id"] for a in second] == [a["id"] for a in first]
-    assert len(received) == 1
+    assert len(received) == len(sent)
     assert "0 new" in capsys.readouterr().out
-    # Someone acted on an alert: the state remembers it for the rules' precision.
+    # Someone acted on an alert: the store (state.sqlite beside the .json path) keeps it.
     assert main([*argv, "--ack", first[0]["id"]]) == 0
-    assert json.loads(state.read_text())["actioned"] == [first[0]["id"]]
+    with Store.open(state) as store:
+        assert store.path == tmp_path / "state.sqlite"
+        assert store.acks() == [first[0]["id"]]
     assert main(argv) == 0  # kept by runs that acknowledge nothing new
-    assert json.loads(state.read_text())["actioned"] == [first[0]["id"]]
+    with Store.open(state) as store:
+        assert store.acks() == [first[0]["id"]]

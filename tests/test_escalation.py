@@ -1,4 +1,4 @@
-"""Escalation: rules parsing, state transitions, deduplication, budgets, webhook retries."""
+"""Escalation: rules parsing, state transitions, deduplication, budgets, precision."""
 
 from __future__ import annotations
 
@@ -12,10 +12,7 @@ from analytics.escalation import (
     Rules,
     alert_id,
     alerts_frame,
-    deliver,
     evaluate,
-    load_state,
-    save_state,
 )
 from tests.conftest import ALERT_KEYS
 
@@ -138,45 +135,7 @@ def test_precision_of_customer_rules_is_replayed_on_validation():
     assert row["alerts"] == 3 and row["precision"] == pytest.approx(2 / 3)
 
 
-def test_webhook_retries_with_backoff_then_delivers(hook):
-    url, handler = hook
-    handler.fail_first = 2
-    waits: list[float] = []
-    ok, state = deliver(
-        url, [{"id": "x"}], {"outbox": []}, retries=3, backoff_s=0.5, sleep=waits.append
-    )
-    assert ok and state["outbox"] == []
-    assert waits == [0.5, 1.0]  # exponential back-off between the three attempts
-    assert handler.received == [{"alerts": [{"id": "x"}]}]
-
-
-def test_failed_delivery_is_kept_and_sent_next_run(hook, tmp_path):
-    url, handler = hook
-    handler.fail_first = 10
-    ok, state = deliver(url, [{"id": "x"}], {"outbox": []}, retries=2, sleep=lambda s: None)
-    assert not ok and state["outbox"] == [{"id": "x"}]
-    path = tmp_path / "state.json"
-    save_state(path, state)
-    handler.fail_first = 0
-    handler.calls = 0
-    ok, state = deliver(url, [{"id": "y"}], load_state(path), retries=2, sleep=lambda s: None)
-    assert ok and state["outbox"] == []
-    assert handler.received == [{"alerts": [{"id": "x"}, {"id": "y"}]}]
-
-
-def test_unreachable_webhook_loses_nothing():
-    ok, state = deliver(
-        "http://127.0.0.1:9/none", [{"id": "z"}], {}, retries=2, sleep=lambda s: None
-    )
-    assert not ok and state["outbox"] == [{"id": "z"}]
-
-
-def test_corrupt_state_is_an_error_not_a_reset(tmp_path):
-    path = tmp_path / "state.json"
-    path.write_text("{not json")
-    with pytest.raises(ValueError, match="not valid JSON"):
-        load_state(path)
-    assert load_state(tmp_path / "missing.json") == {"alerts": {}, "outbox": [], "actioned": []}
+# Delivery and the state store: tests/test_webhook.py and tests/test_store.py.
 
 
 def test_precision_of_other_rules_is_the_actioned_share():
