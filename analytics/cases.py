@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -271,6 +272,60 @@ def _repeats(
     model = pl.DataFrame({"v": np.repeat(np.arange(span.size), span), "code": code[at]})
     seen = model.select(~pl.col("code").is_first_distinct().over("v")).to_series()
     return np.take(seen.to_numpy().astype(bool), np.take(offsets, per_event) + step)
+
+
+# A log where more transitions than this stay in the same activity is a status-update log
+# (one row per ticket update): its runs of updates are collapsed into steps by default.
+SELF_LOOP_SHARE = 0.2
+
+
+@dataclass(frozen=True)
+class Loops:
+    """Self-loops in the steps: ``share`` of the transitions (pairs of consecutive steps of
+    a case) that stay in the same activity, counted before any collapse, and whether the
+    views were ``collapsed``."""
+
+    share: float
+    collapsed: bool
+
+
+def self_loops(steps: pl.DataFrame, collapse: bool | None = None) -> tuple[np.ndarray, Loops]:
+    """Per step of :func:`case_steps`, whether it repeats the case's previous activity (a
+    status update that left the state as it was); and the :class:`Loops`, collapsed when
+    ``collapse`` says so or, when None, when more than :data:`SELF_LOOP_SHARE` of the
+    transitions are self-loops."""
+    code = steps["activity"].to_physical().to_numpy()
+    loop = np.zeros(code.size, dtype=bool)
+    np.equal(code[1:], code[:-1], out=loop[1:])
+    loop &= steps["step"].to_numpy() != 0
+    transitions = steps.height - int(np.count_nonzero(steps["step"].to_numpy() == 0))
+    share = float(np.count_nonzero(loop)) / transitions if transitions else 0.0
+    collapsed = share > SELF_LOOP_SHARE if collapse is None else collapse
+    return loop, Loops(share, collapsed)
+
+
+def collapse_self_loops(steps: pl.DataFrame, loop: np.ndarray) -> pl.DataFrame:
+    """The steps without their self-loops (``loop``, from :func:`self_loops`): a run of
+    updates in one activity is one step, at the time of the run's first update.
+
+    ``step``, ``last`` and ``variant`` are worked out again; ``repeat`` stands as it is:
+    the activities done before a kept step are the same with or without the run's later
+    updates, which repeat the activity just before them.
+    """
+    kept = steps.filter(pl.Series(~loop))
+    n = kept.height
+    starts = np.flatnonzero(kept["step"].to_numpy() == 0)  # a case's first step is kept
+    lengths = np.diff(np.append(starts, n))
+    step = np.arange(n, dtype=np.uint32) - np.repeat(starts.astype(np.uint32), lengths)
+    last = np.zeros(n, dtype=bool)
+    last[starts[1:] - 1] = True
+    last[-1:] = True
+    variant = _variant_ids(kept["activity"].to_physical().to_numpy(), step, starts)
+    return kept.with_columns(
+        pl.Series("step", step),
+        pl.Series("last", last),
+        pl.Series("variant", np.repeat(variant, lengths)),
+    )
 
 
 def attach(steps: pl.DataFrame, events: pl.DataFrame, columns: Sequence[pl.Expr]) -> pl.DataFrame:

@@ -9,6 +9,10 @@ Time-driven activity-based costing: an event costs
 
 unless the export gives an explicit ``cost``, which wins. A channel without a rate costs
 nothing per minute (and is listed by :func:`unrated_channels`).
+
+A log without handle times or explicit costs (a plain process log, a ticket system's
+status updates) has no measured cost: its figures are estimates from the rates alone
+(:func:`cost_basis`), and the app and the command line say so.
 """
 
 from __future__ import annotations
@@ -16,11 +20,23 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import polars as pl
 
-from analytics.cases import attach, case_bounds, case_steps, case_table, chronological, text_codes
+from analytics.cases import (
+    Loops,
+    attach,
+    case_bounds,
+    case_steps,
+    case_table,
+    chronological,
+    self_loops,
+    text_codes,
+)
 from analytics.dataset import Dataset
 from analytics.kpi import is_contact
 from analytics.schema import Settings
@@ -48,9 +64,15 @@ def channel_terms(settings: Settings) -> dict[str, pl.Expr]:
         "rate": channel.replace_strict(
             settings.cost_per_minute, default=0.0, return_dtype=pl.Float64
         ),
-        "fixed": pl.when(is_contact()).then(settings.cost_per_contact).otherwise(0.0)
-        + pl.when(channel == "meeting").then(settings.cost_per_meeting).otherwise(0.0),
+        "fixed": _fixed(settings, is_contact(), channel == "meeting"),
     }
+
+
+def _fixed(settings: Settings, contact: pl.Expr, meeting: pl.Expr) -> pl.Expr:
+    """What an event costs for being a contact and for being a meeting."""
+    return pl.when(contact).then(settings.cost_per_contact).otherwise(0.0) + pl.when(meeting).then(
+        settings.cost_per_meeting
+    ).otherwise(0.0)
 
 
 def event_cost(settings: Settings, terms: dict[str, pl.Expr] | None = None) -> pl.Expr:
@@ -64,6 +86,19 @@ def event_cost(settings: Settings, terms: dict[str, pl.Expr] | None = None) -> p
         + manual.otherwise(0.0)
     )
     return pl.coalesce(pl.col("cost"), modelled).alias("event_cost")
+
+
+CostBasis = Literal["measured", "estimated"]
+
+
+def cost_basis(events: pl.DataFrame) -> CostBasis:
+    """``"measured"`` when some event has a handle time or an explicit cost; else
+    ``"estimated"``: every cost comes from the per-contact, per-manual-step and
+    per-meeting rates alone, an estimate to be labelled so wherever it is shown."""
+    for column in ("handle_s", "cost"):
+        if events[column].null_count() < events.height:
+            return "measured"
+    return "estimated"
 
 
 def unrated_channels(dataset: Dataset) -> list[str]:
@@ -94,22 +129,30 @@ APPROVAL_PATTERN = r"(?i)approv|согласов|одобр"
 TAGS = (
     "channel_hopping",
     "repeat_return",
+    "reopen",
     "non_standard",
     "long_approval",
     "bot_loop",
     "ping_pong",
 )
 REOPEN_DAYS = 14
+# States that close a case (matched ignoring case); leaving one for any other state is a
+# reopen. Editable: the app and the command line take other lists.
+CLOSING_STATES = ("resolved", "closed", "решено", "закрыто", "выполнено")
 
 
 def costed_steps(dataset: Dataset, steps: pl.DataFrame | None = None) -> pl.DataFrame:
     """:func:`analytics.cases.case_steps` (computed when not given) with what costing
     needs, in step order: ``event_cost``, ``contact``, ``human_channel`` (one bit per
-    channel of :data:`HUMAN_CHANNELS`, 0 for others), ``manual``, ``meeting`` and
-    ``resource_key`` (a hash of the resource).
+    channel of :data:`HUMAN_CHANNELS`, 0 for others), ``manual``, ``meeting``,
+    ``resource_key`` (a hash of the resource, 0 where there is none: a hash is 0 with
+    probability 2⁻⁶⁴) and, when the export has the ticket system's counter,
+    ``reopen_count``.
 
     Whatever depends on the channel alone is worked out once per distinct channel and
     looked up by a channel code: the text of 10 M channels is read once, not four times.
+    Rows the mapping marks as contacts or not (``is_contact``) override their channel's
+    verdict, and their per-contact cost with it.
     """
     steps = case_steps(dataset.events) if steps is None else steps
     events = chronological(dataset.events)
@@ -127,16 +170,32 @@ def costed_steps(dataset: Dataset, steps: pl.DataFrame | None = None) -> pl.Data
     looked_up = pl.DataFrame(
         {name: np.take(per_channel[name].to_numpy(), channel) for name in per_channel.columns}
     )
-    fetched = [pl.col("handle_s", "is_manual"), pl.col("resource").hash().alias("resource_key")]
-    if events["cost"].null_count() < events.height:  # most exports have no cost column
-        fetched.append(pl.col("cost"))
+    resource = pl.col("resource")
+    fetched = [
+        pl.col("handle_s", "is_manual"),
+        pl.when(resource.is_not_null()).then(resource.hash()).otherwise(0).alias("resource_key"),
+    ]
+    # Most exports have none of these columns: they are fetched only when they say something.
+    optional = [c for c in ("cost", "reopen_count", "is_contact") if _has_values(events, c)]
+    fetched.append(pl.col(optional))
     costed = attach(steps.hstack(looked_up), events, fetched)
     if "cost" not in costed.columns:
         costed = costed.with_columns(pl.lit(None, dtype=pl.Float64).alias("cost"))
+    if "is_contact" in costed.columns:
+        contact = pl.coalesce("is_contact", "contact")
+        costed = costed.with_columns(
+            contact.alias("contact"),
+            _fixed(dataset.settings, contact, pl.col("meeting")).alias("fixed"),
+        ).drop("is_contact")
     terms = {"rate": pl.col("rate"), "fixed": pl.col("fixed")}
     return costed.with_columns(
         event_cost(dataset.settings, terms), pl.col("is_manual").fill_null(False).alias("manual")
     ).drop("rate", "fixed", "handle_s", "is_manual", "cost")
+
+
+def _has_values(events: pl.DataFrame, column: str) -> bool:
+    values = events.get_column(column, default=None)
+    return values is not None and values.null_count() < values.len()
 
 
 def _per_case(ufunc: np.ufunc, values: pl.Series | np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -167,17 +226,20 @@ def _counts(flags: pl.DataFrame, starts: np.ndarray, longest: int) -> dict[str, 
     return counts
 
 
-def _slow_approvals(steps: pl.DataFrame) -> np.ndarray:
+def _slow_approvals(steps: pl.DataFrame, kept: np.ndarray | None = None) -> np.ndarray:
     """Per step: an approval (activity matching ``APPROVAL_PATTERN``) that waited longer
     before the next step than the 90th percentile of its scenario's approval waits.
-    Worked out on the approval steps alone."""
+    Worked out on the approval steps alone; with ``kept`` (collapsed self-loops), on the
+    kept steps: the wait runs to the next change of state, not the next update."""
     approvals = [a for a in steps.schema["activity"].categories if re.search(APPROVAL_PATTERN, a)]
     wait = (pl.col("timestamp").shift(-1) - pl.col("timestamp")).dt.total_seconds()
+    frame = steps.lazy().select("case_no", "activity", "timestamp", "case_scenario")
+    frame = frame.with_row_index("at")
+    if kept is not None:
+        frame = frame.filter(pl.lit(pl.Series(kept)))
     waits = (
-        steps.lazy()
-        .with_row_index("at")
-        .with_columns(wait.alias("wait"))
-        .filter(pl.col("activity").is_in(approvals) & ~pl.col("last"))
+        frame.with_columns(wait.alias("wait"), pl.col("case_no").shift(-1).alias("next_case"))
+        .filter(pl.col("activity").is_in(approvals) & (pl.col("next_case") == pl.col("case_no")))
         .filter(pl.col("wait") > pl.col("wait").quantile(0.9).over("case_scenario"))
         .collect()
     )
@@ -186,32 +248,80 @@ def _slow_approvals(steps: pl.DataFrame) -> np.ndarray:
     return slow
 
 
-def case_costs(dataset: Dataset, steps: pl.DataFrame | None = None) -> pl.DataFrame:
+def _closing(steps: pl.DataFrame, closing: Sequence[str]) -> np.ndarray:
+    """Per step, whether its activity is one of the ``closing`` states (ignoring case):
+    looked up by activity code."""
+    names = {c.strip().casefold() for c in closing}
+    categories = steps.schema["activity"].categories  # type: ignore[attr-defined]
+    lookup = np.array([a.strip().casefold() in names for a in categories], dtype=bool)
+    return np.take(lookup, steps["activity"].to_physical().to_numpy())
+
+
+def _ping_pongs(key: np.ndarray, case_no: np.ndarray, cases: int) -> np.ndarray:
+    """Per case, how often its work went back to the resource it held two hand-offs
+    before (A -> B -> A), read on the sequence of distinct consecutive resources: steps
+    without a resource (``key`` 0) skipped, repeats of the same resource collapsed."""
+    known = key != 0
+    if not known.all():
+        key, case_no = key[known], case_no[known]
+    changed = np.ones(key.size, dtype=bool)
+    np.not_equal(key[1:], key[:-1], out=changed[1:])
+    changed[1:] |= case_no[1:] != case_no[:-1]
+    key, case_no = key[changed], case_no[changed]
+    back = (key[2:] == key[:-2]) & (case_no[2:] == case_no[:-2])
+    return np.bincount(case_no[2:][back], minlength=cases)
+
+
+def case_costs(
+    dataset: Dataset,
+    steps: pl.DataFrame | None = None,
+    collapse: bool | None = None,
+    closing: Sequence[str] = CLOSING_STATES,
+) -> pl.DataFrame:
     """One row per case, in :func:`~analytics.cases.case_table` order: what it cost, how
     many contacts, and its behaviour tags.
 
     Columns: ``case_id``, ``customer_id``, ``scenario``, ``start``, ``end``, ``cost``
-    (sum of :func:`event_cost`), ``contacts`` (customer-facing events), ``channels``
-    (distinct human channels), ``manual_steps``, ``meetings``, ``duration_s``, and one
-    boolean per tag:
+    (sum of :func:`event_cost`), ``contacts`` (customer-facing events, see
+    :func:`analytics.kpi.is_contact`: status updates are steps, not contacts),
+    ``channels`` (distinct human channels), ``manual_steps``, ``meetings``, ``reopens``,
+    ``duration_s``, and one boolean per tag:
 
     * ``channel_hopping``: the customer used two or more human channels (phone, chat,
       messenger, e-mail, social, meeting) in the case;
     * ``repeat_return``: a step other than the bot was done again, or the same customer
       opened a case of the same scenario within ``REOPEN_DAYS`` days of the previous end;
+    * ``reopen``: the case left a ``closing`` state (resolved, closed...) for another
+      one; where the export has the ticket system's ``reopen_count``, its largest value
+      in the case (more than 0) decides instead;
     * ``non_standard``: at least one manual exception / approval / custom-work step;
     * ``long_approval``: an approval step (activity matching ``APPROVAL_PATTERN``) waited
       longer before the next step than the scenario's 90th percentile for approvals;
     * ``bot_loop``: two or more bot-to-bot transitions (three bot steps in a row or more);
     * ``ping_pong``: the case went back to a resource it had just left at least twice
-      (A -> B -> A -> B); one return is an ordinary hand-off to the back office and back.
+      (A -> B -> A -> B), on its sequence of distinct consecutive resources (repeats
+      collapsed, steps without a resource skipped); one return is an ordinary hand-off
+      to the back office and back.
+
+    Self-loops (consecutive updates in the same activity, see
+    :func:`~analytics.cases.self_loops`) are collapsed for the path tags when
+    ``collapse`` says so (by default: in a status-update log): a state kept over several
+    updates is then neither a repeat nor an approval's wait cut short. Cost, contacts
+    and bot loops count every event.
 
     ``steps`` are :func:`costed_steps` of the dataset when already at hand.
     """
     if steps is None:
         steps = costed_steps(dataset)
+    loop, loops = self_loops(steps, collapse)
     bot = pl.col("activity") == "bot"
-    resource = pl.col("resource_key")
+    repeated = pl.col("repeat") & ~bot
+    if loops.collapsed:
+        repeated = repeated & pl.lit(pl.Series(~loop))
+    closed = _closing(steps, closing)
+    reopened = np.zeros(steps.height, dtype=bool)
+    np.greater(closed[:-1], closed[1:], out=reopened[1:])  # closing, then not closing
+    reopened &= steps["step"].to_numpy() != 0
     # Steps are case-contiguous: per-case totals are segment reductions, not a group-by
     # over millions of groups (measured 10x slower at 10 M events).
     flags = steps.select(
@@ -219,23 +329,27 @@ def case_costs(dataset: Dataset, steps: pl.DataFrame | None = None) -> pl.DataFr
         "manual",
         "meeting",
         (bot & bot.shift(1) & (pl.col("step") >= 1)).fill_null(False).alias("bot_pair"),
-        ((resource == resource.shift(2)) & (resource != resource.shift(1)) & (pl.col("step") >= 2))
-        .fill_null(False)
-        .alias("back_again"),
-        (pl.col("repeat") & ~bot).alias("repeated_step"),
-        pl.Series("slow_approval", _slow_approvals(steps)),
+        repeated.alias("repeated_step"),
+        pl.Series("slow_approval", _slow_approvals(steps, ~loop if loops.collapsed else None)),
+        pl.Series("reopen_step", reopened),
     )
     starts, ends = case_bounds(steps)
     counts = _counts(flags, starts, int((ends - starts).max(initial=0)))
     channels = _per_case(np.bitwise_or, steps["human_channel"], starts)
+    reopens = counts["reopen_step"].astype(np.int64)
+    if "reopen_count" in steps.columns:
+        counter = _per_case(np.maximum, steps["reopen_count"].fill_null(-1), starts)
+        reopens = np.where(counter >= 0, counter, reopens)
+    back = _ping_pongs(steps["resource_key"].to_numpy(), steps["case_no"].to_numpy(), starts.size)
     reduced = {
         "cost": _per_case(np.add, steps["event_cost"], starts),
         "contacts": counts["contact"],
         "channels": np.bitwise_count(channels).astype(np.uint32),
         "manual_steps": counts["manual"],
         "meetings": counts["meeting"],
+        "reopens": reopens,
         "bot_loop": counts["bot_pair"] >= 2,
-        "ping_pong": counts["back_again"] >= 2,
+        "ping_pong": back >= 2,
         "repeated_step": counts["repeated_step"] > 0,
         "long_approval": counts["slow_approval"] > 0,
     }
@@ -245,6 +359,7 @@ def case_costs(dataset: Dataset, steps: pl.DataFrame | None = None) -> pl.DataFr
         .with_columns(
             (pl.col("channels") >= 2).alias("channel_hopping"),
             (pl.col("manual_steps") > 0).alias("non_standard"),
+            (pl.col("reopens") > 0).alias("reopen"),
         )
     )
     # Reopened: the previous case of the same customer and scenario, by start, ended at
@@ -256,25 +371,67 @@ def case_costs(dataset: Dataset, steps: pl.DataFrame | None = None) -> pl.DataFr
         (chain["who"] == chain["who"].shift(1))
         & (chain["start"] - chain["end"].shift(1) <= dt.timedelta(days=REOPEN_DAYS))
     ).fill_null(False)
-    reopened = np.zeros(cases.height, dtype=bool)
-    reopened[ordered.to_numpy()] = again.to_numpy()
+    returned = np.zeros(cases.height, dtype=bool)
+    returned[ordered.to_numpy()] = again.to_numpy()
     return cases.with_columns(
-        (pl.col("repeated_step") | pl.Series(reopened)).alias("repeat_return")
+        (pl.col("repeated_step") | pl.Series(returned)).alias("repeat_return")
     ).drop("repeated_step")
+
+
+@dataclass(frozen=True)
+class CostView:
+    """What the cost page shows: the :func:`case_costs`, the self-loops found in the
+    steps (and whether the path tags collapsed them), and the :func:`cost_basis`."""
+
+    cases: pl.DataFrame
+    loops: Loops
+    basis: CostBasis
+
+
+def cost_view(
+    dataset: Dataset, collapse: bool | None = None, closing: Sequence[str] = CLOSING_STATES
+) -> CostView:
+    """:func:`case_costs` with the :class:`CostView` around them."""
+    steps = costed_steps(dataset)
+    _, loops = self_loops(steps, collapse)
+    cases = case_costs(dataset, steps, loops.collapsed, closing)
+    return CostView(cases, loops, cost_basis(dataset.events))
+
+
+def closing_states(dataset: Dataset) -> tuple[list[str], list[str]]:
+    """The events' activities, sorted, and those of them that are
+    :data:`CLOSING_STATES` (ignoring case): the choices of closing states and the
+    default choice."""
+    names = {c.casefold() for c in CLOSING_STATES}
+    present = sorted(dataset.events["activity"].drop_nulls().unique().to_list())
+    return present, [a for a in present if a.strip().casefold() in names]
 
 
 def with_excess(cases: pl.DataFrame) -> pl.DataFrame:
     """Cases with ``excess``: their cost minus the mean cost of the same scenario's
-    standard cases (those with no behaviour tag at all)."""
+    standard cases (those with no behaviour tag at all; cases without a scenario are
+    one scenario). Null where the scenario has no standard case to compare with."""
     untagged = ~pl.any_horizontal(list(TAGS))
     standard = (
         cases.filter(untagged)
         .group_by("scenario")
         .agg(pl.col("cost").mean().alias("standard_cost"))
     )
-    return cases.join(standard, on="scenario", how="left").with_columns(
+    return cases.join(standard, on="scenario", how="left", nulls_equal=True).with_columns(
         (pl.col("cost") - pl.col("standard_cost")).alias("excess")
     )
+
+
+def excess_cost(cases: pl.DataFrame) -> float:
+    """The excess cost to serve: over the cases with at least one behaviour tag, the sum
+    of their :func:`with_excess` (cost minus the scenario's standard mean).
+
+    Each case counts once however many tags it has, so the total never exceeds the
+    whole cost to serve (costs are not negative, nor then is a standard mean): the
+    per-tag ``at_stake`` of :func:`tag_costs` overlap and must not be added up.
+    """
+    tagged = with_excess(cases).filter(pl.any_horizontal(list(TAGS)))
+    return float(tagged["excess"].sum())
 
 
 def tag_costs(cases: pl.DataFrame) -> pl.DataFrame:
@@ -283,7 +440,8 @@ def tag_costs(cases: pl.DataFrame) -> pl.DataFrame:
 
     ``extra = mean(cost | tagged, scenario) - mean(cost | no tag, scenario)``, averaged over
     scenarios weighted by tagged cases; ``at_stake = sum over tagged cases of (cost - the
-    scenario's standard mean)``. A case with several tags counts under each.
+    scenario's standard mean)``. A case with several tags counts under each: the total
+    over all tags, each case once, is :func:`excess_cost`.
     """
     priced = with_excess(cases)
     rows = []

@@ -15,8 +15,16 @@ CONTACT_CHANNELS_EXCLUDED = ("internal",)
 
 
 def is_contact() -> pl.Expr:
-    """A customer-facing event: any channel except ``internal`` (a missing channel counts)."""
-    return pl.col("channel").is_null() | ~pl.col("channel").is_in(CONTACT_CHANNELS_EXCLUDED)
+    """A customer contact: an event on a customer-facing channel (any but ``internal``),
+    unless the events' ``is_contact`` column (rows the mapping marks) says otherwise.
+
+    An event without a channel is a step, not a contact: a ticket system's status
+    updates or a plain process log have no contacts unless the mapping marks some. A
+    frame without the ``is_contact`` column is read by its channel alone (the regular
+    expression selects no column then)."""
+    channel = pl.col("channel")
+    by_channel = channel.is_not_null() & ~channel.is_in(CONTACT_CHANNELS_EXCLUDED)
+    return pl.coalesce(pl.col("^is_contact$"), by_channel)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,16 @@ from itertools import pairwise
 import numpy as np
 import polars as pl
 
-from analytics.cases import case_bounds, case_steps, case_table, chronological, representatives
+from analytics.cases import (
+    Loops,
+    case_bounds,
+    case_steps,
+    case_table,
+    chronological,
+    collapse_self_loops,
+    representatives,
+    self_loops,
+)
 from analytics.dataset import Dataset
 
 SEP = " → "
@@ -299,9 +308,19 @@ def layout(edges: pl.DataFrame, steps: pl.DataFrame) -> dict[str, tuple[float, f
     return positions
 
 
-def case_views(dataset: Dataset) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def case_views(
+    dataset: Dataset, collapse: bool | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, Loops]:
     """:func:`~analytics.cases.case_steps`, their
     :func:`~analytics.cases.case_table` and :func:`variant_paths` of a dataset, from one
-    case sort (the app caches the three per dataset)."""
+    case sort (the app caches them per dataset), and the self-loops found.
+
+    With ``collapse`` (by default: when the log is a status-update log, see
+    :func:`~analytics.cases.self_loops`) a run of updates in the same activity is one
+    step, at its first update: a case's end is then when it entered its last state.
+    """
     steps = case_steps(dataset.events)
-    return steps, case_table(steps, dataset.events), variant_paths(steps)
+    loop, loops = self_loops(steps, collapse)
+    if loops.collapsed:
+        steps = collapse_self_loops(steps, loop)
+    return steps, case_table(steps, dataset.events), variant_paths(steps), loops

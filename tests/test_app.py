@@ -158,7 +158,7 @@ def test_cost_page_shows_distributions_tags_and_twins(app, small_dir):
     assert not at.exception
     cases = case_costs(load_path(small_dir))
     assert _metric(at, "Cost per case, median") == f"₽{cases['cost'].median():,.0f}"
-    assert any(c.value.shape[0] == 6 for c in at.table)  # one row per behaviour tag
+    assert any(c.value.shape[0] == 7 for c in at.table)  # one row per behaviour tag
     assert any("Twins" in s.value for s in at.subheader)
 
 
@@ -206,7 +206,7 @@ def test_process_page_variants_and_scenario_filter(app, small_dir):
 
     at = app.run().switch_page("app_pages/process.py").run()
     assert not at.exception
-    _, cases, paths = case_views(load_path(small_dir))
+    _, cases, paths, _ = case_views(load_path(small_dir))
     assert _metric(at, "Variants") == f"{variants(cases, paths).height:,}"
     at.selectbox(key="scenario").set_value("billing").run()
     billing = cases.filter(cases["scenario"] == "billing")

@@ -7,7 +7,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics.cases import _seconds_since, case_order, case_steps, case_table, text_codes
+from analytics.cases import (
+    SELF_LOOP_SHARE,
+    _seconds_since,
+    case_order,
+    case_steps,
+    case_table,
+    collapse_self_loops,
+    self_loops,
+    text_codes,
+)
 from analytics.cost import case_costs, event_cost
 from analytics.io import load_sources, read_uploads
 from analytics.process import directly_follows, variant_paths, variants
@@ -103,6 +112,43 @@ def test_directly_follows_counts_match_the_obvious_ones(rows):
     for edge, (count, cases, loops) in expected.items():
         assert got[edge][0] == count and got[edge][1] == len(cases)
         assert got[edge][2] == pytest.approx(loops)
+
+
+@settings(max_examples=60, deadline=None)
+@given(logs)
+def test_collapsed_steps_are_the_runs_of_the_obvious_paths(rows):
+    events = _events(rows)
+    timed: dict[str, list[tuple]] = {}
+    for r in events.iter_rows(named=True):
+        timed.setdefault(r["case_id"], []).append((r["timestamp"], r["row_nr"], r["activity"]))
+    paths = {case: [(t, a) for t, _, a in sorted(steps)] for case, steps in timed.items()}
+    # A run of one activity is one step, at the run's first update.
+    runs = {
+        c: [s for i, s in enumerate(p) if i == 0 or p[i - 1][1] != s[1]] for c, p in paths.items()
+    }
+    transitions = sum(len(p) - 1 for p in paths.values())
+    repeats = sum(a[1] == b[1] for p in paths.values() for a, b in pairwise(p))
+    steps = case_steps(events)
+    loop, loops = self_loops(steps)
+    assert loops.share == pytest.approx(repeats / transitions if transitions else 0.0)
+    assert loops.collapsed == (loops.share > SELF_LOOP_SHARE)
+    assert self_loops(steps, collapse=False)[1].collapsed is False
+    collapsed = collapse_self_loops(steps, loop)
+    ordered = events.sort("timestamp", "row_nr", maintain_order=True)
+    got: dict[str, list[tuple]] = {}
+    for r in collapsed.iter_rows(named=True):
+        case = ordered["case_id"][r["row"]]
+        got.setdefault(case, []).append((r["timestamp"], r["activity"]))
+        assert r["step"] == len(got[case]) - 1
+        assert r["repeat"] == (r["activity"] in [a for _, a in got[case][:-1]])
+        assert r["last"] == (len(got[case]) == len(runs[case]))
+    assert got == runs
+    table = case_table(collapsed, events)
+    by_path: dict[tuple, set[int]] = {}
+    for case, variant in zip(table["case_id"], table["variant"], strict=True):
+        by_path.setdefault(tuple(a for _, a in runs[case]), set()).add(variant)
+    assert all(len(v) == 1 for v in by_path.values())  # one id per path, one path per id
+    assert len({next(iter(v)) for v in by_path.values()}) == len(by_path)
 
 
 def test_case_scenario_is_the_first_known_one():

@@ -159,6 +159,7 @@ def test_cost_summary_json(small_dir, capsys):
     assert {t["tag"] for t in summary["tags"]} == {
         "channel_hopping",
         "repeat_return",
+        "reopen",
         "non_standard",
         "long_approval",
         "bot_loop",

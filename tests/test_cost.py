@@ -1,3 +1,6 @@
+import json
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 import pytest
@@ -7,9 +10,14 @@ from hypothesis import strategies as st
 from analytics.cost import (
     TAGS,
     _counts,
+    _ping_pongs,
     case_costs,
+    closing_states,
+    cost_basis,
+    cost_view,
     customer_costs,
     event_cost,
+    excess_cost,
     minute_rate,
     pareto,
     priciest,
@@ -18,6 +26,8 @@ from analytics.cost import (
     whale,
 )
 from analytics.io import load_path, load_sources, read_uploads
+from analytics.kpi import classic_metrics
+from analytics.mapping import Mapping
 from analytics.schema import Settings
 from tests.conftest import SAMPLE_DIR
 
@@ -26,10 +36,10 @@ def test_event_cost_by_hand():
     settings = Settings()
     events = pl.DataFrame(
         {
-            "channel": ["phone", "internal", "meeting", "chat", "pigeon"],
-            "handle_s": [120.0, 600.0, 3600.0, None, 60.0],
-            "is_manual": [False, True, True, None, False],
-            "cost": [None, None, None, 99.0, None],
+            "channel": ["phone", "internal", "meeting", "chat", "pigeon", None],
+            "handle_s": [120.0, 600.0, 3600.0, None, 60.0, None],
+            "is_manual": [False, True, True, None, False, None],
+            "cost": [None, None, None, 99.0, None, None],
         }
     )
     got = events.select(event_cost(settings))["event_cost"].to_list()
@@ -40,6 +50,7 @@ def test_event_cost_by_hand():
             60 * 45 + 15 + 350 + 1500,  # an hour's meeting, a contact, manual, the meeting fee
             99,  # the export's own cost wins
             0 + 15,  # a channel without a rate costs only the contact
+            0,  # no channel: a process step, not a contact
         ]
     )
 
@@ -183,3 +194,207 @@ def test_flag_counts_per_case_are_the_plain_sums(data, width, long_cases):
     for name in flags.columns:
         expected = np.add.reduceat(flags[name].to_numpy().astype(np.int64), starts)
         assert got[name].tolist() == expected.tolist()
+
+
+STATUS = Path(__file__).parent / "data" / "status"
+# The ITSM export's own headers; its reopen_count column is mapped by its name.
+ITSM = {
+    "case_id": "number",
+    "activity": "incident_state",
+    "timestamp": "sys_updated_at",
+    "resource": "assignment_group",
+}
+
+
+def _status_log(**columns: str):
+    mapping = Mapping(columns={"events": {**ITSM, **columns}})
+    files = [("itsm_updates.csv", (STATUS / "itsm_updates.csv").read_bytes())]
+    return load_sources(read_uploads(files), mapping)
+
+
+def _tagged(cases, tag):
+    return set(cases.filter(pl.col(tag))["case_id"])
+
+
+def test_status_log_reopens_and_ping_pong_by_hand():
+    # Worked by hand from tests/data/status/itsm_updates.csv (rows out of time order; the
+    # 12:00 tie of INC2 is kept in export order: Resolved, then Active again):
+    #   INC1 New New Active Active Resolved Closed        groups G1 G1 G2 G2 G2 G2
+    #   INC2 New Active Resolved Active Active Resolved Closed   G1 G2 G2 G2 G1 G1 G1
+    #   INC3 New Active Active Active Active Awaiting Resolved Closed Active Resolved
+    #        groups G1 G2 G1 (none) G2 G1 G1 G1 G1 G1
+    #   INC4 Новая, В работе x2, Решено, В работе, Решено, Закрыто   groups A B B A A A A
+    #   INC5 New Active Resolved Closed                   groups A B A B
+    # Reopens (a closing state, then another one): INC2 (Resolved -> Active), INC3
+    # (Closed -> Active), INC4 (Решено -> В работе).
+    # Distinct consecutive groups, missing skipped: INC2 G1 G2 G1 (one return), INC3
+    # G1 G2 G1 G2 G1 (three), INC4 A B A (one), INC5 A B A B (two): ping-pong INC3, INC5.
+    cases = case_costs(_status_log(reopen_count=""))  # without the system's counter
+    assert dict(zip(cases["case_id"], cases["reopens"], strict=True)) == {
+        "INC1": 0,
+        "INC2": 1,
+        "INC3": 1,
+        "INC4": 1,
+        "INC5": 0,
+    }
+    assert _tagged(cases, "reopen") == {"INC2", "INC3", "INC4"}
+    assert _tagged(cases, "ping_pong") == {"INC3", "INC5"}
+    table = {r["tag"]: r for r in tag_costs(cases).iter_rows(named=True)}
+    assert table["reopen"]["share"] == pytest.approx(3 / 5)
+    assert table["ping_pong"]["share"] == pytest.approx(2 / 5)
+
+
+def test_the_systems_reopen_counter_decides_where_mapped():
+    # The export's counter says INC4 was never reopened (its largest value is 0), whatever
+    # its states say; INC2 and INC3 reach 1.
+    cases = case_costs(_status_log())
+    assert _tagged(cases, "reopen") == {"INC2", "INC3"}
+    assert cases.filter(pl.col("case_id") == "INC4")["reopens"].item() == 0
+
+
+def test_self_loops_are_collapsed_for_the_path_tags():
+    # 29 transitions, 7 of them in the same state (INC1 2, INC2 1, INC3 3, INC4 1): 24 %,
+    # over 20 %, so collapsed by default. Collapsed, INC1's second New update is no repeat.
+    dataset = _status_log(reopen_count="")
+    view = cost_view(dataset)
+    assert view.loops.share == pytest.approx(7 / 29)
+    assert view.loops.collapsed
+    assert _tagged(view.cases, "repeat_return") == {"INC2", "INC3", "INC4"}
+    kept = cost_view(dataset, collapse=False)
+    assert not kept.loops.collapsed
+    assert _tagged(kept.cases, "repeat_return") == {"INC1", "INC2", "INC3", "INC4"}
+    # The other tags do not depend on the collapse.
+    for tag in ("reopen", "ping_pong"):
+        assert _tagged(kept.cases, tag) == _tagged(view.cases, tag)
+
+
+def test_closing_states_are_editable():
+    # With only «Закрыто» closing, INC4 never leaves it: no reopen; INC3's Closed is no
+    # longer closing either.
+    cases = case_costs(_status_log(reopen_count=""), closing=["Закрыто"])
+    assert _tagged(cases, "reopen") == set()
+    activities, default = closing_states(_status_log())
+    assert default == ["Closed", "Resolved", "Закрыто", "Решено"]
+    assert "Awaiting User Info" in activities
+
+
+def test_status_updates_are_steps_not_contacts_and_cost_is_an_estimate():
+    view = cost_view(_status_log())
+    assert view.cases["contacts"].sum() == 0  # no channel: no contacts
+    assert view.basis == "estimated"  # no handle time, no cost column
+    assert view.cases["cost"].sum() == 0  # nothing the rates could price
+
+
+def test_rows_marked_as_contacts_are_contacts_and_cost_a_contact():
+    log = (
+        "case_id,timestamp,activity,channel,is_contact,handle_s\n"
+        "A,2024-01-01 10:00,call,phone,,60\n"  # a phone call: a contact by its channel
+        "A,2024-01-01 10:05,update,,,\n"  # no channel: a step
+        "A,2024-01-01 10:06,letter,,yes,\n"  # marked by the export
+        "A,2024-01-01 10:07,survey,phone,no,\n"  # marked not a contact
+    )
+    dataset = load_sources(read_uploads([("log.csv", log.encode())]))
+    row = case_costs(dataset).row(0, named=True)
+    assert row["contacts"] == 2
+    assert row["cost"] == pytest.approx(28 + 2 * 15)  # a phone minute and two contacts
+    assert cost_basis(dataset.events) == "measured"
+    assert classic_metrics(dataset).contacts == 2
+
+
+def test_excess_counts_each_case_once_by_hand():
+    cases = pl.DataFrame(
+        {
+            "case_id": ["a", "b", "x", "y"],
+            "scenario": ["s", "s", "s", None],
+            "cost": [10.0, 10.0, 50.0, 7.0],
+            **{tag: [False, False, tag in ("reopen", "ping_pong"), False] for tag in TAGS},
+        }
+    )
+    # x has two tags and costs 50 against the standard 10: 40 extra, counted once. The
+    # per-tag money at stake (40 each) overlaps: added up, 80 would exceed the total, 77.
+    assert excess_cost(cases) == pytest.approx(40.0)
+    assert tag_costs(cases)["at_stake"].sum() == pytest.approx(80.0)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["s", "t", None]),
+            st.floats(0, 1e6, allow_nan=False),
+            st.lists(st.booleans(), min_size=len(TAGS), max_size=len(TAGS)),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_excess_never_exceeds_the_total_cost(rows):
+    cases = pl.DataFrame(
+        {
+            "case_id": [str(i) for i in range(len(rows))],
+            "scenario": [r[0] for r in rows],
+            "cost": [r[1] for r in rows],
+            **{tag: [r[2][k] for r in rows] for k, tag in enumerate(TAGS)},
+        },
+        schema_overrides={"scenario": pl.String},
+    )
+    total = cases["cost"].sum()
+    excess = excess_cost(cases)
+    assert excess <= total + 1e-6 * max(total, 1)
+    # The same sum the slow way: each tagged case once, against its scenario's untagged mean.
+    standard: dict[str | None, list[float]] = {}
+    for scenario, cost, tags in rows:
+        if not any(tags):
+            standard.setdefault(scenario, []).append(cost)
+    slow = sum(
+        cost - sum(standard[scenario]) / len(standard[scenario])
+        for scenario, cost, tags in rows
+        if any(tags) and scenario in standard
+    )
+    assert excess == pytest.approx(slow, rel=1e-9, abs=1e-6)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), max_size=40))
+def test_ping_pong_returns_match_a_plain_loop(steps):
+    # (case, resource) steps, cases contiguous; resource 0 is missing.
+    steps = sorted(steps, key=lambda s: s[0])  # stable: each case keeps its order
+    cases = 4
+    expected = [0] * cases
+    for case in range(cases):
+        sequence: list[int] = []
+        for c, resource in steps:
+            if c == case and resource and (not sequence or sequence[-1] != resource):
+                sequence.append(resource)
+        expected[case] = sum(sequence[i] == sequence[i - 2] for i in range(2, len(sequence)))
+    key = np.array([r for _, r in steps], dtype=np.uint64)
+    case_no = np.array([c for c, _ in steps], dtype=np.uint32)
+    assert _ping_pongs(key, case_no, cases).tolist() == expected
+
+
+def test_cost_tags_command_on_a_status_log(tmp_path, capsys):
+    from analytics.cli import main
+
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(Mapping(columns={"events": ITSM}).to_toml(), encoding="utf-8")
+    code = main(
+        ["cost", "tags", str(STATUS / "itsm_updates.csv"), "--mapping", str(mapping), "--json"]
+    )
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["cases"] == 5
+    assert list(out["tags"]) == list(TAGS)
+    assert out["tags"]["reopen"] == {"cases": 2, "share": 0.4, "extra_cost": 0.0}  # the counter
+    assert out["tags"]["ping_pong"]["cases"] == 2
+    assert out["cost_basis"] == "estimated"
+    assert out["self_loops"] == {"share": round(7 / 29, 4), "collapsed": True}
+
+
+def test_cost_tags_command_on_a_plain_process_log(capsys):
+    from analytics.cli import main
+
+    assert main(["cost", "tags", str(STATUS / "plain_log.csv")]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("3 cases; cost (estimated from the rates) 0")
+    # PO-2: create order, approve, create order again, approve again, send.
+    assert "repeat_return     33.3% of cases" in text

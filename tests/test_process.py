@@ -158,3 +158,43 @@ def test_planted_logistics_failure_shows_in_delivery_drift(sample_steps):
     table = drift(sample_steps, "delivery")
     norms = table.filter(pl.col("became_norm"))["deviation"].to_list()
     assert any("courier escalation" in d for d in norms)
+
+
+def _status_dataset():
+    from pathlib import Path
+
+    from analytics.mapping import Mapping
+
+    columns = {
+        "case_id": "number",
+        "activity": "incident_state",
+        "timestamp": "sys_updated_at",
+        "resource": "assignment_group",
+    }
+    path = Path(__file__).parent / "data" / "status" / "itsm_updates.csv"
+    files = read_uploads([(path.name, path.read_bytes())])
+    return load_sources(files, Mapping(columns={"events": columns}))
+
+
+def test_case_views_collapse_a_status_log_by_default():
+    from analytics.process import case_views
+
+    dataset = _status_dataset()
+    steps, cases, paths, loops = case_views(dataset)
+    # 7 of the 29 transitions stay in one state (see test_cost): over 20 %, collapsed.
+    assert loops.collapsed and loops.share == pytest.approx(7 / 29)
+    walked = with_paths(steps, dataset.events)
+    by_case = dict(zip(walked["case_id"], walked["path"], strict=True))
+    assert by_case["INC1"].to_list() == ["New", "Active", "Resolved", "Closed"]
+    assert by_case["INC3"].to_list() == [
+        *("New", "Active", "Awaiting User Info", "Resolved", "Closed", "Active", "Resolved")
+    ]
+    # A run's time is its first update's: INC1 entered Active at 10:00, not 11:00.
+    inc1 = cases.filter(pl.col("case_id") == "INC1").row(0, named=True)
+    assert inc1["steps"] == 4 and inc1["start"] == dt.datetime(2016, 3, 14, 9)
+    table = variants(cases, paths)
+    assert table["cases"].to_list() == [2, 1, 1, 1]  # INC1 and INC5 share their path
+    # Rework on the collapsed path: a state entered again, not an update within one.
+    assert set(rework(steps)["activity"]) == {"Active", "Resolved", "В работе", "Решено"}
+    _, _, kept_paths, kept = case_views(dataset, collapse=False)
+    assert not kept.collapsed and kept_paths.height == 5

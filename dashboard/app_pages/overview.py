@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 import streamlit as st
 
-from analytics.cost import case_costs, tag_costs
+from analytics.cost import case_costs, cost_basis, excess_cost
 from analytics.escalation import SEVERITIES, Rules, evaluate, inputs_for
 from analytics.kpi import classic_metrics, monthly_story
 from analytics.measures import data_end, revenue_at_risk
@@ -93,7 +93,7 @@ if dataset.customers is not None and dataset.events.height:
         cases = engine(case_costs, dataset)
         inputs = inputs_for(dataset, compute=engine)
     run = evaluate(Rules.default(), inputs, {}, dt.datetime.now().replace(microsecond=0))
-    excess = tag_costs(cases)["at_stake"].sum()
+    excess = excess_cost(cases)  # each case once, however many tags
     found = (
         inputs.zones.filter(pl.col("zone"))
         if inputs.zones is not None and inputs.zones.height
@@ -108,7 +108,8 @@ if dataset.customers is not None and dataset.events.height:
     )
     a.page_link("app_pages/risk.py", label=t("overview.to_risk"), icon=":material/crisis_alert:")
     b.metric(
-        t("overview.excess"),
+        t("overview.excess")
+        + (t("status_log.estimate_mark") if cost_basis(dataset.events) == "estimated" else ""),
         compact_money(excess, currency),
         help=t("overview.excess_help"),
     )
