@@ -336,3 +336,20 @@ def test_economics_without_customers_says_its_inputs_are_examples(small_dir, mon
     assert "customer_id, signup_date, monthly_revenue, churn_date" in at.info[0].value
     assert not any("prefilled from the data" in c.value for c in at.caption)
     assert at.button[1].disabled  # "From data": nothing to take from
+
+
+def test_the_stored_state_flips_nothing_either(tmp_path):
+    import datetime as dt
+
+    from analytics.escalation import Rules, record_run
+    from analytics.store import Store
+
+    rules, now = Rules.from_toml(RULES), dt.datetime(2026, 1, 5, 9)
+    # Two scheduled runs on the same data through the state store, as the CLI runs them.
+    with Store.open(tmp_path / "state.sqlite") as store:
+        first = record_run(store, rules, _signals(), now)
+    with Store.open(tmp_path / "state.sqlite") as store:
+        second = record_run(store, rules, _signals(5), now + dt.timedelta(days=1))
+    assert {a["status"] for a in first.alerts} == {"new"}
+    assert {a["status"] for a in second.alerts} == {"ongoing"}
+    assert [a["id"] for a in second.alerts] == [a["id"] for a in first.alerts]
