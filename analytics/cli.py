@@ -120,20 +120,18 @@ NEEDS = {
 }
 
 
-def _loaded(args: argparse.Namespace, needs: str | None = None) -> Dataset | None:
+def _loaded(args: argparse.Namespace, *needs: str) -> Dataset | None:
     """The dataset at ``args.path``, or ``None`` (with the reason on stderr) when it is
-    unusable or lacks the table ``needs`` names."""
+    unusable or has rows in none of the tables ``needs`` names."""
     dataset = load_path(args.path, _mapping(args.mapping))
     if not dataset.report.usable:
         print(format_report(dataset.report), file=sys.stderr)
         return None
-    table = dataset.table(needs) if needs else None
-    if needs and (table is None or table.is_empty()):
+    tables = [dataset.table(n) for n in needs]
+    if needs and all(t is None or t.is_empty() for t in tables):
         present = ", ".join(n for n, t in dataset.report.tables.items() if t.rows_loaded)
-        print(
-            f"error: `{args.command}` needs {NEEDS[needs]}; this input has: {present}",
-            file=sys.stderr,
-        )
+        wanted = " or ".join(NEEDS[n] for n in needs)
+        print(f"error: `{args.command}` needs {wanted}; this input has: {present}", file=sys.stderr)
         return None
     # On stderr, so that --json output stays clean: results must not hide dropped rows.
     for name, table in dataset.report.tables.items():
@@ -283,7 +281,7 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     from analytics.forecast import breaches, forecast_all
     from analytics.sla import breach_points, has_staffing, report_until
 
-    dataset = _loaded(args)
+    dataset = _loaded(args, "events", "acd")
     if dataset is None:
         return 1
     run = forecast_all(
@@ -483,17 +481,9 @@ def _cmd_tension(args: argparse.Namespace) -> int:
     from analytics.tension import parse_baseline, severity_text, zones
 
     baseline = parse_baseline(args.baseline) if args.baseline else None
-    dataset = load_path(args.path, _mapping(args.mapping))
-    service = dataset.acd is not None and dataset.acd.height > 0
-    if not (dataset.report.usable or service) or any(
-        t.rows_quarantined for t in dataset.report.tables.values()
-    ):
-        # On stderr, so that --json output stays clean: results must not hide dropped rows.
-        print(format_report(dataset.report), file=sys.stderr)
-    if not (dataset.report.usable or service):
+    dataset = _loaded(args, "events", "acd")
+    if dataset is None:
         return 1
-    if not dataset.report.usable:
-        print("note: no events; only the acd service indicators are charted", file=sys.stderr)
     table = zones(dataset, baseline=baseline)
     found = table.filter(pl.col("zone")).to_dicts() if table.height else []
     currency = dataset.settings.currency
@@ -528,6 +518,55 @@ def _cmd_tension(args: argparse.Namespace) -> int:
             f"{z['severity']}; "
             f"started {z['start']}, first alarm {z['first_alarm']}"
         )
+    return 0
+
+
+def _cmd_risk(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from analytics.measures import fsum, revenue_at_risk
+    from analytics.risk import at_risk, train
+
+    dataset = _loaded(args)
+    if dataset is None:
+        return 1
+    model = train(dataset)
+    scored = model.scored
+    chosen = [asdict(v) for v in model.validations if v.model == model.method]
+    top = at_risk(scored).head(args.top)
+    out = {
+        "mode": model.mode,
+        "model": model.method,
+        "validation": {k: v for k, v in chosen[0].items() if k != "model"} if chosen else None,
+        "candidates": [asdict(v) for v in model.validations],
+        "split": model.split,
+        "base_rate": model.base_rate,
+        "customers_scored": scored.height,
+        "expected_leavers": fsum(scored["p_churn"]),
+        "ltv_churn": model.ltv_churn,
+        "revenue_at_risk": revenue_at_risk(scored) if model.ltv_churn else None,
+        "revenue_at_risk_month": fsum(scored["revenue_at_risk_month"]),
+        "notes": [n.text for n in model.notes],
+        "at_risk": top.select("customer_id", "p_churn", "revenue_at_risk", "reasons").to_dicts(),
+    }
+    if args.json:
+        return _print_json(out)
+    print(f"mode {model.mode}, model {model.method}; {scored.height} active customers scored")
+    for v in model.validations:
+        print(
+            f"  {v.model:<9} ROC AUC {v.roc_auc:.3f}  PR AUC {v.pr_auc:.3f}  "
+            f"Brier {v.brier:.4f}  top-decile lift {v.top_decile_lift:.2f}"
+        )
+    money = out["revenue_at_risk"]
+    print(
+        f"expected leavers {out['expected_leavers']:,.0f}; revenue at risk "
+        + (f"{money:,.0f}" if money is not None else "unknown (no churn history for LTV)")
+        + f"; a month {out['revenue_at_risk_month']:,.0f} {dataset.settings.currency}"
+    )
+    for note in out["notes"]:
+        print(f"note: {note}")
+    for r in out["at_risk"]:
+        print(f"  {r['customer_id']:<14} P {r['p_churn']:.0%}  {'; '.join(r['reasons'])}")
     return 0
 
 
@@ -665,6 +704,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="baseline dates, e.g. 1999-01-01:1999-01-31 (default: the first weeks)",
     )
     ten.set_defaults(run=_cmd_tension)
+
+    risk = sub.add_parser("risk", help="churn risk: model, validation, revenue at risk")
+    _with_path(risk)
+    risk.add_argument("--top", type=int, default=10, help="riskiest customers to list")
+    risk.set_defaults(run=_cmd_risk)
     return parser
 
 

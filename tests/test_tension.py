@@ -404,7 +404,7 @@ def test_sample_logistics_region_and_bot_loop_are_zones(sample_zones):
 def test_risk_page_shows_the_abandonment_zone_in_words(small_dir, tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    for path in small_dir.iterdir():
+    for path in (p for p in small_dir.iterdir() if p.is_file()):
         (tmp_path / path.name).write_bytes(path.read_bytes())
     # The small company's first quarter of 2025, with the bank's rise in its phone queue.
     years = pl.duration(days=(dt.date(2025, 1, 1) - dt.date(1999, 1, 1)).days)
