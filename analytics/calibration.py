@@ -45,6 +45,7 @@ from analytics.sla import (
     model_service_level,
     realized,
     slot_columns,
+    slot_key,
     weekly_plan,
 )
 
@@ -53,21 +54,31 @@ MIN_INTERVALS = 100
 MIN_QUEUE_INTERVALS = 300
 MAX_RHO = 0.95
 RELIABILITY_BINS = 10
+SHRINK_WEEKS = 4  # a slot's effect counts fully only with many more weeks than this
 
 
 @dataclass(frozen=True)
 class Curve:
     """One calibration map: knots of the isotonic fit (``x`` model SL -> ``y`` realized SL,
-    linear between knots, flat beyond them) and the overdispersion ``rho``."""
+    linear between knots, flat beyond them), the shrunken effect of each weekday and time
+    of day (``slots`` keys from ``slot_key``, ``effects``) and the overdispersion ``rho``."""
 
     x: np.ndarray
     y: np.ndarray
+    slots: np.ndarray
+    effects: np.ndarray
     rho: float
     intervals: int
 
-    def mean(self, model_sl: np.ndarray) -> np.ndarray:
-        """The calibrated service level at the model's service level."""
-        return np.interp(model_sl, self.x, self.y)
+    def effect(self, slot: np.ndarray) -> np.ndarray:
+        """The slot's effect (0 for a slot the history never had)."""
+        i = np.clip(np.searchsorted(self.slots, slot), 0, self.slots.size - 1)
+        return np.where(self.slots[i] == slot, self.effects[i], 0.0)
+
+    def mean(self, model_sl: np.ndarray, slot: np.ndarray) -> np.ndarray:
+        """The calibrated service level at the model's service level in ``slot`` (the map
+        plus the slot's effect, within [0, 1]); ``slot`` broadcasts against ``model_sl``."""
+        return np.clip(np.interp(model_sl, self.x, self.y) + self.effect(slot), 0.0, 1.0)
 
     def breach(self, mean: np.ndarray, calls: np.ndarray, goal: float) -> np.ndarray:
         """P(realized SL < goal) of an interval of ``calls`` calls (rounded) and calibrated
@@ -83,26 +94,33 @@ class Curve:
             p = betabinom.cdf(below, np.maximum(n, 1), m * shape, (1 - m) * shape)
         return np.where(n > 0, p, 0.0)
 
-    def goal_level(self, goal: float) -> float:
-        """The smallest model service level whose calibrated mean reaches ``goal`` (NaN when
-        the centre never delivered it on history)."""
-        if self.y.max(initial=0) < goal:
-            return math.nan
-        i = int(np.argmax(self.y >= goal))
-        if i == 0:
-            return float(self.x[0])
-        x0, x1, y0, y1 = self.x[i - 1], self.x[i], self.y[i - 1], self.y[i]
-        return float(x0 + (goal - y0) / (y1 - y0) * (x1 - x0))
+    def goal_level(self, goal: float, slot: np.ndarray) -> np.ndarray:
+        """The smallest model service level whose calibrated mean in ``slot`` reaches
+        ``goal``, element-wise (NaN where the map never gets there)."""
+        need = goal - self.effect(slot)
+        i = np.searchsorted(self.y, need, side="left")  # the first knot at or above
+        inner = np.clip(i, 1, self.y.size - 1) if self.y.size > 1 else np.zeros_like(i)
+        x0, x1, y0, y1 = self.x[inner - 1], self.x[inner], self.y[inner - 1], self.y[inner]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            between = x0 + (need - y0) / (y1 - y0) * (x1 - x0)
+        return np.where(i >= self.y.size, np.nan, np.where(i == 0, self.x[0], between))
 
 
-def fit_curve(model_sl: np.ndarray, delivered: np.ndarray, calls: np.ndarray) -> Curve:
-    """Isotonic map of ``delivered`` on ``model_sl`` weighted by ``calls``, and rho by moments
-    (module docstring). Ties in the model's SL are pooled by scikit-learn."""
+def fit_curve(
+    model_sl: np.ndarray, delivered: np.ndarray, calls: np.ndarray, slot: np.ndarray
+) -> Curve:
+    """Isotonic map of ``delivered`` on ``model_sl`` weighted by ``calls``, each slot's
+    shrunken effect, and rho by moments (module docstring). Ties in the model's SL are
+    pooled by scikit-learn."""
     from sklearn.isotonic import IsotonicRegression
 
     iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
     iso.fit(model_sl, delivered, sample_weight=calls)
-    m = iso.predict(model_sl)
+    base = iso.predict(model_sl)
+    slots, index = np.unique(slot, return_inverse=True)
+    residual = np.bincount(index, weights=delivered - base, minlength=slots.size)
+    effects = residual / (np.bincount(index, minlength=slots.size) + SHRINK_WEEKS)
+    m = np.clip(base + effects[index], 0.0, 1.0)
     v = m * (1 - m)
     excess = float(np.sum((delivered - m) ** 2 - v / calls))
     room = float(np.sum(v * (calls - 1) / calls))
@@ -110,6 +128,8 @@ def fit_curve(model_sl: np.ndarray, delivered: np.ndarray, calls: np.ndarray) ->
     return Curve(
         np.asarray(iso.X_thresholds_, dtype=float),
         np.asarray(iso.y_thresholds_, dtype=float),
+        slots,
+        effects,
         rho,
         int(model_sl.size),
     )
@@ -286,6 +306,7 @@ def history_frame(
             "plan_aht_s",
             pl.col("service_level").alias("realized"),
             pl.col("interval_start").dt.truncate("1w").alias("week"),
+            slot_key(pl.col("interval_start")),
         )
         .with_columns((pl.col("realized") < goal).alias("breached"))
         .sort("queue", "interval_start")
@@ -310,7 +331,10 @@ def fit_maps(rows: pl.DataFrame) -> tuple[dict[str, Curve], dict[str, str]]:
 
     def fit(part: pl.DataFrame) -> Curve:
         return fit_curve(
-            part["model_sl"].to_numpy(), part["realized"].to_numpy(), part["offered"].to_numpy()
+            part["model_sl"].to_numpy(),
+            part["realized"].to_numpy(),
+            part["offered"].to_numpy(),
+            part["slot_key"].to_numpy(),
         )
 
     pooled = fit(rows)
@@ -329,7 +353,7 @@ def _score(rows: pl.DataFrame, curves: dict[str, Curve], goal: float) -> pl.Data
         curve = curves.get(str(queue))
         if curve is None:
             continue
-        m = curve.mean(part["model_sl"].to_numpy())
+        m = curve.mean(part["model_sl"].to_numpy(), part["slot_key"].to_numpy())
         p = curve.breach(m, part["offered"].to_numpy(), goal)
         parts.append(part.with_columns(pl.Series("calibrated", m), pl.Series("p_breach", p)))
     return pl.concat(parts) if parts else rows.clear()

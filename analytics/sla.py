@@ -429,6 +429,15 @@ def slot_columns(time: pl.Expr) -> list[pl.Expr]:
     return [time.dt.weekday().alias("weekday"), time.dt.time().alias("slot")]
 
 
+def slot_key(time: pl.Expr) -> pl.Expr:
+    """Weekday and time of day as one number: (weekday - 1) x 1440 + minute of the day."""
+    return (
+        (time.dt.weekday().cast(pl.Int64) - 1) * 1440
+        + time.dt.hour().cast(pl.Int64) * 60
+        + time.dt.minute().cast(pl.Int64)
+    ).alias("slot_key")
+
+
 def weekly_plan(acd: pl.DataFrame, weeks: int = WEEK_PLAN_WEEKS) -> pl.DataFrame:
     """Planned agents and AHT per queue, weekday and time of day: the median of the last
     ``weeks`` weeks of the report (what the roster has been, so what it will likely be)."""
@@ -537,13 +546,12 @@ def _queue_breach(
         weights = weights / weights.sum()
         spread = np.maximum(sd, np.sqrt(np.maximum(mean, 0.0)))  # never surer than Poisson
         calls = np.maximum(mean[:, None] + spread[:, None] * nodes[None, :], 0.0)
-        m = curve.mean(level(calls))
+        slot = rows.select(slot_key(pl.col("time")))["slot_key"].to_numpy()
+        m = curve.mean(level(calls), slot[:, None])
         predicted = m @ weights
         p = curve.breach(m, calls, goal) @ weights
-        limit = bisect_calls(lambda c: curve.mean(level(c)), goal, hi)
-        needed = agents_for(
-            lambda n: level(mean, n), np.full(mean.shape, curve.goal_level(goal)), a
-        )
+        limit = bisect_calls(lambda c: curve.mean(level(c), slot), goal, hi)
+        needed = agents_for(lambda n: level(mean, n), curve.goal_level(goal, slot), a)
     model = "erlang_c" if math.isnan(patience) else "erlang_a"
     return rows.with_columns(
         pl.Series("agents", agents),

@@ -282,20 +282,29 @@ def test_isotonic_calibration_by_hand():
     # Model SL 0.9, 0.6, 0.8, 0.7 (unsorted) delivered 0.7, 0.6, 0.75, 0.5 on 20, 10, 20, 30
     # calls. Sorted by the model: 0.6, 0.5, 0.75, 0.7 fall twice, so the pool-adjacent
     # violators pool (0.6 x 10 + 0.5 x 30) / 40 = 0.525 and (0.75 + 0.7) / 2 = 0.725.
+    # Slots: the first two intervals in slot 600 (Monday 10:00), the others in slot 630.
     curve = fit_curve(
         np.array([0.9, 0.6, 0.8, 0.7]),
         np.array([0.7, 0.6, 0.75, 0.5]),
         np.array([20.0, 10.0, 20.0, 30.0]),
+        np.array([630, 600, 630, 600]),
     )
-    assert curve.mean(np.array([0.5, 0.6, 0.7, 0.75, 0.8, 1.0])) == pytest.approx(
+    unseen = np.array(999)  # a slot the history never had: the map alone
+    assert curve.mean(np.array([0.5, 0.6, 0.7, 0.75, 0.8, 1.0]), unseen) == pytest.approx(
         [0.525, 0.525, 0.525, 0.625, 0.725, 0.725]
     )
+    # Slot effects: residuals summed over (2 intervals + 4): 600 has 0.6 - 0.525 and
+    # 0.5 - 0.525, so (0.075 - 0.025) / 6; 630 has 0.7 - 0.725 and 0.75 - 0.725, so 0.
+    assert curve.effect(np.array([600, 630, 999])) == pytest.approx([0.05 / 6, 0, 0])
+    assert curve.mean(np.array([0.75]), np.array([600])) == pytest.approx([0.625 + 0.05 / 6])
     # The goal 0.7 is first reached between (0.7, 0.525) and (0.8, 0.725):
-    # 0.7 + (0.7 - 0.525) / 0.2 x 0.1 = 0.7875. The centre never delivered 0.8.
-    assert curve.goal_level(0.7) == pytest.approx(0.7875)
-    assert math.isnan(curve.goal_level(0.8))
-    # Squared residuals (0.005625, 0.000625 x 3) are below the binomial m(1 - m)/c
-    # (0.0249, 0.0083, 0.0100, 0.0100): no overdispersion, rho = 0.
+    # 0.7 + (0.7 - 0.525) / 0.2 x 0.1 = 0.7875; slot 600 needs 0.7 - 0.05 / 6 of the map.
+    # The centre never delivered 0.8.
+    levels = curve.goal_level(0.7, np.array([999, 600]))
+    assert levels == pytest.approx([0.7875, 0.7 + (0.7 - 0.05 / 6 - 0.525) / 0.2 * 0.1])
+    assert np.isnan(curve.goal_level(0.8, np.array([999]))).all()
+    # Squared residuals (at most 0.0045) are below the binomial m(1 - m)/c (at least
+    # 0.0083): no overdispersion, rho = 0.
     assert curve.rho == 0.0
     # So 10 calls at a mean of 0.9 breach 80 % when at most 7 are in target:
     # 1 - C(10,8) 0.9^8 0.1^2 - 10 x 0.9^9 x 0.1 - 0.9^10 = 1 - 0.1937 - 0.3874 - 0.3487.
@@ -308,7 +317,7 @@ def test_overdispersion_widens_the_breach_probability():
     # far above binomial, so rho > 0 and a sure-looking interval keeps a real breach risk.
     x = np.full(200, 0.8)
     y = np.tile([0.6, 1.0], 100)
-    curve = fit_curve(x, y, np.full(200, 20.0))
+    curve = fit_curve(x, y, np.full(200, 20.0), np.full(200, 600))  # residuals sum to 0
     # rho = sum((y - m)^2 - m(1 - m)/c) / sum(m(1 - m)(c - 1)/c) = (0.04 - 0.008) / 0.152
     assert curve.rho == pytest.approx((0.04 - 0.16 / 20) / (0.16 * 19 / 20))
     wide = curve.breach(np.array([0.8]), np.array([20.0]), 0.8)[0]
