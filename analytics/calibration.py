@@ -14,6 +14,10 @@ callers abandon. So the model's service level is mapped onto what the centre del
   on the model's, weighted by offered calls, so the map only ever rises. A queue with
   ``MIN_QUEUE_INTERVALS`` intervals gets its own map; other queues share the pooled map;
   under ``MIN_INTERVALS`` in all the forecast is **uncalibrated** and says so.
+* **Slot effect**: where Erlang errs its own way at some weekday and time of day (a roster
+  the agent counts misstate, a recurring break), the residuals of that slot, summed and
+  divided by (its intervals + ``SHRINK_WEEKS``), are added to the map there (within
+  [0, 1]); with a few weeks of history the effect is shrunk most of the way to 0.
 * **Spread**: an interval's realized service level scatters around the calibrated mean m
   like a beta-binomial share of its c calls with overdispersion rho (calls of one
   interval share the queue, so they are not independent). rho by moments on the
