@@ -75,7 +75,7 @@ from analytics.calibration import Calibration, calibrate
 from analytics.dataset import Dataset
 from analytics.kpi import is_contact
 from analytics.parsing import OFFSET_LABEL
-from analytics.sla import has_staffing, interval_seconds, queue_breaches
+from analytics.sla import has_staffing, interval_seconds, queue_breaches, report_until
 
 BASELINE = "seasonal_naive"
 AVERAGE_WEEKS = 4
@@ -972,11 +972,12 @@ def breaches(
 ) -> pl.DataFrame | None:
     """The SLA breach forecast of every queue against the report's recent roster,
     calibrated on the report's history (``calibration``, or fitted here by
-    :func:`analytics.calibration.calibrate`), or None when the intra-day series do not come
-    from an ``acd`` report with agents."""
-    if run.intraday_source != "acd" or not has_staffing(dataset.acd):
+    :func:`analytics.calibration.calibrate` on the report up to ``run.as_of``), or None
+    when the intra-day series do not come from an ``acd`` report with agents."""
+    if run.intraday_source != "acd" or not has_staffing(dataset.acd) or run.as_of is None:
         return None
-    acd: pl.DataFrame = dataset.acd  # type: ignore[assignment]
+    # The roster and the calibration see only the history the forecast was made from.
+    acd = report_until(dataset.acd, run.as_of)  # type: ignore[arg-type]
     target, goal = dataset.settings.sla_target_s, dataset.settings.sla_goal
     if calibration is None:
         calibration = calibrate(acd, run.interval_s, target, goal)
