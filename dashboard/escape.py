@@ -11,9 +11,11 @@ from __future__ import annotations
 import re
 
 # A backslash makes any ASCII punctuation literal in CommonMark. These start an image, a
-# link, an autolink (``http:``, ``<…>``, ``a@b``), emphasis, code, HTML, an entity, a
-# table cell, a heading or quote, a directive or shortcode (``:…``) or a formula (``$``).
-_ALWAYS = re.compile(r"([\\`*\[\]<>!~:$&|{}#+=^@\"])")
+# link, an autolink (``<…>``, ``a@b``), emphasis, code, HTML, an entity, a table cell, a
+# heading or quote, a colour directive (``:red[…]``) or a formula (``$``).
+_ALWAYS = re.compile(r"([\\`*\[\]<>!~$&|{}#+=^@])")
+# A colon only before ``//``: ``http://…`` would become a link.
+_SCHEME_COLON = re.compile(r":(?=//)")
 # An underscore between two letters or digits never starts emphasis: ``bank_calls.csv``
 # stays as it is. Elsewhere it is escaped.
 _UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
@@ -28,5 +30,6 @@ def md(value: object) -> str:
     text = " ".join(str(value).splitlines())
     text = _ALWAYS.sub(r"\\\1", text)
     text = _UNDERSCORE.sub(r"\\_", text)
+    text = _SCHEME_COLON.sub(r"\\:", text)
     text = _WWW_DOT.sub(r"\\.", text)
     return _LEADING.sub(lambda m: f"{m[1]}{m[2][:-1]}\\{m[2][-1]}", text)

@@ -22,11 +22,19 @@ from analytics.io import Sources, load_path, load_sources, read_uploads, with_se
 from analytics.limits import clip
 from analytics.mapping import Mapping
 from analytics.schema import Settings
+from analytics.store import store_path
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
 MESSAGE_CHARS = 500  # a report message longer than this is cut on screen
 _log = logging.getLogger("cx_radar")
+
+
+def escalation_store() -> Path:
+    """The escalation state store the app shares with ``cx-radar escalate``: the file named
+    by ``CX_RADAR_STATE``, else ``cx_radar_state.sqlite`` in the working directory (the
+    CLI's default, so a scheduled run from the same directory uses the same store)."""
+    return store_path(os.environ.get("CX_RADAR_STATE", "cx_radar_state.sqlite"))
 
 
 def sample_dir() -> Path:

@@ -305,10 +305,10 @@ def test_the_sidebar_and_the_data_page_say_why_an_upload_is_unusable(app):
     assert not at.exception
     assert any("no usable events" in w.value for w in at.sidebar.warning)
     (why,) = [c.value for c in at.sidebar.caption if c.value.startswith("Why:")]
-    assert why.startswith("Why: export.zip/events.csv\\: password-protected")
+    assert why.startswith("Why: export.zip/events.csv: password-protected")
     assert why.endswith("2 more reason(s) on the Data page.")  # settings, and no events
     (reasons,) = [e.value for e in at.error if e.value.startswith("The uploaded files")]
-    assert "* settings.toml\\: not UTF-8 text (byte 0xf0 at position 12)" in reasons
+    assert "* settings.toml: not UTF-8 text (byte 0xf0 at position 12)" in reasons
     assert at.subheader[0].value.startswith("Loaded dataset: ")  # the sample, meanwhile
 
 
@@ -325,4 +325,4 @@ def test_an_upload_that_fails_unexpectedly_is_an_error_not_a_traceback(app, monk
     at = app.switch_page("app_pages/data.py").run()
     assert not at.exception
     (why,) = [c.value for c in at.sidebar.caption if c.value.startswith("Why:")]
-    assert why.startswith("Why: the upload could not be read (MemoryError\\: out of memory")
+    assert why.startswith("Why: the upload could not be read (MemoryError: out of memory")

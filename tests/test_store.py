@@ -261,3 +261,48 @@ def test_an_empty_file_becomes_a_store_and_the_schema_is_checked(tmp_path):
     db.close()
     with pytest.raises(StoreError, match="schema version 7"):
         Store.open(path)
+
+
+# ---------------------------------------------------------------- the Escalations page
+
+APP = "../dashboard/app.py"  # AppTest resolves paths relative to this file
+
+
+def _escalations(small_dir, monkeypatch, state: Path):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("CX_RADAR_DATA", str(small_dir))
+    monkeypatch.setenv("CX_RADAR_STATE", str(state))
+    at = AppTest.from_file(APP, default_timeout=180)
+    return at.switch_page("app_pages/escalations.py").run()
+
+
+def test_the_page_writes_acknowledgements_into_the_shared_store(small_dir, monkeypatch, tmp_path):
+    state = tmp_path / "shared.sqlite"
+    at = _escalations(small_dir, monkeypatch, state)
+    assert not at.exception
+    assert any(c.value.startswith("No state store yet") for c in at.caption)
+    assert not state.exists()  # looking does not create it
+    marks = at.multiselect(key="esc_actioned")
+    ids = list(marks.format_func.__self__)  # the page labels ids through a dict's .get
+    marks.select(ids[0]).run()
+    assert not at.exception
+    with Store.open(state) as store:  # what `cx-radar escalate --state` reads
+        assert store.acks() == [ids[0]]
+        assert store.state()["alerts"] == {}  # viewing recorded no run: nothing consumed
+    at.run()
+    assert any(c.value.startswith("Statuses against the state store") for c in at.caption)
+    at.multiselect(key="esc_actioned").unselect(ids[0]).run()
+    with Store.open(state) as store:
+        assert store.acks() == []
+
+
+def test_the_page_refuses_a_foreign_store_without_a_traceback(small_dir, monkeypatch, tmp_path):
+    state = tmp_path / "state.sqlite"
+    _foreign_database(state)
+    before = _digest(state)
+    at = _escalations(small_dir, monkeypatch, state)
+    assert not at.exception
+    (error,) = [e.value for e in at.error if e.value.startswith("The state store cannot")]
+    assert "not a CX Radar state store" in error
+    assert at.multiselect(key="esc_actioned").disabled and _digest(state) == before

@@ -1,4 +1,9 @@
-"""Escalations: the risks turned into alerts with evidence, owner and action."""
+"""Escalations: the risks turned into alerts with evidence, owner and action.
+
+Statuses (new, ongoing, resolved) are against the state store that scheduled
+``cx-radar escalate`` runs keep; the page reads it and writes only acknowledgements, so
+looking at the page never turns a new alert into an ongoing one before it is sent.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +21,9 @@ from analytics.escalation import (
     inputs_for,
 )
 from analytics.export import to_csv_bytes
+from analytics.store import Store, StoreError
 from dashboard.charts import control_chart
+from dashboard.escape import md
 from dashboard.fmt import (
     compact_money,
     count_column,
@@ -27,7 +34,7 @@ from dashboard.fmt import (
     share_column,
 )
 from dashboard.i18n import t
-from dashboard.state import current_dataset, engine
+from dashboard.state import current_dataset, engine, escalation_store
 
 dataset = current_dataset()
 currency = dataset.settings.currency
@@ -46,19 +53,30 @@ with st.expander(t("esc.rules")):
         try:
             Rules.from_toml(text)
         except ValueError as exc:
-            st.error(str(exc))
+            st.error(md(exc))
         else:
             st.session_state["rules_toml"] = text
             st.rerun()
-    upload = st.file_uploader(t("esc.state_upload"), type=["json"], key="state_file")
-    if upload is not None:
-        try:
-            st.session_state["escalation_state"] = json.loads(upload.getvalue())
-        except json.JSONDecodeError as exc:
-            st.error(t("esc.bad_state", error=str(exc)))
 
 rules = Rules.from_toml(st.session_state.get("rules_toml", default_rules_text()))
-state = st.session_state.get("escalation_state", {})
+store_file = escalation_store()
+state: dict = {}
+outbox: list = []
+deliveries: list[dict] = []
+usable_store = True
+try:
+    if store_file.exists():  # not created just by looking; an acknowledgement creates it
+        with Store.open(store_file) as store:
+            state, outbox, deliveries = store.state(), store.outbox(), store.deliveries(20)
+except StoreError as exc:  # damaged or foreign: said, never reset, nothing written
+    usable_store = False
+    st.error(t("store.refused", error=md(exc)))
+if usable_store:
+    st.caption(
+        t("store.where", path=md(store_file), last=state.get("last_run") or "—")
+        if store_file.exists()
+        else t("store.none_yet", path=md(store_file))
+    )
 with st.spinner(t("esc.running")):
     inputs = inputs_for(dataset, compute=engine)
 now = dt.datetime.now().replace(microsecond=0)
@@ -123,10 +141,10 @@ else:
     st.markdown(
         t(
             "esc.card",
-            zone=alert["zone"],
-            reason=alert["reason"],
-            owner=alert["owner"],
-            action=alert["action"],
+            zone=md(alert["zone"]),
+            reason=md(alert["reason"]),
+            owner=md(alert["owner"]),
+            action=md(alert["action"]),
             money=money(alert["money_at_stake"], currency),
             first=alert["first_seen"],
             id=alert["id"],
@@ -136,7 +154,7 @@ else:
     chart = evidence.pop("chart", None)
     reasons = evidence.pop("reasons", None)
     if reasons:
-        st.markdown("\n".join(f"* {r}" for r in reasons))
+        st.markdown("\n".join(f"* {md(r)}" for r in reasons))
     if chart:
         st.plotly_chart(
             control_chart(
@@ -157,15 +175,47 @@ else:
     st.markdown(f"**{t('esc.evidence')}**")
     st.json(evidence)
 
+acked = [i for i in state.get("actioned", []) if any(a["id"] == i for a in run.alerts)]
 marked = st.multiselect(
     t("esc.actioned"),
     [a["id"] for a in run.alerts if a["rule"] != "digest"],
-    default=[i for i in state.get("actioned", []) if any(a["id"] == i for a in run.alerts)],
+    default=acked,
     format_func={a["id"]: f"{a['zone']} · {a['reason']}" for a in run.alerts}.get,
     key="esc_actioned",
-    help=t("esc.actioned_help"),
+    help=t("store.actioned_help"),
+    disabled=not usable_store,
 )
-next_state = {**run.state, "actioned": sorted(set(state.get("actioned", [])) | set(marked))}
+# Only this user's changes are written: marks others made meanwhile are left alone.
+before = set(st.session_state.get("esc_actioned_before", acked))
+added, removed = set(marked) - before, before - set(marked)
+st.session_state["esc_actioned_before"] = list(marked)
+if usable_store and (added or removed):
+    try:
+        with Store.open(store_file) as store, store.transaction():
+            store.ack(sorted(added), by="app")
+            store.unack(sorted(removed))
+        st.toast(t("store.saved"))
+    except StoreError as exc:
+        st.error(t("store.refused", error=md(exc)))
+
+with st.expander(t("store.delivery")):
+    st.caption(t("store.outbox", n=len(outbox)))
+    if deliveries:
+        st.dataframe(
+            pl.DataFrame(deliveries).drop("key"),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "at": t("store.at"),
+                "alert_id": t("store.alert"),
+                "attempt": t("store.attempt"),
+                "outcome": t("store.outcome"),
+                "http_status": t("store.http_status"),
+                "detail": t("store.detail"),
+            },
+        )
+    else:
+        st.caption(t("store.no_deliveries"))
 
 st.subheader(t("esc.precision"))
 st.dataframe(
@@ -187,7 +237,7 @@ st.caption(
     )
 )
 
-a, b, c = st.columns(3)
+a, b = st.columns(2)
 a.download_button(
     t("esc.download_json"),
     json.dumps(run.alerts, ensure_ascii=False, indent=1, default=str).encode(),
@@ -195,9 +245,3 @@ a.download_button(
     "application/json",
 )
 b.download_button(t("esc.download_csv"), to_csv_bytes(alerts), "alerts.csv", "text/csv")
-c.download_button(
-    t("esc.download_state"),
-    json.dumps(next_state, ensure_ascii=False, indent=1, default=str).encode(),
-    "cx_radar_state.json",
-    "application/json",
-)
