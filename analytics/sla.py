@@ -479,8 +479,9 @@ def breach_forecast(
     * predicted service level = the calibrated map's mean over the forecast's calls;
     * P(breach) = E over calls ~ N(mean, s) of P(the realized share < goal), by quadrature,
       with s = max(sd, sqrt(mean)): arrivals are at least as uncertain as Poisson;
-    * agents needed = the fewest whose calibrated service level at the forecast mean
-      reaches the goal (null when the centre never delivered the goal on history).
+    * agents needed = the fewest whose service level, through the calibration map (without
+      the slot's own deviation, which staffing does not move), reaches the goal at the
+      forecast mean (null when the map never reaches the goal).
 
     Uncalibrated queues (no history to learn from): the model is taken at its word.
 
@@ -551,7 +552,9 @@ def _queue_breach(
         predicted = m @ weights
         p = curve.breach(m, calls, goal) @ weights
         limit = bisect_calls(lambda c: curve.mean(level(c), slot), goal, hi)
-        needed = agents_for(lambda n: level(mean, n), curve.goal_level(goal, slot), a)
+        # Staffing moves the map, not the slot's own deviation: agents needed by the map.
+        unseen = np.full(slot.shape, -1)
+        needed = agents_for(lambda n: level(mean, n), curve.goal_level(goal, unseen), a)
     model = "erlang_c" if math.isnan(patience) else "erlang_a"
     return rows.with_columns(
         pl.Series("agents", agents),

@@ -480,7 +480,10 @@ def reliability_figure(bins: pl.DataFrame, labels: dict[str, str]) -> go.Figure:
             x=bins["predicted"].to_list(),
             y=bins["observed"].to_list(),
             mode="lines+markers",
-            marker={"size": [6 + 2 * n**0.5 for n in bins["intervals"].to_list()], "color": BLUE},
+            marker={
+                "size": (6 + 14 * (bins["intervals"] / bins["intervals"].max()).sqrt()).to_list(),
+                "color": BLUE,
+            },
             customdata=bins["intervals"].to_list(),
             hovertemplate="%{x:.0%} → %{y:.0%} (%{customdata})<extra></extra>",
             name=labels["observed"],

@@ -27,6 +27,7 @@ from dashboard.charts import (
     heatmap_figure,
     reliability_figure,
 )
+from dashboard.escape import md
 from dashboard.fmt import count_column, number, number_column, percent, seconds, share_column
 from dashboard.i18n import t
 from dashboard.needs import require
@@ -101,7 +102,7 @@ if not series:
 st.caption(t("forecast.note.as_of", day=str(run.as_of)))
 if run.offset_columns:
     columns = ", ".join(run.offset_columns)
-    st.info(t("forecast.note.offsets", columns=columns, zone=run.timezone))
+    st.info(t("forecast.note.offsets", columns=md(columns), zone=run.timezone))
 overview = pl.DataFrame(
     [
         {
@@ -324,6 +325,7 @@ a.metric(
     percent(model.predicted_sl),
     delta=t("sla_risk.vs_delivered", delivered=percent(model.realized_sl)),
     delta_color="off",
+    delta_arrow="off",
     help=t("sla_risk.model_sl_help", mae=percent(model.mae), intervals=number(model.intervals)),
 )
 if fitted.intervals:
@@ -332,6 +334,7 @@ if fitted.intervals:
         percent(fitted.predicted_sl),
         delta=t("sla_risk.vs_delivered", delivered=percent(fitted.realized_sl)),
         delta_color="off",
+        delta_arrow="off",
         help=t("sla_risk.calibrated_sl_help", intervals=number(fitted.intervals)),
     )
     c.metric(t("sla_risk.mae"), percent(fitted.mae), help=t("sla_risk.mae_help"))
@@ -340,13 +343,14 @@ if fitted.intervals:
         number(fitted.brier, 3),
         delta=t("sla_risk.vs_constant", constant=number(fitted.constant_brier, 3)),
         delta_color="off",
+        delta_arrow="off",
         help=t("sla_risk.brier_help"),
     )
 for info in calibration.queues():
     st.caption(
         t(
             "sla_risk.queue_line",
-            queue=info["queue"],
+            queue=md(info["queue"]),
             model=t(f"sla_risk.{info['model']}"),
             patience=seconds(info["patience_s"]),  # type: ignore[arg-type]
             map=t(f"sla_risk.map_{info['map'] or 'none'}"),
