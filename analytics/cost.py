@@ -260,7 +260,8 @@ def _closing(steps: pl.DataFrame, closing: Sequence[str]) -> np.ndarray:
 def _ping_pongs(key: np.ndarray, case_no: np.ndarray, cases: int) -> np.ndarray:
     """Per case, how often its work went back to the resource it held two hand-offs
     before (A -> B -> A), read on the sequence of distinct consecutive resources: steps
-    without a resource (``key`` 0) skipped, repeats of the same resource collapsed."""
+    without a resource (``key`` 0) skipped, repeats of the same resource collapsed.
+    (Measured faster at 10 M events than the same with case-start flags and a reduceat.)"""
     known = key != 0
     if not known.all():
         key, case_no = key[known], case_no[known]

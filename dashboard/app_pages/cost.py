@@ -24,6 +24,7 @@ from analytics.cost import (
 from analytics.export import to_csv_bytes
 from analytics.schema import Settings
 from dashboard.charts import quantile_boxes, share_curve
+from dashboard.escape import md
 from dashboard.fmt import compact_money, count_column, money, number, number_column, percent
 from dashboard.i18n import t
 from dashboard.needs import require
@@ -79,12 +80,12 @@ with st.expander(t("cost.rates")):
     capacity = d.number_input(t("cost.capacity"), 1.0, 100.0, value=85.0, step=1.0, format="%.0f")
     rate = minute_rate(team_cost, paid_hours, capacity / 100)
     st.markdown(t("cost.rate_result", rate=money(rate, currency, 2)))
-    if st.button(t("cost.use_rate", channel=channel)):
+    if st.button(t("cost.use_rate", channel=md(channel))):
         save_settings(cost_per_minute={**settings.cost_per_minute, channel: round(rate, 2)})
 
 unrated = unrated_channels(dataset)
 if unrated:
-    st.warning(t("cost.unrated", channels=", ".join(unrated)))
+    st.warning(t("cost.unrated", channels=md(", ".join(unrated))))
 
 # Status-update logs: which states close a case (a reopen leaves one), and whether runs
 # of updates in one state are one step (by default when the log is made of them).
@@ -259,7 +260,7 @@ if dataset.customers is not None:
             column.markdown(
                 t(
                     key,
-                    case=case,
+                    case=md(case),
                     contacts=row["contacts"],
                     cost=money(row["cost"], currency) + mark,
                 )
