@@ -44,6 +44,7 @@ PARQUET_SUFFIXES = {".parquet", ".pq"}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
 READABLE = CSV_SUFFIXES | PARQUET_SUFFIXES | EXCEL_SUFFIXES | {".zip"}
 SETTINGS_FILE = "settings.toml"
+MAPPING_FILE = "mapping.toml"  # used when no mapping is given, as a saved one would be
 DOCUMENTATION_SUFFIXES = {".md"}  # a README beside the exports is not data: no warning
 
 
@@ -94,6 +95,7 @@ class Sources:
     errors: tuple[str, ...] = ()
     skipped: tuple[str, ...] = ()
     settings_text: str | None = None
+    mapping_text: str | None = None  # a mapping.toml beside the exports
 
 
 def _digest(data: bytes) -> str:
@@ -292,11 +294,18 @@ def _read_files(
     errors: list[str] = []
     skipped: list[str] = []
     settings_text: str | None = None
+    mapping_text: str | None = None
     for name, data in files:
         suffix = Path(name).suffix.lower()
         if Path(name).name.lower() == SETTINGS_FILE:
             try:
                 settings_text = _settings_text(name, data)
+            except UnreadableFile as exc:
+                errors.append(str(exc))
+            continue
+        if Path(name).name.lower() == MAPPING_FILE:
+            try:
+                mapping_text = _settings_text(name, data, "mapping")
             except UnreadableFile as exc:
                 errors.append(str(exc))
             continue
@@ -317,6 +326,7 @@ def _read_files(
             errors.extend([*inner_errors, *nested.errors])
             skipped.extend(nested.skipped)
             settings_text = nested.settings_text or settings_text
+            mapping_text = nested.mapping_text or mapping_text
             continue
         if suffix in DOCUMENTATION_SUFFIXES:
             continue
@@ -327,24 +337,26 @@ def _read_files(
             items.extend(read_bytes(name, data, limits))
         except UnreadableFile as exc:
             errors.append(str(exc))
-    return Sources(tuple(items), tuple(errors), tuple(skipped), settings_text)
+    return Sources(tuple(items), tuple(errors), tuple(skipped), settings_text, mapping_text)
 
 
 SETTINGS_BYTES = 1024 * 1024  # settings are a few hundred bytes; more is not a settings file
 
 
-def _settings_text(name: str, data: bytes) -> str:
+def _settings_text(name: str, data: bytes, what: str = "settings") -> str:
+    """The text of a ``settings.toml`` or ``mapping.toml`` (``what``), or a clear refusal."""
+    fallback = "the default settings are used" if what == "settings" else "no mapping is used"
     if len(data) > SETTINGS_BYTES:
         raise UnreadableFile(
-            f"{clip(name)}: {megabytes(len(data))} is too large for a settings file (a few "
-            "KB is usual); the default settings are used"
+            f"{clip(name)}: {megabytes(len(data))} is too large for a {what} file (a few "
+            f"KB is usual); {fallback}"
         )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UnreadableFile(
             f"{clip(name)}: not UTF-8 text (byte 0x{data[exc.start]:02x} at position "
-            f"{exc.start:,}); save it as UTF-8. The default settings are used"
+            f"{exc.start:,}); save it as UTF-8. {fallback.capitalize()}"
         ) from exc
 
 
@@ -459,7 +471,11 @@ def read_path(path: str | Path, limits: Limits | None = None) -> Sources:
         [(p.name, p.read_bytes()) for p in in_memory], limits, _Budget(limits.unpacked_bytes)
     )
     return Sources(
-        (*scanned, *rest.items), (*errors, *rest.errors), rest.skipped, rest.settings_text
+        (*scanned, *rest.items),
+        (*errors, *rest.errors),
+        rest.skipped,
+        rest.settings_text,
+        rest.mapping_text,
     )
 
 
@@ -835,9 +851,15 @@ def load_sources(
     settings: Settings | None = None,
     name: str = "dataset",
 ) -> Dataset:
-    """Assign, map, type and validate every source; never raises on bad data."""
-    mapping = mapping or Mapping()
+    """Assign, map, type and validate every source; never raises on bad data. Without a
+    ``mapping``, a ``mapping.toml`` among the sources is used."""
     errors = list(sources.errors)
+    if mapping is None and sources.mapping_text is not None:
+        try:
+            mapping = Mapping.from_toml(sources.mapping_text)
+        except ValueError as exc:
+            errors.append(f"{MAPPING_FILE}: {exc}; the suggested mapping is used")
+    mapping = mapping or Mapping()
     warnings = [w for s in sources.items for w in s.warnings] + [
         f"{s}: not a data file (.csv, .parquet, .xlsx or .zip), ignored" for s in sources.skipped
     ]

@@ -54,7 +54,9 @@ def _uploaded(key: str, _files: tuple[tuple[str, bytes], ...], mapping_toml: str
     page, so an exception there would lock the session out of every page)."""
     del key  # the cache key: digests of the files plus the mapping
     try:
-        dataset = load_sources(read_uploads(_files), Mapping.from_toml(mapping_toml), name="upload")
+        # no mapping edited yet: a mapping.toml among the uploads is used
+        chosen = Mapping.from_toml(mapping_toml) if mapping_toml else None
+        dataset = load_sources(read_uploads(_files), chosen, name="upload")
     except (Exception, pl.exceptions.PanicException) as exc:
         dataset = load_sources(Sources((), (_failure(exc),)), name="upload")
     report = dataset.report

@@ -199,3 +199,13 @@ def test_interval_totals_equal_call_level_totals(rows, minutes):
     if answered.height:
         assert totals.asa_s == pytest.approx(answered["wait_s"].mean())
         assert totals.aht_s == pytest.approx(answered["talk_s"].mean())
+
+
+def test_a_mapping_toml_beside_the_exports_is_used(tmp_path):
+    (tmp_path / "calls_ru.csv").write_bytes(RU.read_bytes())
+    (tmp_path / "mapping.toml").write_text('[calls.constants]\nqueue = "phone"\n', encoding="utf-8")
+    dataset = load_path(tmp_path)
+    assert dataset.acd["queue"].unique().to_list() == ["phone"]
+    (tmp_path / "mapping.toml").write_text("[calls.columns]\nnope = 'x'\n", encoding="utf-8")
+    errors = load_path(tmp_path).report.errors
+    assert errors[0].startswith("mapping.toml: mapping: [calls.columns] has unknown column")
