@@ -59,6 +59,12 @@ pages = [
         url_path="overview",
     ),
     st.Page(
+        "app_pages/workshop.py",
+        title=t("workshop.nav"),
+        icon=":material/co_present:",
+        url_path="workshop",
+    ),
+    st.Page(
         "app_pages/risk.py", title=t("nav.risk"), icon=":material/crisis_alert:", url_path="risk"
     ),
     st.Page(

@@ -495,3 +495,16 @@ def reliability_figure(bins: pl.DataFrame, labels: dict[str, str]) -> go.Figure:
     fig.update_xaxes(title=labels["x"], range=[0, 1], tickformat=".0%")
     fig.update_yaxes(title=labels["y"], range=[0, 1], tickformat=".0%")
     return fig
+
+
+def lines_figure(x: list[object], series: list[tuple[str, list[float]]], title: str) -> go.Figure:
+    """A few series over the same x (months), one line each: the first green, then grey
+    dotted, then red (the classic metrics, then what they hide)."""
+    styles = ({"color": GREEN}, {"color": GREY, "dash": "dot"}, {"color": RED})
+    fig = go.Figure()
+    for (name, values), style in zip(series, styles, strict=False):
+        fig.add_trace(go.Scatter(x=x, y=values, name=name, mode="lines+markers", line=style))
+    fig.update_layout(
+        title=title, height=340, margin={"t": 40, "b": 10}, legend={"orientation": "h"}
+    )
+    return fig

@@ -1,0 +1,117 @@
+"""Workshop: the guided story a step at a time, the facilitator's notes, the board pack."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analytics.board_pack import render
+from analytics.dataset import Dataset
+from analytics.story import STEPS, Step, build_story, story_step
+from dashboard import story_view
+from dashboard.i18n import language, t
+from dashboard.state import current_dataset, engine
+
+
+def _step(dataset: Dataset, key: str) -> Step:
+    # Cached per dataset and step; its engine calls share the other pages' cache.
+    return story_step(dataset, key, compute=engine)
+
+
+def _story(dataset: Dataset) -> tuple[Step, ...]:
+    return build_story(dataset, compute=engine)
+
+
+def _move(by: int) -> None:
+    at = STEPS.index(st.session_state.get("story_step", STEPS[0]))
+    st.session_state["story_step"] = STEPS[min(max(at + by, 0), len(STEPS) - 1)]
+
+
+dataset = current_dataset()
+currency = dataset.settings.currency
+titles = {key: f"{i}. {t(f'story.{key}.title')}" for i, key in enumerate(STEPS, 1)}
+
+st.title(t("workshop.title"))
+st.caption(t("workshop.intro"))
+back, pick, forward = st.columns([1, 4, 1], vertical_alignment="bottom")
+key = pick.selectbox(
+    t("workshop.step"),
+    STEPS,
+    format_func=titles.__getitem__,
+    key="story_step",
+    bind="query-params",
+)
+back.button(
+    t("workshop.previous"),
+    on_click=_move,
+    args=(-1,),
+    disabled=key == STEPS[0],
+    icon=":material/arrow_back:",
+    width="stretch",
+)
+forward.button(
+    t("workshop.next"),
+    on_click=_move,
+    args=(1,),
+    disabled=key == STEPS[-1],
+    icon=":material/arrow_forward:",
+    width="stretch",
+)
+
+with st.spinner(t("workshop.computing")):
+    step = engine(_step, dataset, key)
+said = story_view.words(step, currency)
+st.subheader(said.title)
+if said.skipped:
+    st.info(said.skipped)
+else:
+    st.markdown(said.headline)
+    st.page_link(
+        f"app_pages/{step.page}.py",
+        label=story_view.link_label(step),
+        query_params=step.params or None,
+        icon=":material/open_in_new:",
+    )
+    chart, notes = st.columns([3, 2], gap="large")
+    figure = story_view.figure(step)
+    if figure is not None:
+        chart.plotly_chart(figure, width="stretch")
+    with notes.container(border=True):
+        st.markdown(f"**{t('workshop.notes')}**")
+        for label, text in said.notes:
+            st.markdown(f"**{label}**  \n{text}")
+with st.expander(t("workshop.all_steps")):
+    st.markdown("\n".join(f"{titles[k]}" + ("  ←" if k == key else "") for k in STEPS))
+
+st.subheader(t("workshop.pack"))
+st.caption(t("workshop.pack_intro"))
+with_notes = st.toggle(t("workshop.with_notes"), key="pack_notes")
+wanted = (dataset.content_hash, language(), with_notes)
+if st.button(t("workshop.prepare"), icon=":material/picture_as_pdf:"):
+    with st.spinner(t("workshop.preparing")):
+        pack = story_view.pack(dataset, engine(_story, dataset), with_notes)
+        st.session_state["board_pack"] = (wanted, pack, render(pack))
+made = st.session_state.get("board_pack")
+if made is not None and made[0] == wanted:
+    _, pack, rendered = made
+    st.success(
+        t("workshop.ready", shown=len(pack.sections), skipped=len(pack.left_out)),
+    )
+    if rendered.problem:
+        reason = t(f"workshop.problem.{rendered.problem}", **rendered.values)
+        st.warning(t("workshop.no_pdf", reason=reason))
+    a, b = st.columns(2)
+    a.download_button(
+        t("workshop.download_html"),
+        rendered.html.encode("utf-8"),
+        file_name="cx_radar_board_pack.html",
+        mime="text/html",
+        icon=":material/download:",
+    )
+    if rendered.pdf is not None:
+        b.download_button(
+            t("workshop.download_pdf"),
+            rendered.pdf,
+            file_name="cx_radar_board_pack.pdf",
+            mime="application/pdf",
+            icon=":material/download:",
+        )

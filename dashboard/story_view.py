@@ -1,0 +1,225 @@
+"""The workshop story in the reader's language: words, charts and the board pack of the
+engine's steps (:mod:`analytics.story`). No figure is computed here, only worded."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import plotly.graph_objects as go
+import polars as pl
+
+from analytics.board_pack import Pack, Section
+from analytics.dataset import Dataset
+from analytics.measures import data_end
+from analytics.story import Figure, Step
+from dashboard.charts import (
+    bars_figure,
+    control_chart,
+    heatmap_figure,
+    lines_figure,
+    projection_figure,
+    story_figure,
+)
+from dashboard.fmt import compact_money, number, percent, seconds
+from dashboard.i18n import catalogue, language, t
+
+# The figure each step puts in the board pack's summary table.
+KEY_FIGURE = {
+    "green": "sla",
+    "churn": "last",
+    "silent_loss": "year",
+    "at_risk": "money",
+    "cost": "excess",
+    "drift": "last",
+    "tension": "zones",
+    "sla_risk": "likely",
+    "fix_first": "money",
+}
+NOTES = ("say", "point", "ask")
+# Text figures worded from a catalogue section: figure -> section.
+WORDED = {
+    "tag": "story.tag",
+    "pair_tag": "story.tag",
+    "indicator": "risk.indicator",
+    "slice": "story.slice",
+}
+
+
+@dataclass(frozen=True)
+class Words:
+    """A step as the facilitator reads it."""
+
+    title: str
+    headline: str
+    notes: tuple[tuple[str, str], ...]
+    skipped: str | None
+
+
+def shown(figure: Figure, currency: str) -> str:
+    """A figure as people read it: money compact (₽30.24M), shares in %, m:ss."""
+    value = figure.value
+    if value is None or value == "":
+        return "—"
+    if figure.kind == "money":
+        return compact_money(float(value), currency)  # type: ignore[arg-type]
+    if figure.kind in ("share", "rate"):
+        digits = figure.digits if figure.digits is not None else 2 if figure.kind == "rate" else 1
+        return percent(float(value), digits)  # type: ignore[arg-type]
+    if figure.kind == "seconds":
+        return seconds(float(value))  # type: ignore[arg-type]
+    if figure.kind in ("count", "number"):
+        return number(float(value), figure.digits or 0)  # type: ignore[arg-type]
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if figure.kind == "month" and isinstance(value, dt.date):
+        return value.strftime("%m.%Y" if language() == "ru" else "%b %Y")
+    return str(value)
+
+
+def worded(section: str, value: object) -> str:
+    """``value`` in words from a catalogue section, or as it is when the catalogue has no
+    word for it (a data value, a snapshot's own attribute name)."""
+    key = f"{section}.{value}"
+    return t(key) if key in catalogue("en") else str(value)
+
+
+def values(step: Step, currency: str) -> dict[str, str]:
+    """Every figure of a step as text; tags and indicators in words."""
+    out = {name: shown(f, currency) for name, f in step.figures.items()}
+    for name, section in WORDED.items():
+        figure = step.figures.get(name)
+        if figure is not None and figure.value:
+            out[name] = worded(section, figure.value)
+    return out
+
+
+def _headline(step: Step, currency: str) -> str:
+    filled = values(step, currency)
+    key = f"story.{step.key}.headline"
+    # A few steps read differently when a figure is missing or a flag is set.
+    if step.key == "at_risk" and step.figures["money"].value is None:
+        key = f"story.{step.key}.headline_no_ltv"
+    if step.key == "sla_risk" and step.figures["queue"].value is None:
+        key = f"story.{step.key}.headline_none"
+    if step.key == "drift":
+        filled["norm"] = t("story.drift.norm") if step.figures["norm"].value else ""
+    if step.key == "cost":
+        filled["estimated"] = t("story.cost.estimated") if step.figures["estimated"].value else ""
+    change = step.figures.get("change")
+    if step.key == "tension" and change is not None and change.value is not None:
+        filled["change"] = ("+" if float(change.value) > 0 else "") + filled["change"]  # type: ignore[arg-type]
+    return t(key, **filled)
+
+
+def words(step: Step, currency: str) -> Words:
+    """The step's title, headline (its figures), the facilitator's notes, or the sentence
+    saying why it is skipped."""
+    title = t(f"story.{step.key}.title")
+    if step.skipped:
+        why = {k: shown(v, currency) if isinstance(v, Figure) else v for k, v in step.why.items()}
+        return Words(title, "", (), t("story.skipped", reason=t(step.skipped, **why)))
+    notes = tuple((t(f"story.notes.{n}"), t(f"story.{step.key}.{n}")) for n in NOTES)
+    return Words(title, _headline(step, currency), notes, None)
+
+
+def figure(step: Step) -> go.Figure | None:
+    """The step's chart, built by the app's own chart functions, its margins grown to fit
+    the axis labels (long names, dates); None when skipped."""
+    chart = _chart(step)
+    return chart.update_xaxes(automargin=True).update_yaxes(automargin=True) if chart else None
+
+
+def _chart(step: Step) -> go.Figure | None:
+    frame = step.frame
+    if step.skipped or frame is None or frame.is_empty():
+        return None
+    title = t(f"story.{step.key}.chart")
+    if step.key == "green":
+        series = [
+            (t(f"overview.chart_{name}"), (frame[name] * scale).to_list())
+            for name, scale in (("sla", 100), ("nps", 1))
+            if name in frame.columns
+        ]
+        return lines_figure(frame["month"].to_list(), series, title)
+    if step.key == "churn":
+        labels = (t("overview.chart_sla"), t("overview.chart_nps"), t("overview.chart_churn"))
+        return story_figure(frame, title, *labels).update_layout(title=title)
+    if step.key == "silent_loss":
+        names = {
+            "replacement_revenue_lost": t("economics.proj_replacement"),
+            "revenue_lost": t("economics.proj_cohort"),
+            "revenue_lost_discounted": t("economics.proj_discounted"),
+        }
+        return projection_figure(frame, names, t("economics.month_axis")).update_layout(
+            title=title, margin={"t": 50}
+        )
+    if step.key == "at_risk":
+        slice_ = str(step.figures["slice"].value)
+        top = frame.head(8)
+        return bars_figure(top[slice_].to_list(), top["revenue_at_risk"].to_list(), title)
+    if step.key == "cost":
+        tags = [worded("story.tag", g) for g in frame["tag"]]
+        return bars_figure(tags, frame["at_stake"].to_list(), title)
+    if step.key == "drift":
+        months = [shown(Figure("month", m), "") for m in frame["month"]]
+        return bars_figure(months, (frame["share"] * 100).to_list(), title)
+    if step.key == "tension":
+        z = frame.row(0, named=True)
+        labels = {"value": t("risk.weekly"), "limits": t("risk.limits")}
+        chart = control_chart(z["week"], z["x"], z["ewma"], z["upper"], z["lower"], labels)
+        return chart.update_layout(title=title, margin={"t": 50})
+    if step.key == "sla_risk":
+        grid = frame.with_columns(
+            pl.col("time").dt.strftime("%Y-%m-%d %a").alias("day"),
+            pl.col("time").dt.strftime("%H:%M").alias("slot"),
+        )
+        return heatmap_figure(
+            grid, "day", "slot", "p_breach", title, scale="Reds", zmin=0, zmax=1, percent=True
+        )
+    return bars_figure(frame["zone"].to_list(), frame["money_at_stake"].to_list(), title)
+
+
+def link_label(step: Step) -> str:
+    return t("story.open", page=t(f"nav.{step.page}"))
+
+
+def pack(dataset: Dataset, story: tuple[Step, ...], notes: bool) -> Pack:
+    """The board pack of a story: each shown step with its headline and chart (and the
+    facilitator's notes when ``notes``), the skipped ones listed with the reason."""
+    currency = dataset.settings.currency
+    events = dataset.events
+    first = events["timestamp"].min() if events.height else None
+    sections, left_out = [], []
+    for step in story:
+        said = words(step, currency)
+        if said.skipped:
+            left_out.append(f"**{said.title}**: {said.skipped}")
+            continue
+        key = KEY_FIGURE[step.key]
+        sections.append(
+            Section(
+                title=said.title,
+                text=said.headline,
+                key_label=t(f"story.{step.key}.key"),
+                key_value=shown(step.figures[key], currency),
+                figure=figure(step),
+                notes=said.notes if notes else (),
+                where=link_label(step) if notes else "",
+            )
+        )
+    return Pack(
+        title=t("story.pack.title"),
+        subtitle=t(
+            "story.pack.subtitle",
+            name=dataset.name,
+            first=first.date() if first is not None else "—",  # type: ignore[union-attr]
+            last=data_end(dataset) or "—",
+            currency=currency,
+        ),
+        lang=language(),
+        sections=tuple(sections),
+        columns=(t("story.pack.step"), t("story.pack.figure"), t("story.pack.value")),
+        left_out_title=t("story.pack.left_out"),
+        left_out=tuple(left_out),
+    )
