@@ -9,7 +9,8 @@ from dashboard.fmt import number
 from dashboard.i18n import CODES, default_language, t
 from dashboard.state import current_dataset, uploaded_dataset
 
-st.set_page_config(page_title="CX Radar", page_icon=":material/radar:", layout="wide")
+# An emoji icon: a :material: one makes every browser fetch it from fonts.gstatic.com.
+st.set_page_config(page_title="CX Radar", page_icon="📡", layout="wide")
 
 with st.sidebar:
     st.radio(

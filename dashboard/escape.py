@@ -1,7 +1,7 @@
 """Text taken from the data, made safe for anything Streamlit renders as Markdown.
 
 ``st.markdown``, captions, alerts, metric labels and expander titles render Markdown plus
-Streamlit's own syntax (``:material/icon:``, ``:red[...]``, ``$LaTeX$``). A region named
+Streamlit's own syntax (``:red[...]``, ``$LaTeX$``). A region named
 ``![x](http://host/pixel.png)`` would become an image every viewer's browser fetches, so
 every data-derived value that reaches them goes through :func:`md` first.
 """
@@ -11,17 +11,18 @@ from __future__ import annotations
 import re
 
 # A backslash makes any ASCII punctuation literal in CommonMark. These start an image, a
-# link, an autolink (``<…>``, ``a@b``), emphasis, code, HTML, an entity, a table cell, a
+# link, an autolink (``<…>``), emphasis, code, HTML, an entity, a table cell, a
 # heading or quote, a colour directive (``:red[…]``) or a formula (``$``).
-_ALWAYS = re.compile(r"([\\`*\[\]<>!~$&|{}#+=^@])")
-# A colon only before ``//``: ``http://…`` would become a link.
-_SCHEME_COLON = re.compile(r":(?=//)")
+_ALWAYS = re.compile(r"([\\`*\[\]<>!~$&|{}#+=^])")
+# GFM turns bare ``http://…``, ``www.…`` and ``a@b.c`` into links after parsing, on the
+# text with escapes already undone, so a backslash cannot stop it: an invisible word
+# joiner (U+2060) before the colon, the dot or the at sign does.
+_AUTOLINK = re.compile(r"(?i)(?<=https)(?=:)|(?<=http)(?=:)|(?<=ftp)(?=:)|(?<=www)(?=\.)|(?=@)")
+_JOINER = "\u2060"
 # An underscore between two letters or digits never starts emphasis: ``bank_calls.csv``
 # stays as it is. Elsewhere it is escaped.
 _UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
-# A dot only matters in ``www.`` (an autolink); a leading ``-``, ``1.`` or ``1)`` before a
-# space starts a list (``---``: a rule).
-_WWW_DOT = re.compile(r"(?i)(?<=www)\.")
+# A leading ``-``, ``1.`` or ``1)`` before a space starts a list (``---``: a rule).
 _LEADING = re.compile(r"^(\s*)(-|\d{1,9}[.)])(?=\s|$|-)")
 
 
@@ -30,6 +31,5 @@ def md(value: object) -> str:
     text = " ".join(str(value).splitlines())
     text = _ALWAYS.sub(r"\\\1", text)
     text = _UNDERSCORE.sub(r"\\_", text)
-    text = _SCHEME_COLON.sub(r"\\:", text)
-    text = _WWW_DOT.sub(r"\\.", text)
+    text = _AUTOLINK.sub(_JOINER, text)
     return _LEADING.sub(lambda m: f"{m[1]}{m[2][:-1]}\\{m[2][-1]}", text)

@@ -13,6 +13,7 @@ from analytics.kpi import classic_metrics, monthly_story
 from analytics.measures import data_end, revenue_at_risk
 from analytics.risk import train
 from dashboard.charts import story_figure
+from dashboard.escape import md
 from dashboard.fmt import compact_money, money, number, percent, seconds
 from dashboard.i18n import t
 from dashboard.state import current_dataset, engine
@@ -135,7 +136,7 @@ if dataset.customers is not None and dataset.events.height:
                     t(
                         "overview.zone_line",
                         slice=z["slice"],
-                        value=z["value"],
+                        value=md(z["value"]),
                         indicator=t(f"risk.indicator.{z['indicator']}"),
                         started=z["started"],
                         baseline=level(z["indicator"], z["baseline"]),
@@ -165,9 +166,9 @@ if dataset.customers is not None and dataset.events.height:
                     t(
                         "overview.alert_line",
                         severity=a["severity"],
-                        zone=a["zone"],
-                        reason=a["reason"],
-                        owner=a["owner"],
+                        zone=md(a["zone"]),
+                        reason=md(a["reason"]),
+                        owner=md(a["owner"]),
                         money=compact_money(a["money_at_stake"], currency),
                     )
                     for a in urgent[:3]

@@ -1,0 +1,35 @@
+"""Data-derived text in Markdown: shown as the characters it is, never as an image or link."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard.escape import md
+
+J = "\u2060"  # the invisible word joiner that stops GFM's autolinks
+
+
+@pytest.mark.parametrize(
+    ("value", "escaped"),
+    [
+        ("![x](http://host/pixel.png)", f"\\!\\[x\\](http{J}://host/pixel.png)"),
+        ("[seg](https://host/s) <img src=x>", f"\\[seg\\](https{J}://host/s) \\<img src\\=x\\>"),
+        ("www.host.example", f"www{J}.host.example"),
+        ("ops@host.example", f"ops{J}@host.example"),
+        (":red[alarm] $x$ `code`", ":red\\[alarm\\] \\$x\\$ \\`code\\`"),
+        ("**bold** __b__ _i_", "\\*\\*bold\\*\\* \\_\\_b\\_\\_ \\_i\\_"),
+        ("# heading\n- item", "\\# heading - item"),  # one line: no block starts mid-value
+        ("1. first", "1\\. first"),
+        ("- dash", "\\- dash"),
+    ],
+)
+def test_markup_is_escaped(value, escaped):
+    assert md(value) == escaped
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["bank_calls.csv", "Санкт-Петербург", "Kazan (north)", "12.5", "-5", "a - b", "rule 'x': no"],
+)
+def test_ordinary_names_stay_as_they_are(value):
+    assert md(value) == value
