@@ -25,7 +25,6 @@ from analytics.export import to_csv_bytes
 from analytics.schema import Settings
 from dashboard.charts import quantile_boxes, share_curve
 from dashboard.escape import md
-from dashboard.escape import md
 from dashboard.fmt import compact_money, count_column, money, number, number_column, percent
 from dashboard.i18n import t
 from dashboard.needs import require

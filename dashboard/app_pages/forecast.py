@@ -28,7 +28,6 @@ from dashboard.charts import (
     reliability_figure,
 )
 from dashboard.escape import md
-from dashboard.escape import md
 from dashboard.fmt import count_column, number, number_column, percent, seconds, share_column
 from dashboard.i18n import t
 from dashboard.needs import require
