@@ -1,0 +1,49 @@
+"""AppTest of the Workshop page: the story a step at a time, in English and in Russian."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from analytics.io import load_path
+from analytics.kpi import classic_metrics
+
+APP = "../dashboard/app.py"  # AppTest resolves paths relative to this file
+
+
+def test_workshop_walks_the_story_in_both_languages(small_dir, monkeypatch):
+    monkeypatch.setenv("CX_RADAR_DATA", str(small_dir))
+    at = AppTest.from_file(APP, default_timeout=240).switch_page("app_pages/workshop.py").run()
+    assert not at.exception
+    assert at.title[0].value == "Workshop: from green reports to the money"
+    assert at.subheader[0].value == "Everything is green"
+    sla = classic_metrics(load_path(small_dir)).sla
+    headline = at.markdown[0].value
+    # The Overview's figure, formatted as the Overview formats it.
+    assert headline.startswith(f"Service level **{100 * sla:.1f}\u00a0%**")
+    notes = [m.value for m in at.markdown]
+    assert any(n.startswith("**The question for the room**") for n in notes)
+
+    at.button[1].click().run()  # next step
+    assert at.selectbox(key="story_step").value == "churn"
+    assert at.subheader[0].value == "Yet customers are leaving"
+    at.button[1].click().run()
+    # Three months of the small company: churn did not rise, said in one sentence.
+    assert at.subheader[0].value == "What the rise costs"
+    assert at.info[0].value.startswith("Skipped. Churn did not rise (3.52\u00a0% a month")
+
+    at.sidebar.radio(key="lang").set_value("RU").run()
+    assert not at.exception
+    assert at.title[0].value == "Воркшоп: от зелёных отчётов к деньгам"
+    assert at.info[0].value.startswith("Шаг пропущен. Отток не вырос (3,52\u00a0% в месяц")
+    at.selectbox(key="story_step").set_value("cost").run()
+    assert at.subheader[0].value == "Стоимость обслуживания: дорогие сценарии поведения"
+    assert at.markdown[0].value.startswith("Избыточная стоимость обслуживания: **")
+    labels = [m.value.split("**")[1] for m in at.markdown if m.value.startswith("**")]
+    assert {"Что сказать", "На что показать", "Вопрос залу"} <= set(labels)
+    assert at.button[0].label == "Предыдущий шаг"
+
+    # The board pack of the whole story: the small company shows 7 steps, leaves 2 out.
+    next(b for b in at.button if b.label == "Подготовить материалы").click().run()
+    assert not at.exception
+    assert at.success[0].value.startswith("Материалы готовы: шагов в них — 7, пропущено — 2")
+    assert not at.warning  # the PDF was made: no "no charts, no PDF" warning
