@@ -102,7 +102,8 @@ _NOTES = {
     "missing_days": "{days} day(s) absent from the export are treated as missing, not as "
     "zero contacts",
     "closed": "closed on {weekdays} (almost never in the data): those days count as zero",
-    "no_backtest": "too short for a backtest: the seasonal-naive baseline is used",
+    "no_backtest": "no backtest was possible (too short, or no week-on-week change to "
+    "scale errors by): the seasonal-naive baseline is used",
     "fallback": "{model} failed on the full history: the seasonal-naive baseline is used",
 }
 
