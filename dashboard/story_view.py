@@ -163,21 +163,29 @@ def _chart(step: Step) -> go.Figure | None:
         return bars_figure(tags, frame["at_stake"].to_list(), title)
     if step.key == "drift":
         months = [shown(Figure("month", m), "") for m in frame["month"]]
-        return bars_figure(months, (frame["share"] * 100).to_list(), title)
+        # Month labels such as 01.2025 are names here, not numbers to put on a scale.
+        chart = bars_figure(months, (frame["share"] * 100).to_list(), title)
+        return chart.update_yaxes(type="category")
     if step.key == "tension":
         z = frame.row(0, named=True)
         labels = {"value": t("risk.weekly"), "limits": t("risk.limits")}
         chart = control_chart(z["week"], z["x"], z["ewma"], z["upper"], z["lower"], labels)
         return chart.update_layout(title=title, margin={"t": 50})
     if step.key == "sla_risk":
+        weekdays = t("story.weekdays").split(",")  # Monday is 1
         grid = frame.with_columns(
-            pl.col("time").dt.strftime("%Y-%m-%d %a").alias("day"),
+            pl.concat_str(
+                pl.col("time").dt.strftime("%Y-%m-%d "),
+                pl.col("time").dt.weekday().replace_strict(range(1, 8), weekdays),
+            ).alias("day"),
             pl.col("time").dt.strftime("%H:%M").alias("slot"),
         )
         return heatmap_figure(
             grid, "day", "slot", "p_breach", title, scale="Reds", zmin=0, zmax=1, percent=True
         )
-    return bars_figure(frame["zone"].to_list(), frame["money_at_stake"].to_list(), title)
+    # Numbered: several alerts can share a zone, and each keeps its own bar.
+    zones = [f"{i}. {zone}" for i, zone in enumerate(frame["zone"], 1)]
+    return bars_figure(zones, frame["money_at_stake"].to_list(), title)
 
 
 def link_label(step: Step) -> str:

@@ -89,7 +89,8 @@ def test_figures_are_the_engines(eight_months):
 
     found = zones(dataset).filter(pl.col("zone"))
     assert _value(story, "tension", "zones") == found.height
-    assert _value(story, "tension", "money") == found["money_at_stake"][0]
+    # Equal to the last bits would need tension.zones to sum in a fixed order (it does not).
+    assert _value(story, "tension", "money") == pytest.approx(found["money_at_stake"][0], rel=1e-12)
 
     inputs = inputs_for(dataset, compute=memo)
     likely = inputs.breaches.filter(pl.col("p_breach") >= 0.5)

@@ -40,7 +40,7 @@ def test_workshop_walks_the_story_in_both_languages(small_dir, monkeypatch):
     assert at.markdown[0].value.startswith("Избыточная стоимость обслуживания: **")
     labels = [m.value.split("**")[1] for m in at.markdown if m.value.startswith("**")]
     assert {"Что сказать", "На что показать", "Вопрос залу"} <= set(labels)
-    assert at.button[0].label == "Предыдущий шаг"
+    assert at.button[0].label == "Назад"
 
     # The board pack of the whole story: the small company shows 7 steps, leaves 2 out.
     next(b for b in at.button if b.label == "Подготовить материалы").click().run()

@@ -32,14 +32,14 @@ titles = {key: f"{i}. {t(f'story.{key}.title')}" for i, key in enumerate(STEPS, 
 
 st.title(t("workshop.title"))
 st.caption(t("workshop.intro"))
-back, pick, forward = st.columns([1, 4, 1], vertical_alignment="bottom")
-key = pick.selectbox(
-    t("workshop.step"),
-    STEPS,
-    format_func=titles.__getitem__,
-    key="story_step",
-    bind="query-params",
-)
+# The step lives in the URL as its key (?step=drift), whatever the language: a bound
+# selectbox would put its translated label there.
+if "story_step" not in st.session_state:
+    asked = st.query_params.get("step")
+    st.session_state["story_step"] = asked if asked in STEPS else STEPS[0]
+back, pick, forward = st.columns([1, 5, 1], vertical_alignment="bottom")
+key = pick.selectbox(t("workshop.step"), STEPS, format_func=titles.__getitem__, key="story_step")
+st.query_params["step"] = key
 back.button(
     t("workshop.previous"),
     on_click=_move,
