@@ -211,6 +211,10 @@ class Store:
             raise StoreError(f"{self.path}: the state store cannot be used ({exc})") from exc
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: the state store is damaged ({exc})") from exc
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:  # text damaged in a page
+            raise StoreError(
+                f"{self.path}: the state store is damaged ({type(exc).__name__}: {exc})"
+            ) from exc
 
     # ------------------------------------------------------------ state
 
@@ -222,6 +226,8 @@ class Store:
                 i: json.loads(r)
                 for i, r in self._db.execute("SELECT id, record FROM alerts ORDER BY id")
             }
+            for alert_id, record in alerts.items():
+                _check_record(self.path, alert_id, record)
             return {
                 "alerts": alerts,
                 "actioned": self.acks(),
@@ -302,12 +308,15 @@ class Store:
     def outbox(self) -> list[Pending]:
         """What is waiting for delivery, oldest first."""
         with self._errors():
-            return [
+            pending = [
                 Pending(key, alert_id, json.loads(payload), attempts)
                 for key, alert_id, payload, attempts in self._db.execute(
                     "SELECT key, alert_id, payload, attempts FROM outbox ORDER BY seq, key"
                 )
             ]
+        if any(not isinstance(p.payload, dict) for p in pending):
+            raise StoreError(f"{self.path}: the state store is damaged (an outbox entry)")
+        return pending
 
     def record_attempt(
         self, item: Pending, attempt: int, ok: bool, http_status: int | None, detail: str
@@ -387,6 +396,7 @@ def _check_header(path: Path) -> None:
 
 
 def _check_record(path: Path, alert_id: object, record: object) -> None:
+    """A history record must be an object with the keys reconcile keeps (else: damaged)."""
     if not isinstance(record, dict) or any(k not in record for k in _RECORD_KEYS):
         raise StoreError(
             f"{path}: alert {str(alert_id)[:40]!r} has no complete history record "
