@@ -9,6 +9,7 @@ import polars as pl
 
 from analytics.churn import dataset_churn
 from analytics.dataset import Dataset
+from analytics.measures import customer_base, fsum
 
 # Channels where a customer talks to the company; internal steps are not contacts.
 CONTACT_CHANNELS_EXCLUDED = ("internal",)
