@@ -278,9 +278,12 @@ def _train_snapshot(dataset: Dataset, seed: int) -> RiskModel:
     y = frame["churned"].to_numpy().astype(int)
     p = frame["p_churn"].to_numpy()
     active = frame.filter(~pl.col("churned"))
+    # The categories that drive the risk most come first (the page's default slice).
+    rank = {f: i for i, f in enumerate(fit.importance["feature"])}
+    categories = sorted(fit.attributes.categorical, key=rank.__getitem__)
     slices = tuple(
         c
-        for c in ("segment", "region", *fit.attributes.categorical)
+        for c in ("segment", "region", *categories)
         if c in frame.columns and frame[c].null_count() < frame.height
     )
     notes = [Note("baseline")] if fit.method == "logistic" else []

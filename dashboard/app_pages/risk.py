@@ -75,7 +75,15 @@ if model is not None:
         )
     base = percent(model.base_rate)
     if snapshot:
-        st.caption(t("riskmodel.split_snapshot", base=base, **model.split))
+        customers = number(float(model.split["customers"]))
+        st.caption(
+            t(
+                "riskmodel.split_snapshot",
+                base=base,
+                folds=model.split["folds"],
+                customers=customers,
+            )
+        )
     else:
         st.caption(t("risk.split", base=base, **model.split))
     card = model.card
