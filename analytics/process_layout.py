@@ -1,0 +1,240 @@
+"""A process map a person can read: the paths that cover most cases, laid out in layers.
+
+* **Paths shown** (:func:`top_path_steps`): the steps of the cases on the ``k`` most
+  frequent variants; the map starts at ``k =`` :func:`analytics.process.coverage` (the
+  fewest variants covering 80 % of the cases), so a hairball of rare paths is one slider
+  away, not the default.
+* **Layers, left to right** (:func:`layered_layout`, a Sugiyama-style layout in pure Python,
+  no Graphviz needed): (1) cycles are broken by a depth-first search that visits the
+  activities in the order cases reach them (median step position, then name); an edge back
+  to an activity still on the search path is a *back edge* (rework), laid out reversed and
+  drawn against the flow; (2) each activity's layer is its longest path from a start;
+  (3) an edge spanning several layers passes through a dummy point in each layer it
+  crosses; (4) crossings are reduced by barycentre sweeps (each point moved to the mean
+  position of its neighbours in the previous layer, downward then upward, ``SWEEPS``
+  times, ties kept in their order); (5) every activity is a box as wide as its label
+  (``CHAR_PX`` per character, long names cut with an ellipsis), boxes of a layer are
+  stacked with a gap and layers are as wide as their widest box plus a gap. Boxes
+  therefore never overlap, nor do the labels written inside them, at the pixel size the
+  layout is drawn (1 unit = 1 px).
+
+Deterministic: nodes, edges and ties are sorted by name before anything order-dependent.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import polars as pl
+
+from analytics.process import SEP
+
+CHAR_PX = 7.5  # an upper bound for a 12 px sans-serif character
+MAX_CHARS = 30
+BOX_PAD_PX = 16
+BOX_HEIGHT_PX = 30
+ROW_GAP_PX = 18
+LAYER_GAP_PX = 70
+DUMMY_HEIGHT_PX = 8
+SWEEPS = 6
+
+
+@dataclass(frozen=True)
+class MapLayout:
+    """Where everything goes, in pixels (y grows downward).
+
+    ``boxes``: each activity's box (x0, y0, x1, y1); ``labels``: the text written in it;
+    ``layers``: each activity's layer; ``routes``: each drawn edge (source, target) as
+    points from the source box's edge to the target box's edge, through its dummy points;
+    ``back``: edges drawn against the flow (rework loops); ``loops``: activities with an
+    edge to themselves; ``width`` x ``height``: the whole map."""
+
+    boxes: dict[str, tuple[float, float, float, float]]
+    labels: dict[str, str]
+    layers: dict[str, int]
+    routes: dict[tuple[str, str], list[tuple[float, float]]]
+    back: frozenset[tuple[str, str]]
+    loops: frozenset[str]
+    width: float
+    height: float
+
+
+def top_path_steps(
+    steps: pl.DataFrame, paths: pl.DataFrame, table: pl.DataFrame, k: int
+) -> pl.DataFrame:
+    """The steps of the cases on the ``k`` most frequent variants of ``table`` (an
+    :func:`analytics.process.variants` table); ``paths`` are the steps'
+    :func:`analytics.process.variant_paths`."""
+    keep = table["variant"].head(k).implode()
+    ids = paths.filter(pl.col("path").cast(pl.List(pl.String)).list.join(SEP).is_in(keep))[
+        "variant"
+    ]
+    return steps.filter(pl.col("variant").is_in(ids.implode()))
+
+
+def position_hint(steps: pl.DataFrame) -> dict[str, float]:
+    """Each activity's median step position in its cases: the order cases reach it."""
+    order = steps.group_by(pl.col("activity").cast(pl.String)).agg(
+        pl.col("step").median().alias("x")
+    )
+    return dict(zip(order["activity"], order["x"], strict=True))
+
+
+def label(name: str) -> str:
+    return name if len(name) <= MAX_CHARS else name[: MAX_CHARS - 1] + "…"
+
+
+def _back_edges(nodes: list[str], succ: dict[str, list[str]]) -> set[tuple[str, str]]:
+    """Edges to a node still on the depth-first search's path (iterative DFS)."""
+    state: dict[str, int] = {}  # 1 on the path, 2 done
+    back: set[tuple[str, str]] = set()
+    for root in nodes:
+        if root in state:
+            continue
+        state[root] = 1
+        stack = [(root, iter(succ[root]))]
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                state[node] = 2
+                stack.pop()
+            elif state.get(child) == 1:
+                back.add((node, child))
+            elif child not in state:
+                state[child] = 1
+                stack.append((child, iter(succ[child])))
+    return back
+
+
+def _layers(nodes: list[str], dag: list[tuple[str, str]]) -> dict[str, int]:
+    """Longest path from a start (Kahn's order, ties by the nodes' order)."""
+    preds: dict[str, list[str]] = defaultdict(list)
+    indegree = dict.fromkeys(nodes, 0)
+    succ: dict[str, list[str]] = defaultdict(list)
+    for a, b in dag:
+        succ[a].append(b)
+        preds[b].append(a)
+        indegree[b] += 1
+    rank = {n: i for i, n in enumerate(nodes)}
+    ready = sorted((n for n in nodes if indegree[n] == 0), key=rank.__getitem__)
+    layer: dict[str, int] = {}
+    while ready:
+        node = ready.pop(0)
+        layer[node] = max((layer[p] + 1 for p in preds[node]), default=0)
+        for child in succ[node]:
+            indegree[child] -= 1
+            if indegree[child] == 0:
+                ready.append(child)
+                ready.sort(key=rank.__getitem__)
+    return layer
+
+
+def _barycentre(row: list[str], fixed: list[str], near: dict[str, list[str]]) -> list[str]:
+    """``row`` ordered by the mean position of each point's neighbours in ``fixed``; a
+    point without any keeps its own position (ties: the current order, then the name)."""
+    where = {n: j for j, n in enumerate(fixed)}
+
+    def centre(name: str, j: int) -> float:
+        places = [where[m] for m in near[name] if m in where]
+        return sum(places) / len(places) if places else float(j)
+
+    return [n for _, _, n in sorted((centre(n, j), j, n) for j, n in enumerate(row))]
+
+
+def _sweep(
+    rows: list[list[str]], up: dict[str, list[str]], down: dict[str, list[str]]
+) -> list[list[str]]:
+    """Barycentre sweeps, ``SWEEPS`` of them: downward (each layer by its predecessors),
+    then upward (by its successors), and so on."""
+    for turn in range(SWEEPS):
+        if turn % 2 == 0:
+            for i in range(1, len(rows)):
+                rows[i] = _barycentre(rows[i], rows[i - 1], up)
+        else:
+            for i in range(len(rows) - 2, -1, -1):
+                rows[i] = _barycentre(rows[i], rows[i + 1], down)
+    return rows
+
+
+def layered_layout(edges: Iterable[tuple[str, str]], hint: dict[str, float]) -> MapLayout:
+    """Lay out a directed graph's ``edges`` (source, target) left to right (see the module
+    docstring); ``hint`` orders the activities (:func:`position_hint`)."""
+    pairs = sorted(set(edges))
+    loops = frozenset(a for a, b in pairs if a == b)
+    pairs = [(a, b) for a, b in pairs if a != b]
+    nodes = sorted({n for p in pairs for n in p} | loops, key=lambda n: (hint.get(n, 0.0), n))
+    rank = {n: i for i, n in enumerate(nodes)}
+    succ: dict[str, list[str]] = {n: [] for n in nodes}
+    for a, b in pairs:
+        succ[a].append(b)
+    for children in succ.values():
+        children.sort(key=rank.__getitem__)
+    back = frozenset(_back_edges(nodes, succ))
+    layer = _layers(nodes, [(b, a) if (a, b) in back else (a, b) for a, b in pairs])
+
+    # Dummy points on long edges: one per layer crossed, named after their edge. A back
+    # edge is laid out from its target to its source, as the DAG has it.
+    chains: dict[tuple[str, str], list[str]] = {}
+    level = dict(layer)
+    for a, b in pairs:
+        u, v = (b, a) if (a, b) in back else (a, b)
+        chain = [u]
+        for step in range(layer[u] + 1, layer[v]):
+            dummy = f"\0{a}\0{b}\0{step}"
+            level[dummy] = step
+            chain.append(dummy)
+        chains[(a, b)] = [*chain, v]
+    up: dict[str, list[str]] = defaultdict(list)
+    down: dict[str, list[str]] = defaultdict(list)
+    links = [(c[i], c[i + 1]) for c in chains.values() for i in range(len(c) - 1)]
+    for a, b in links:
+        up[b].append(a)
+        down[a].append(b)
+    rows: list[list[str]] = [[] for _ in range(max(level.values(), default=-1) + 1)]
+    for name in sorted(level, key=lambda n: (rank.get(n, len(rank)), n)):
+        rows[level[name]].append(name)
+    rows = _sweep(rows, up, down)
+
+    labels = {n: label(n) for n in nodes}
+    widths = {n: len(labels[n]) * CHAR_PX + BOX_PAD_PX for n in nodes}
+    heights = [
+        sum(BOX_HEIGHT_PX if n in labels else DUMMY_HEIGHT_PX for n in row)
+        + ROW_GAP_PX * max(len(row) - 1, 0)
+        for row in rows
+    ]
+    height = max(heights, default=0.0)
+    x0, centres = 0.0, {}
+    boxes: dict[str, tuple[float, float, float, float]] = {}
+    for row, used in zip(rows, heights, strict=True):
+        wide = max((widths[n] for n in row if n in widths), default=0.0)
+        y = (height - used) / 2
+        for name in row:
+            tall = BOX_HEIGHT_PX if name in labels else DUMMY_HEIGHT_PX
+            centres[name] = (x0 + wide / 2, y + tall / 2)
+            if name in labels:
+                half = widths[name] / 2
+                boxes[name] = (x0 + wide / 2 - half, y, x0 + wide / 2 + half, y + tall)
+            y += tall + ROW_GAP_PX
+        x0 += wide + LAYER_GAP_PX
+
+    routes = {}
+    for edge, chain in chains.items():
+        points = [centres[n] for n in chain]
+        points[0] = (boxes[chain[0]][2], points[0][1])  # leave from the right edge of the box
+        points[-1] = (boxes[chain[-1]][0], points[-1][1])  # arrive at the left edge
+        if edge in back:  # drawn against the flow, a little lower than a forward twin
+            points = [(x, y + BOX_HEIGHT_PX / 4) for x, y in points[::-1]]
+        routes[edge] = points
+    return MapLayout(
+        boxes=boxes,
+        labels=labels,
+        layers={n: layer[n] for n in nodes},
+        routes=routes,
+        back=back,
+        loops=loops,
+        width=max(x0 - LAYER_GAP_PX, 0.0),
+        height=height,
+    )
