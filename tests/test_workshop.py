@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics.io import load_path
 from analytics.kpi import classic_metrics
+from analytics.story import STEPS
 
 APP = "../dashboard/app.py"  # AppTest resolves paths relative to this file
+SHAPES = Path(__file__).parent / "data" / "shapes"
 
 
 def test_workshop_walks_the_story_in_both_languages(small_dir, monkeypatch):
@@ -47,3 +52,15 @@ def test_workshop_walks_the_story_in_both_languages(small_dir, monkeypatch):
     assert not at.exception
     assert at.success[0].value.startswith("Материалы готовы: шагов в них — 7, пропущено — 2")
     assert not at.warning  # the PDF was made: no "no charts, no PDF" warning
+
+
+@pytest.mark.parametrize(("shape", "shown"), [("acd", 4), ("customers", 1)])
+def test_every_step_runs_on_a_single_table_export(shape, shown, monkeypatch):
+    monkeypatch.setenv("CX_RADAR_DATA", str(SHAPES / shape))
+    at = AppTest.from_file(APP, default_timeout=240).switch_page("app_pages/workshop.py").run()
+    skipped = 0
+    for key in STEPS:
+        at.selectbox(key="story_step").set_value(key).run()
+        assert not at.exception, (key, at.exception)
+        skipped += any(i.value.startswith("Skipped. ") for i in at.info)
+    assert len(STEPS) - skipped == shown
