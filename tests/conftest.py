@@ -32,6 +32,12 @@ def small_dir(tmp_path_factory: pytest.TempPathFactory, small_company: SampleCom
 
 
 @pytest.fixture(autouse=True)
+def _own_state_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The Escalations page reads and writes CX_RADAR_STATE; never a store in the checkout.
+    monkeypatch.setenv("CX_RADAR_STATE", str(tmp_path / "cx_radar_state.sqlite"))
+
+
+@pytest.fixture(autouse=True)
 def _clear_streamlit_caches() -> None:
     # AppTest shares Streamlit's caches between tests; each test starts clean.
     import streamlit as st
