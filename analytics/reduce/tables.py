@@ -1,0 +1,234 @@
+"""The reduced tables, their schemas, and the embedded Polars engine that defines them.
+
+Every engine writes the same five tables, with the schemas below and in the sort order of
+:data:`ORDER`:
+
+* ``cases``: one row per case: :func:`analytics.cost.case_costs` (``case_id``,
+  ``customer_id``, ``scenario``, ``start``, ``end``, ``duration_s`` from the first to the
+  last event, ``cost``, ``contacts``, ``channels``, ``manual_steps``, ``meetings``,
+  ``reopens`` and the behaviour tags of :data:`analytics.cost.TAGS`) with the case's path:
+  ``variant`` (its activities joined by :data:`analytics.process.SEP`), ``steps`` on it and
+  ``path_duration_s`` from its first to its last step. In a status-update log whose
+  self-loops are collapsed (see :func:`analytics.cases.self_loops`) the path is that of
+  the collapsed steps, so ``path_duration_s`` ends when the case entered its last state;
+  elsewhere it equals ``duration_s``;
+* ``variants``: :func:`analytics.process.variants` of the paths, with ``median_cost``;
+* ``dfg``: :func:`analytics.process.directly_follows` of the paths;
+* ``tags``: :func:`analytics.cost.tag_costs` of the cases, in :data:`TAGS` order;
+* ``intervals``: :func:`analytics.calls.interval_report` of the per-call records under
+  the dataset's settings (interval, target, short abandons); absent without calls.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from analytics.calls import report_for
+from analytics.cases import Loops, case_steps, case_table, collapse_self_loops, self_loops
+from analytics.cost import (
+    APPROVAL_PATTERN,
+    CLOSING_STATES,
+    HUMAN_CHANNELS,
+    TAGS,
+    case_costs,
+    channel_terms,
+    costed_steps,
+    tag_costs,
+)
+from analytics.dataset import Dataset
+from analytics.kpi import is_contact
+from analytics.process import SEP, directly_follows, variant_paths, variants
+from analytics.schema import Settings
+
+_COUNT = pl.Int64
+_TIME = pl.Datetime("us")
+
+SCHEMAS: dict[str, dict[str, pl.DataType]] = {
+    "cases": {
+        "case_id": pl.String(),
+        "customer_id": pl.String(),
+        "scenario": pl.String(),
+        "start": _TIME,
+        "end": _TIME,
+        "duration_s": _COUNT(),
+        "cost": pl.Float64(),
+        "contacts": _COUNT(),
+        "channels": _COUNT(),
+        "manual_steps": _COUNT(),
+        "meetings": _COUNT(),
+        "reopens": _COUNT(),
+        **{tag: pl.Boolean() for tag in TAGS},
+        "variant": pl.String(),
+        "steps": _COUNT(),
+        "path_duration_s": _COUNT(),
+    },
+    "variants": {
+        "variant": pl.String(),
+        "path": pl.List(pl.String),
+        "cases": _COUNT(),
+        "steps": _COUNT(),
+        "median_duration_s": pl.Float64(),
+        "median_cost": pl.Float64(),
+        "share": pl.Float64(),
+        "cumulative_share": pl.Float64(),
+    },
+    "dfg": {
+        "source": pl.String(),
+        "target": pl.String(),
+        "count": _COUNT(),
+        "cases": _COUNT(),
+        "median_s": pl.Float64(),
+        "rework_share": pl.Float64(),
+        "rework": pl.Boolean(),
+    },
+    "tags": {
+        "tag": pl.String(),
+        "cases": _COUNT(),
+        "share": pl.Float64(),
+        "mean_cost": pl.Float64(),
+        "extra_per_case": pl.Float64(),
+        "at_stake": pl.Float64(),
+    },
+    "intervals": {
+        "interval_start": _TIME,
+        "queue": pl.String(),
+        "offered": _COUNT(),
+        "answered": _COUNT(),
+        "abandoned": _COUNT(),
+        "answered_in_target": _COUNT(),
+        "target_answer_s": pl.Float64(),
+        "asa_s": pl.Float64(),
+        "aht_s": pl.Float64(),
+        "wait_total_s": pl.Float64(),
+        "agents": pl.Float64(),
+    },
+}
+
+# Each table's rows in a total order: the same data gives the same file.
+ORDER: dict[str, tuple[list[str], list[bool]]] = {
+    "cases": (["case_id"], [False]),
+    "variants": (["cases", "variant"], [True, False]),
+    "dfg": (["count", "source", "target"], [True, False, False]),
+    "tags": (["tag_order"], [False]),
+    "intervals": (["queue", "interval_start"], [False, False]),
+}
+
+
+def conform(name: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` as the table ``name``: its columns in schema order and types, its rows in
+    :data:`ORDER`."""
+    by, descending = ORDER[name]
+    if name == "tags":
+        frame = frame.with_columns(
+            pl.col("tag").replace_strict(TAGS, range(len(TAGS)), default=None).alias("tag_order")
+        )
+    schema = SCHEMAS[name]
+    return (
+        frame.sort(by, descending=descending, nulls_last=True)
+        .select(pl.col(c).cast(t) for c, t in schema.items())
+        .rechunk()
+    )
+
+
+@dataclass(frozen=True)
+class Reduced:
+    """The reduced tables of one dataset (``intervals`` is None without calls) and how the
+    paths were read: the self-``loops`` and the ``closing`` states of the reopen tag."""
+
+    cases: pl.DataFrame
+    variants: pl.DataFrame
+    dfg: pl.DataFrame
+    tags: pl.DataFrame
+    intervals: pl.DataFrame | None
+    loops: Loops
+    closing: tuple[str, ...]
+
+    def tables(self) -> dict[str, pl.DataFrame]:
+        """The present tables by name."""
+        found = {
+            "cases": self.cases,
+            "variants": self.variants,
+            "dfg": self.dfg,
+            "tags": self.tags,
+            "intervals": self.intervals,
+        }
+        return {name: table for name, table in found.items() if table is not None}
+
+
+def channel_lookup(channels: Sequence[str | None], settings: Settings) -> pl.DataFrame:
+    """What an event's channel alone decides, per distinct channel (None included), by the
+    expressions :func:`analytics.cost.costed_steps` uses: ``rate`` per handled minute,
+    ``contact`` (before a row's own ``is_contact``), ``meeting`` and ``human_channel``
+    (one bit per :data:`analytics.cost.HUMAN_CHANNELS`). A few rows, worked out once and
+    joined onto the events by engines that cannot run Polars expressions."""
+    bits = [1 << i for i in range(len(HUMAN_CHANNELS))]
+    frame = pl.DataFrame(
+        {"channel": list(dict.fromkeys([*channels, None]))}, schema={"channel": pl.String}
+    )
+    return frame.with_columns(
+        rate=channel_terms(settings)["rate"],
+        contact=is_contact(),
+        meeting=(pl.col("channel") == "meeting").fill_null(False),
+        human_channel=pl.col("channel")
+        .replace_strict(HUMAN_CHANNELS, bits, default=0, return_dtype=pl.Int64)
+        .fill_null(0),
+    )
+
+
+def activity_sets(activities: Sequence[str], closing: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Of the distinct ``activities``: the approvals (matching
+    :data:`analytics.cost.APPROVAL_PATTERN`) and the ``closing`` states (ignoring case and
+    surrounding blanks), by the rules of :func:`analytics.cost.case_costs`."""
+    names = {c.strip().casefold() for c in closing}
+    approvals = [a for a in activities if re.search(APPROVAL_PATTERN, a)]
+    return approvals, [a for a in activities if a.strip().casefold() in names]
+
+
+def empty(name: str) -> pl.DataFrame:
+    """The table ``name`` without rows."""
+    return pl.DataFrame(schema=SCHEMAS[name])
+
+
+def reduce_dataset(
+    dataset: Dataset, collapse: bool | None = None, closing: Sequence[str] = CLOSING_STATES
+) -> Reduced:
+    """The reduced tables of a dataset held in memory: the reference every other engine
+    is tested against. ``collapse`` and ``closing`` as in :func:`analytics.cost.case_costs`
+    (``collapse`` None: a status-update log's self-loops are collapsed)."""
+    events = dataset.events
+    calls = dataset.calls
+    intervals = None if calls is None else conform("intervals", report_for(calls, dataset.settings))
+    if events.is_empty():
+        paths = {n: empty(n) for n in ("cases", "variants", "dfg", "tags")}
+        return Reduced(
+            **paths, intervals=intervals, loops=Loops(0.0, False), closing=tuple(closing)
+        )
+    steps = case_steps(events)
+    loop, loops = self_loops(steps, collapse)
+    path_steps = collapse_self_loops(steps, loop) if loops.collapsed else steps
+    costs = case_costs(dataset, costed_steps(dataset, steps), loops.collapsed, closing)
+    per_case, paths = case_table(path_steps, events), variant_paths(path_steps)
+    texts = paths.select(
+        "variant", pl.col("path").cast(pl.List(pl.String)).list.join(SEP).alias("path_text")
+    )
+    on_path = per_case.join(texts, on="variant").select(
+        "case_id",
+        pl.col("path_text").alias("variant"),
+        "steps",
+        pl.col("duration_s").alias("path_duration_s"),
+    )
+    return Reduced(
+        cases=conform("cases", costs.join(on_path, on="case_id")),
+        variants=conform("variants", variants(per_case, paths, costs)),
+        dfg=conform("dfg", directly_follows(path_steps)),
+        tags=conform("tags", tag_costs(costs)),
+        intervals=None
+        if calls is None
+        else conform("intervals", report_for(calls, dataset.settings)),
+        loops=loops,
+        closing=tuple(closing),
+    )
