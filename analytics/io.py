@@ -233,19 +233,20 @@ def read_bytes(name: str, data: bytes, limits: Limits | None = None) -> list[Sou
     """
     limits = limits or Limits.from_env()
     suffix = Path(name).suffix.lower()
-    digest = _digest(data)
     try:
+        # The digest after the checks: a file refused for its first line costs no pass.
         if suffix in CSV_SUFFIXES:
             frame, warnings = read_csv(name, data, limits)
-            return [Source(name, digest, frame=frame, warnings=warnings)]
+            return [Source(name, _digest(data), frame=frame, warnings=warnings)]
         if suffix in PARQUET_SUFFIXES:
-            return [Source(name, digest, frame=pl.read_parquet(io.BytesIO(data)))]
+            return [Source(name, _digest(data), frame=pl.read_parquet(io.BytesIO(data)))]
         if suffix in EXCEL_SUFFIXES:
             # A workbook is a zip: the same limits, checked before calamine unpacks it.
             # Not a zip at all: calamine says what it is.
             with contextlib.suppress(zipfile.BadZipFile), zipfile.ZipFile(io.BytesIO(data)) as book:
                 _check_archive(name, book.infolist(), limits, limits.unpacked_bytes)
             sheets = pl.read_excel(data, sheet_id=0, raise_if_empty=False)
+            digest = _digest(data)
             return [
                 Source(f"{name}:{sheet}", f"{digest}:{sheet}", frame=frame)
                 for sheet, frame in sheets.items()
