@@ -5,11 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8501
 
-.PHONY: run test lint unit browser chromium sample bench screenshots clean
+.PHONY: run test lint unit browser chromium java sample bench screenshots clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,spark]"
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -23,10 +23,14 @@ lint: $(STAMP)
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-test: $(STAMP) chromium lint
+# Debian's Java for PySpark (the Spark reduce and its tests start a local JVM).
+java:
+	@command -v java >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; }
+
+test: $(STAMP) chromium java lint
 	$(BIN)/python -m pytest -q
 
-unit: $(STAMP)
+unit: $(STAMP) java
 	$(BIN)/python -m pytest -q -m "not browser"
 
 # The README's pictures, from the running app on the sample company.

@@ -570,6 +570,39 @@ def _cmd_risk(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_reduce(args: argparse.Namespace) -> int:
+    from analytics.reduce.run import check_out, reduce_canonical, reduce_loaded
+
+    out = Path(args.out)
+    collapse = {"auto": None, "on": True, "off": False}[args.collapse]
+    closing = [c for c in args.closing.split(",") if c.strip()] if args.closing else None
+    options = {"collapse": collapse, **({"closing": closing} if closing else {})}
+    if args.engine == "polars" and args.parts <= 1:
+        check_out(Path(args.path), out)
+        dataset = _loaded(args)
+        if dataset is None:
+            return 1
+        run = reduce_loaded(dataset, out, **options)
+    else:
+        if args.mapping:
+            print(
+                "error: --mapping applies to the loader: reduce with the polars engine "
+                "first, then reduce its OUT",
+                file=sys.stderr,
+            )
+            return 2
+        run = reduce_canonical(
+            Path(args.path), out, args.engine, args.parts, args.master, **options
+        )
+    if args.json:
+        return _print_json({"out": str(out), **run.__dict__})
+    loops = f"{run.self_loops:.0%} self-loops" + (", collapsed" if run.collapsed else "")
+    print(f"{run.engine}: reduced into {out}/reduced in {run.seconds:.1f} s ({loops})")
+    for name, rows in run.rows.items():
+        print(f"  {name:<10} {rows:>12,} rows")
+    return 0
+
+
 def _with_path(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", help="a folder, a zip, or a single events file")
     parser.add_argument("--mapping", help="column mapping TOML")
@@ -709,6 +742,31 @@ def build_parser() -> argparse.ArgumentParser:
     _with_path(risk)
     risk.add_argument("--top", type=int, default=10, help="riskiest customers to list")
     risk.set_defaults(run=_cmd_risk)
+    red = sub.add_parser(
+        "reduce",
+        help="the tables the app works on (cases, variants, DFG, tags, intervals) into OUT",
+    )
+    _with_path(red)
+    red.add_argument("out", help="folder to write: canonical Parquet tables and reduced/")
+    red.add_argument(
+        "--engine",
+        choices=("polars", "spark"),
+        default="polars",
+        help="polars (embedded, default) or spark (INPUT: canonical Parquet, as polars writes)",
+    )
+    red.add_argument(
+        "--parts",
+        type=int,
+        default=1,
+        help="polars: split the cases by a hash into this many parts, each reduced in memory "
+        "(INPUT: canonical Parquet); for logs larger than memory",
+    )
+    red.add_argument(
+        "--master", default="local[2]", help="spark: the master URL (default local[2])"
+    )
+    red.add_argument("--collapse", choices=("auto", "on", "off"), default="auto")
+    red.add_argument("--closing", help="closing states, comma-separated")
+    red.set_defaults(run=_cmd_reduce)
     return parser
 
 

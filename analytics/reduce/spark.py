@@ -88,6 +88,12 @@ def _spark_type(dtype: pl.DataType) -> str:
     return _SPARK_TYPES[dtype.base_type()]  # type: ignore[index]
 
 
+def _small(spark: SparkSession, frame: pl.DataFrame) -> DataFrame:
+    """A few rows made on the driver as a Spark table (plain rows: no pandas, no Arrow)."""
+    schema = ", ".join(f"`{name}` {_spark_type(t)}" for name, t in frame.schema.items())
+    return spark.createDataFrame(frame.rows(), schema)
+
+
 def _read(spark: SparkSession, path: Path, table: str, source: int) -> DataFrame:
     """A canonical table with every canonical column (absent ones as typed nulls) and
     ``_order``: its export order, (``source``, file path, row in the file)."""
@@ -214,7 +220,7 @@ def _costed(
     ``human_channel`` (the formula of :mod:`analytics.cost`)."""
 
     lookup = channel_lookup(channels, settings).rename(lambda c: f"lk_{c}")
-    table = spark.createDataFrame(lookup.to_arrow())
+    table = _small(spark, lookup)
     joined = steps.join(
         F.broadcast(table), steps["channel"].eqNullSafe(table["lk_channel"]), "left"
     )
@@ -440,7 +446,7 @@ def _tags(cases: DataFrame, spark: SparkSession) -> DataFrame:
         }
         for tag in TAGS
     ]
-    return spark.createDataFrame(pl.DataFrame(rows, schema=SCHEMAS["tags"]).to_arrow())
+    return _small(spark, pl.DataFrame(rows, schema=SCHEMAS["tags"]))
 
 
 def _intervals(calls: DataFrame, settings: Settings) -> DataFrame:
