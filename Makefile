@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8501
 
-.PHONY: run test lint unit browser chromium java sample bench screenshots clean
+.PHONY: run test lint unit browser chromium java sample bench soak screenshots clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_process.py --runs 5
 	$(BIN)/python benchmarks/bench_forecast.py
 	$(BIN)/python benchmarks/bench_risk.py
+
+# 10 browser sessions switching pages for 3 minutes against one server; prints JSON.
+soak: $(STAMP) chromium
+	$(BIN)/python benchmarks/soak.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
