@@ -82,7 +82,7 @@ PAGES = {
     "at_risk": "risk",
     "cost": "cost",
     "drift": "process",
-    "tension": "risk",
+    "tension": "tension",
     "sla_risk": "forecast",
     "fix_first": "escalations",
 }

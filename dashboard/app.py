@@ -69,6 +69,12 @@ pages = [
         "app_pages/risk.py", title=t("nav.risk"), icon=":material/crisis_alert:", url_path="risk"
     ),
     st.Page(
+        "app_pages/tension.py",
+        title=t("nav.tension"),
+        icon=":material/trending_up:",
+        url_path="tension",
+    ),
+    st.Page(
         "app_pages/escalations.py",
         title=t("nav.escalations"),
         icon=":material/notifications_active:",

@@ -18,6 +18,7 @@ from tests.test_browser import CHROMIUM_FLAGS, ROOT, serve, settled
 PAGES = {
     "overview": "",
     "risk": "risk",
+    "tension": "tension",
     "escalations": "escalations",
     "cost": "cost",
     "process": "process",

@@ -14,7 +14,17 @@ from streamlit.testing.v1 import AppTest
 
 APP = "../dashboard/app.py"
 SHAPES = Path(__file__).parent / "data" / "shapes"
-PAGES = ("overview", "risk", "escalations", "cost", "process", "forecast", "economics", "data")
+PAGES = (
+    "overview",
+    "risk",
+    "tension",
+    "escalations",
+    "cost",
+    "process",
+    "forecast",
+    "economics",
+    "data",
+)
 # Pages that cannot work on a shape, and so must say what they need.
 NEEDS = {
     ("calls", "risk"),
@@ -26,6 +36,7 @@ NEEDS = {
     ("customers", "cost"),
     ("customers", "process"),
     ("customers", "forecast"),
+    ("customers", "tension"),
 }
 
 
@@ -42,6 +53,14 @@ def test_every_page_runs_on_every_shape(shape, page, monkeypatch):
     assert not at.exception, at.exception[0].message
     says_needs = any("This page needs" in i.value for i in at.info)
     assert says_needs == ((shape, page) in NEEDS)
+
+
+def test_tension_page_shows_service_zones_from_an_interval_report_alone(monkeypatch):
+    # the generated report's abandonment rises from its fourth week (make.py)
+    at = _run("acd", "tension", monkeypatch)
+    assert not at.exception
+    table = next(d.value for d in at.dataframe if "relative_change" in d.value.columns)
+    assert "Abandonment" in set(table["indicator"])
 
 
 def test_forecast_page_works_from_an_interval_report_alone(monkeypatch):

@@ -156,7 +156,7 @@ def test_upload_a_csv_on_the_data_page(server, page, tmp_path):
     expect(
         page.get_by_text("timestamp: not a date and time in the column's format dd.mm.yyyy hh:mm")
     ).to_be_visible()
-    expect(page.get_by_text("звонки.csv → events")).to_be_visible()
+    expect(page.get_by_text("звонки.csv: table")).to_be_visible()  # the mapping editor
     expect(page.get_by_role("button", name="Download quarantined rows (events)")).to_be_visible()
 
 
@@ -192,8 +192,9 @@ def test_forecast_page_draws_the_breach_heat_map(server, page):
     expect(page.get_by_role("heading", name="Staffing gap")).to_be_visible(timeout=120_000)
     settled(page)
     expect(page.get_by_text("Probability that the service level falls below 80")).to_be_visible()
-    # Delivered SL, the volume forecast, the breach map and the staffing gap.
-    expect(page.locator(".js-plotly-plot")).to_have_count(4)
+    # Delivered SL, the volume forecast, the breach map, the staffing gap, and the
+    # calibration on history: Erlang vs delivered with the map, the reliability diagram.
+    expect(page.locator(".js-plotly-plot")).to_have_count(6)
 
 
 def test_overview_leads_to_an_alert_with_its_evidence(server, page):

@@ -411,7 +411,7 @@ def test_risk_page_shows_the_abandonment_zone_in_words(small_dir, tmp_path, monk
     bank(1).with_columns(pl.col("interval_start") + years).write_parquet(tmp_path / "acd.parquet")
     monkeypatch.setenv("CX_RADAR_DATA", str(tmp_path))
     at = AppTest.from_file("../dashboard/app.py", default_timeout=120)
-    at = at.run().switch_page("app_pages/risk.py").run()
+    at = at.run().switch_page("app_pages/tension.py").run()
     assert not at.exception
     table = next(d.value for d in at.dataframe if "relative_change" in d.value.columns)
     daily = table[(table["indicator"] == "Abandonment") & (table["frequency"] == "daily")]

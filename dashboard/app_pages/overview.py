@@ -120,7 +120,7 @@ if dataset.customers is not None and dataset.events.height:
         number(0 if found is None else found.height),
         help=t("overview.zones_help"),
     )
-    c.page_link("app_pages/risk.py", label=t("overview.to_zones"), icon=":material/trending_up:")
+    c.page_link("app_pages/tension.py", label=t("overview.to_zones"), icon=":material/trending_up:")
     d.metric(t("measures.alerts"), number(len(to_act_on)), help=t("measures.alerts_help"))
     d.page_link(
         "app_pages/escalations.py",

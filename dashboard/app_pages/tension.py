@@ -1,0 +1,129 @@
+"""Tension: zones where an indicator drifts from its baseline, on events and on the
+interval report (abandonment, missed service level, ASA), and operational gaps."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from analytics.tension import MIN_BASELINE_DAYS, operational_gaps, zones
+from dashboard.charts import control_chart
+from dashboard.fmt import count_column, number_column, percent, share_column
+from dashboard.i18n import t
+from dashboard.needs import has, require
+from dashboard.state import current_dataset, engine
+
+dataset = current_dataset()
+currency = dataset.settings.currency
+st.title(t("tension.title"))
+st.caption(t("tension.intro"))
+require(dataset, "events", "acd")
+
+st.caption(t("risk.zones_help"))
+span = st.date_input(
+    t("risk.baseline_pick"), value=[], key="tension_baseline", help=t("risk.baseline_pick_help")
+)
+baseline = tuple(span) if len(span) == 2 else None
+if baseline and (baseline[1] - baseline[0]).days + 1 < MIN_BASELINE_DAYS:
+    st.warning(t("risk.baseline_short", days=MIN_BASELINE_DAYS))
+    baseline = None
+with st.spinner(t("risk.zones_running")):
+    # The default baseline shares its cache entry with the Overview and Escalations pages.
+    table = engine(zones, dataset, None, baseline) if baseline else engine(zones, dataset)
+found = table.filter(pl.col("zone")) if table.height else table
+
+
+def change(z: dict) -> str:
+    """+108 % against the baseline, or "from none" where the baseline was zero."""
+    rel = z["relative_change"]
+    return t("risk.from_none") if rel is None else ("+" if rel > 0 else "") + percent(rel, 0)
+
+
+if found.height == 0:
+    st.info(t("risk.no_zones"))
+else:
+    frequency = {"day": t("risk.daily"), "week": t("risk.weekly_freq")}
+    shown = found.with_columns(
+        pl.col("indicator").replace_strict(
+            {k: t(f"risk.indicator.{k}") for k in found["indicator"].unique()}
+        ),
+        pl.col("frequency").replace_strict(frequency),
+    )
+    st.dataframe(
+        shown.select(
+            "slice",
+            "value",
+            "indicator",
+            "frequency",
+            "baseline",
+            "recent",
+            "relative_change",
+            "excess_per_month",
+            "money_at_stake",
+            "started",
+            "first_alarm",
+            "customers",
+            "revenue_exposed",
+        ),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "slice": t("risk.slice"),
+            "value": t("risk.value"),
+            "indicator": t("risk.indicator_col"),
+            "frequency": t("risk.frequency"),
+            "baseline": st.column_config.NumberColumn(t("risk.baseline"), format="%.3f"),
+            "recent": st.column_config.NumberColumn(t("risk.recent"), format="%.3f"),
+            "relative_change": share_column(t("risk.change")),
+            "excess_per_month": number_column(t("risk.excess")),
+            "money_at_stake": number_column(t("risk.money", currency=currency)),
+            "started": t("risk.started"),
+            "first_alarm": t("risk.first_alarm"),
+            "customers": count_column(t("risk.customers")),
+            "revenue_exposed": number_column(t("risk.exposed")),
+        },
+    )
+    names = [
+        f"{r['slice']} {r['value']} · {t('risk.indicator.' + r['indicator'])} · "
+        f"{frequency[r['frequency']]}"
+        for r in found.iter_rows(named=True)
+    ]
+    pick = st.selectbox(t("risk.zone_pick"), range(len(names)), format_func=names.__getitem__)
+    z = found.row(pick, named=True)
+    st.plotly_chart(
+        control_chart(
+            z["week"],
+            z["x"],
+            z["ewma"],
+            z["upper"],
+            z["lower"],
+            {
+                "value": t("risk.daily_value" if z["frequency"] == "day" else "risk.weekly"),
+                "limits": t("risk.limits"),
+                "started": t("risk.started_at", date=z["started"]),
+            },
+            z["started"],
+        ),
+        width="stretch",
+    )
+    st.caption(
+        t(
+            "risk.zone_stats",
+            start=z["baseline_start"],
+            end=z["baseline_end"],
+            change=change(z),
+            first=z["first_alarm"],
+            p=f"{z['p_value']:.1e}",
+            slope=f"{z['sen_slope']:.4g}",
+        )
+    )
+
+if not has(dataset, "events"):
+    st.stop()  # the operational gaps read the events
+st.subheader(t("risk.gaps"))
+gaps = engine(operational_gaps, dataset)
+if gaps.height:
+    st.dataframe(gaps, hide_index=True, width="stretch")
+else:
+    st.success(t("risk.no_gaps"))
+st.caption(t("risk.gaps_help"))
