@@ -9,7 +9,8 @@ Conventions (also in the README):
   decimal mark unless the value is English-grouped (``1,234.5``);
 * durations: seconds, or ``h:mm:ss`` / ``mm:ss``; a header naming minutes (``мин``,
   ``min``) or milliseconds scales the values;
-* dates: one format family per column (ISO, ``dd.mm.yyyy``, slashes, or compact
+* dates: one format family per column (ISO, ``dd.mm.yyyy``, slashes or dashes
+  (``29-02-2016 01:16``), or compact
   ``yymmdd`` / ``yyyymmdd``); a time-only column beside a date column is joined to it; for slashes
   the column's values settle the order (a first field above 12 means day-first, a
   second field above 12 month-first); when nothing settles it, the mapping's
@@ -50,6 +51,8 @@ _COMPACT = [  # yymmdd / yyyymmdd, as older ACD systems write dates
     "%y%m%d",
 ]
 _SAMPLE = 20_000
+# Families whose day and month order the values settle, with their separator.
+_DAY_MONTH = {"slash": "/", "dash": "-"}
 OFFSET_LABEL = "ISO 8601 with offset"  # the label of a column whose values carry offsets
 
 
@@ -83,6 +86,7 @@ def _family(sample: pl.Series) -> str:
         "iso": sample.str.contains(r"^\d{4}-\d{1,2}-\d{1,2}").sum(),
         "dot": sample.str.contains(r"^\d{1,2}\.\d{1,2}\.\d{4}").sum(),
         "slash": sample.str.contains(r"^\d{1,2}/\d{1,2}/\d{4}").sum(),
+        "dash": sample.str.contains(r"^\d{1,2}-\d{1,2}-\d{4}").sum(),
         "compact": sample.str.contains(r"^(\d{6}|\d{8})(\s|$)").sum(),
     }
     family = max(counts, key=lambda k: counts[k])
@@ -94,7 +98,7 @@ def _family(sample: pl.Series) -> str:
 
 
 def _slash_fields(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    fields = text.str.extract_groups(r"^\s*(\d{1,2})/(\d{1,2})/")
+    fields = text.str.extract_groups(r"^\s*(\d{1,2})[/-](\d{1,2})[/-]")
     return (
         fields.struct.field("1").cast(pl.Int32, strict=False).max(),
         fields.struct.field("2").cast(pl.Int32, strict=False).max(),
@@ -109,7 +113,7 @@ def _date_format(
     if family == "iso_tz":
         return DateFormat(OFFSET_LABEL, tuple(_ISO_TZ), with_offset=True)
     ambiguous = False
-    if family == "slash":
+    if family in _DAY_MONTH:
         if first is not None and first > 12:
             settled: DateOrder = "dmy"
         elif second is not None and second > 12:
@@ -117,8 +121,9 @@ def _date_format(
         else:
             settled, ambiguous = (order or "dmy"), order is None
         a, b = ("%d", "%m") if settled == "dmy" else ("%m", "%d")
-        formats = [f.format(a=a, b=b) for f in _SLASH]
-        label = "d/m/yyyy h:mm" if settled == "dmy" else "m/d/yyyy h:mm"
+        sep = _DAY_MONTH[family]
+        formats = [f.format(a=a, b=b).replace("/", sep) for f in _SLASH]
+        label = ("d/m/yyyy h:mm" if settled == "dmy" else "m/d/yyyy h:mm").replace("/", sep)
     elif family == "dot":
         formats, label = list(_DOT), "dd.mm.yyyy hh:mm"
     elif family == "compact":
@@ -141,7 +146,7 @@ def settle_date_format(values: pl.Series, order: DateOrder | None = None) -> Dat
     """
     family = _family(values.head(_SAMPLE))
     first = second = None
-    if family == "slash":
+    if family in _DAY_MONTH:
         first, second = pl.select(*_slash_fields(pl.lit(values))).row(0)
     return _date_format(family, values.head(_SAMPLE), first, second, order)
 
@@ -172,7 +177,7 @@ def settle_text_columns(
                 aggs.append(text.str.contains(":", literal=True).any().alias(f"{h}\0clock"))
         elif col.kind == Kind.BOOL:
             aggs.append(text.unique().implode().alias(f"{h}\0values"))
-        elif families.get(h) == "slash":
+        elif families.get(h) in _DAY_MONTH:
             first, second = _slash_fields(text)
             aggs += [first.alias(f"{h}\0first"), second.alias(f"{h}\0second")]
     facts = lf.select(aggs).collect(engine="streaming").row(0, named=True) if aggs else {}

@@ -209,3 +209,21 @@ def test_a_mapping_toml_beside_the_exports_is_used(tmp_path):
     (tmp_path / "mapping.toml").write_text("[calls.columns]\nnope = 'x'\n", encoding="utf-8")
     errors = load_path(tmp_path).report.errors
     assert errors[0].startswith("mapping.toml: mapping: [calls.columns] has unknown column")
+
+
+def test_an_itsm_log_with_dashed_day_first_dates_loads(tmp_path):
+    # the public ITSM log's copy writes 29-02-2016 01:16; 29 > 12 settles day-first
+    (tmp_path / "incidents.csv").write_text(
+        "number,incident_state,sys_updated_at,assignment_group,reopen_count\n"
+        "INC1,New,29-02-2016 01:16,?,0\n"
+        "INC1,Resolved,1-3-2016 10:05,Group 70,0\n",
+        encoding="utf-8",
+    )
+    dataset = load_path(tmp_path)
+    events = dataset.events.sort("timestamp")
+    assert dataset.report.tables["events"].rows_quarantined == 0
+    assert events["timestamp"].to_list() == [
+        dt.datetime(2016, 2, 29, 1, 16),
+        dt.datetime(2016, 3, 1, 10, 5),
+    ]
+    assert events["resource"].to_list() == [None, "Group 70"]  # «?» is no group
