@@ -14,8 +14,9 @@
 The loader reads the files of a folder, not its sub-folders, so ``reduced/`` never
 disturbs it. The manifest records the engine, how paths were read (self-loops, closing
 states) and a digest of every canonical file: :func:`read_reduced` refuses tables whose
-canonical files changed since, rather than show figures of other data. A table is one
-Parquet file, or a folder of part files (as Spark writes to a cluster's file system).
+canonical files changed since, rather than show figures of other data. A canonical table
+is one Parquet file or a folder of part files (as a lake holds it); a reduced table is one
+Parquet file.
 """
 
 from __future__ import annotations
@@ -164,18 +165,13 @@ def manifest(out: Path) -> dict[str, Any]:
     return found
 
 
-def read_table(path: Path) -> pl.DataFrame:
-    """A reduced table: one Parquet file, or a folder of Parquet parts."""
-    return pl.read_parquet(path / "*.parquet" if path.is_dir() else path)
-
-
 def read_reduced(out: str | Path) -> Reduced:
     """The reduced tables of ``out`` (raises :class:`ReducedError` when there are none or
     the canonical files changed since)."""
     out = Path(out)
     found = manifest(out)
     tables = {
-        name: conform(name, read_table(out / REDUCED / f"{name}.parquet"))
+        name: conform(name, pl.read_parquet(out / REDUCED / f"{name}.parquet"))
         for name in found["tables"]
     }
     return Reduced(

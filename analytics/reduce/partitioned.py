@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,11 +44,11 @@ from analytics.cases import (
     collapse_self_loops,
     self_loops,
 )
-from analytics.cost import CLOSING_STATES, REOPEN_DAYS, case_costs, costed_steps, tag_costs
+from analytics.cost import CLOSING_STATES, REOPEN_DAYS, case_costs, costed_steps
 from analytics.dataset import Dataset, LoadReport
 from analytics.parsing import output_dtype
 from analytics.process import SEP, transitions, variant_paths, variants
-from analytics.reduce.tables import Reduced, activity_sets, conform, empty
+from analytics.reduce.tables import Reduced, activity_sets, conform, empty, tags_of
 from analytics.schema import TABLES, Settings
 
 EDGE = ["source", "target"]
@@ -240,16 +241,24 @@ def reduce_parts(
     collapse: bool | None = None,
     closing: Sequence[str] = CLOSING_STATES,
     work: Path | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Reduced:
     """The reduced tables of the events in the Parquet files ``events`` (canonical
     columns, export order) and of the ``calls``, by ``parts`` parts (see the module doc);
-    the parts are written under ``work`` (a temporary folder by default) and removed."""
+    the parts are written under ``work`` (a temporary folder by default) and removed.
+    ``progress`` is told of each stage as it ends."""
+    say = progress or (lambda _: None)
     folder = Path(tempfile.mkdtemp(prefix="cx-radar-parts-", dir=work))
     try:
-        found = [
-            (path, _reduce_part(_part(path, settings), collapse, closing))
-            for path in split(events, calls, parts, folder)
-        ]
+        started = time.perf_counter()
+        paths = split(events, calls, parts, folder)
+        say(f"split into {len(paths)} parts in {time.perf_counter() - started:.1f} s")
+        found = []
+        for path in paths:
+            started = time.perf_counter()
+            found.append((path, _reduce_part(_part(path, settings), collapse, closing)))
+            cases = found[-1][1].cases.height
+            say(f"{path.name}: {cases:,} cases in {time.perf_counter() - started:.1f} s")
         loops = sum(r.loops for _, r in found)
         moves = sum(r.transitions for _, r in found)
         share = loops / moves if moves else 0.0
@@ -278,8 +287,9 @@ def reduce_parts(
     per_case = cases.join(paths.select("variant", "id"), on="variant").select(
         "case_id", pl.col("id").alias("variant"), pl.col("path_duration_s").alias("duration_s")
     )
+    cases = conform("cases", cases)
     return Reduced(
-        cases=conform("cases", cases),
+        cases=cases,
         variants=conform(
             "variants",
             variants(per_case, paths.select(pl.col("id").alias("variant"), "path"), cases),
@@ -290,7 +300,7 @@ def reduce_parts(
                 pl.concat([r.seconds for r in results]), pl.concat([r.edge_cases for r in results])
             ),
         ),
-        tags=conform("tags", tag_costs(cases)),
+        tags=tags_of(cases),
         intervals=intervals,
         loops=Loops(share, collapsed),
         closing=tuple(closing),

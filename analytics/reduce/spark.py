@@ -485,10 +485,10 @@ def _intervals(calls: DataFrame, settings: Settings) -> DataFrame:
     )
 
 
-def _write(table: DataFrame, name: str, folder: Path, local: bool) -> int:
-    """``table`` in :data:`SCHEMAS` columns and :data:`ORDER` rows as
-    ``folder/<name>.parquet``: one file on a local file system, else a folder of parts."""
-
+def _write(table: DataFrame, name: str, folder: Path) -> int:
+    """``table`` in :data:`SCHEMAS` columns and :data:`ORDER` rows as one Parquet file,
+    ``folder/<name>.parquet`` (``folder`` seen at the same path by the driver and the
+    executors); its rows."""
     by, descending = ORDER[name]
     if name == "tags":  # made in TAGS order already
         by, descending = [], []
@@ -497,19 +497,15 @@ def _write(table: DataFrame, name: str, folder: Path, local: bool) -> int:
         F.desc_nulls_last(c) if d else F.asc_nulls_last(c)
         for c, d in zip(by, descending, strict=True)
     ]
-    shaped = table.select(*columns)
+    single = table.select(*columns).repartition(1)
+    single = single.sortWithinPartitions(*order) if order else single
+    staging = folder / f".{name}.parts"
+    single.write.mode("overwrite").parquet(str(staging))
     target = folder / f"{name}.parquet"
-    if local:
-        staging = folder / f".{name}.parts"
-        single = shaped.repartition(1)
-        single = single.sortWithinPartitions(*order) if order else single
-        single.write.mode("overwrite").parquet(str(staging))
-        (part,) = staging.glob("part-*.parquet")
-        shutil.move(part, target)
-        shutil.rmtree(staging)
-        return pl.scan_parquet(target).select(pl.len()).collect().item()
-    (shaped.orderBy(*order) if order else shaped).write.mode("overwrite").parquet(str(target))
-    return table.sparkSession.read.parquet(str(target)).count()
+    (part,) = staging.glob("part-*.parquet")
+    shutil.move(part, target)
+    shutil.rmtree(staging)
+    return pl.scan_parquet(target).select(pl.len()).collect().item()
 
 
 def reduce_folder(
@@ -525,7 +521,6 @@ def reduce_folder(
     table's rows."""
     folder = out / REDUCED
     folder.mkdir(parents=True, exist_ok=True)
-    local = "://" not in str(out) or str(out).startswith("file:")
     events_path, calls_path = source / "events.parquet", source / "calls.parquet"
     calls = _read(spark, calls_path, "calls", CALLS) if calls_path.exists() else None
     parts = [_read(spark, events_path, "events", EVENTS)] if events_path.exists() else []
@@ -550,9 +545,9 @@ def reduce_folder(
             ("dfg", _dfg(path)),
             ("tags", _tags(cases, spark)),
         ):
-            rows[name] = _write(table, name, folder, local)
+            rows[name] = _write(table, name, folder)
         for frame in (cases, path, steps):
             frame.unpersist()
     if calls is not None:
-        rows["intervals"] = _write(_intervals(calls, settings), "intervals", folder, local)
+        rows["intervals"] = _write(_intervals(calls, settings), "intervals", folder)
     return loops, rows

@@ -188,6 +188,12 @@ def activity_sets(activities: Sequence[str], closing: Sequence[str]) -> tuple[li
     return approvals, [a for a in activities if a.strip().casefold() in names]
 
 
+def tags_of(cases: pl.DataFrame) -> pl.DataFrame:
+    """:func:`analytics.cost.tag_costs` of the ``cases`` table, whose rows are in
+    ``case_id`` order: sums of money are added in one order whatever the engine."""
+    return conform("tags", tag_costs(cases))
+
+
 def empty(name: str) -> pl.DataFrame:
     """The table ``name`` without rows."""
     return pl.DataFrame(schema=SCHEMAS[name])
@@ -221,11 +227,12 @@ def reduce_dataset(
         "steps",
         pl.col("duration_s").alias("path_duration_s"),
     )
+    cases = conform("cases", costs.join(on_path, on="case_id"))
     return Reduced(
-        cases=conform("cases", costs.join(on_path, on="case_id")),
+        cases=cases,
         variants=conform("variants", variants(per_case, paths, costs)),
         dfg=conform("dfg", directly_follows(path_steps)),
-        tags=conform("tags", tag_costs(costs)),
+        tags=tags_of(cases),
         intervals=None
         if calls is None
         else conform("intervals", report_for(calls, dataset.settings)),
