@@ -192,12 +192,17 @@ def _last_answers(dataset: Dataset, end: dt.datetime) -> pl.LazyFrame:
             schema={"customer_id": pl.String, "nps": pl.Float64, "csat": pl.Float64}
         )
     cols = [c for c in ("nps", "csat") if c in surveys.columns]
+    # Same-day answers are ordered by their case and values, never by the export's row
+    # order, so the "last answer" is the same whatever order the rows came in.
+    keys = [k for k in ("date", "case_id", "nps", "csat") if k in surveys.columns]
     return (
         surveys.lazy()
         .filter(pl.col("date") < end.date())
-        .sort("date")
         .group_by("customer_id")
-        .agg(pl.col(c).drop_nulls().last().cast(pl.Float64) for c in cols)
+        .agg(
+            pl.col(c).filter(pl.col(c).is_not_null()).sort_by(keys).last().cast(pl.Float64)
+            for c in cols
+        )
         .with_columns(pl.lit(None, pl.Float64).alias(c) for c in ("nps", "csat") if c not in cols)
     )
 

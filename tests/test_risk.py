@@ -378,3 +378,24 @@ def test_cli_risk_without_outcome_is_one_clear_error(tmp_path, capsys):
     assert main(["risk", str(path)]) == 1
     err = capsys.readouterr().err
     assert "error: the customers table says nobody's churn" in err and "Traceback" not in err
+
+
+def test_last_survey_answer_does_not_depend_on_row_order():
+    # two answers on the same day: the pick is fixed by case and value, not by row order
+    from analytics.risk_features import _last_answers
+
+    surveys = pl.DataFrame(
+        {
+            "customer_id": ["a", "a", "a"],
+            "date": [dt.date(2025, 1, 1), dt.date(2025, 1, 5), dt.date(2025, 1, 5)],
+            "nps": [10, 3, 9],
+            "csat": [5, 2, 4],
+            "case_id": ["c1", "c3", "c2"],
+        }
+    )
+
+    def last(frame: pl.DataFrame) -> tuple:
+        dataset = type("D", (), {"surveys": frame})()
+        return _last_answers(dataset, dt.datetime(2025, 2, 1)).collect().row(0)
+
+    assert last(surveys) == last(surveys.reverse()) == ("a", 3.0, 2.0)  # case c3 > c2
