@@ -39,7 +39,7 @@ from analytics.cost import CLOSING_STATES, REOPEN_DAYS, TAGS
 from analytics.parsing import output_dtype
 from analytics.process import SEP
 from analytics.reduce.layout import REDUCED
-from analytics.reduce.tables import ORDER, SCHEMAS, activity_sets, channel_lookup
+from analytics.reduce.tables import ORDER, SCHEMAS, activity_sets, channel_lookup, conform
 from analytics.schema import TABLES, Settings
 
 MICROS = 1_000_000
@@ -412,7 +412,7 @@ def _dfg(path: DataFrame) -> DataFrame:
     )
 
 
-def _tags(cases: DataFrame, spark: SparkSession) -> DataFrame:
+def _tags(cases: DataFrame) -> pl.DataFrame:
     """:func:`analytics.cost.tag_costs` of the cases: one pass of conditional sums."""
 
     untagged = ~F.greatest(*(F.col(t) for t in TAGS))
@@ -446,7 +446,7 @@ def _tags(cases: DataFrame, spark: SparkSession) -> DataFrame:
         }
         for tag in TAGS
     ]
-    return _small(spark, pl.DataFrame(rows, schema=SCHEMAS["tags"]))
+    return pl.DataFrame(rows, schema=SCHEMAS["tags"])
 
 
 def _intervals(calls: DataFrame, settings: Settings) -> DataFrame:
@@ -490,15 +490,12 @@ def _write(table: DataFrame, name: str, folder: Path) -> int:
     ``folder/<name>.parquet`` (``folder`` seen at the same path by the driver and the
     executors); its rows."""
     by, descending = ORDER[name]
-    if name == "tags":  # made in TAGS order already
-        by, descending = [], []
     columns = [F.col(c).cast(_spark_type(t)).alias(c) for c, t in SCHEMAS[name].items()]
     order = [
         F.desc_nulls_last(c) if d else F.asc_nulls_last(c)
         for c, d in zip(by, descending, strict=True)
     ]
-    single = table.select(*columns).repartition(1)
-    single = single.sortWithinPartitions(*order) if order else single
+    single = table.select(*columns).repartition(1).sortWithinPartitions(*order)
     staging = folder / f".{name}.parts"
     single.write.mode("overwrite").parquet(str(staging))
     target = folder / f"{name}.parquet"
@@ -506,6 +503,15 @@ def _write(table: DataFrame, name: str, folder: Path) -> int:
     shutil.move(part, target)
     shutil.rmtree(staging)
     return pl.scan_parquet(target).select(pl.len()).collect().item()
+
+
+def _collect(table: DataFrame | pl.DataFrame, name: str, folder: Path) -> int:
+    """A small table brought to the driver and written as ``folder/<name>.parquet`` in
+    :data:`SCHEMAS` columns and :data:`ORDER` rows; its rows."""
+    frame = table if isinstance(table, pl.DataFrame) else pl.from_arrow(table.toArrow())
+    shaped = conform(name, frame)  # type: ignore[arg-type]
+    shaped.write_parquet(folder / f"{name}.parquet")
+    return shaped.height
 
 
 def reduce_folder(
@@ -539,15 +545,14 @@ def reduce_folder(
         cases = _cases(
             costed, path, approvals, closing_found, loops.collapsed, found.counter
         ).persist()
-        for name, table in (
-            ("cases", cases),
-            ("variants", _variants(cases)),
-            ("dfg", _dfg(path)),
-            ("tags", _tags(cases, spark)),
-        ):
-            rows[name] = _write(table, name, folder)
+        rows["cases"] = _write(cases, "cases", folder)
+        # The other tables have a row per variant, edge, tag or interval: few enough to
+        # collect and write on the driver, sparing a Spark write job each.
+        small = {"variants": _variants(cases), "dfg": _dfg(path), "tags": _tags(cases)}
+        for name, table in small.items():
+            rows[name] = _collect(table, name, folder)
         for frame in (cases, path, steps):
             frame.unpersist()
     if calls is not None:
-        rows["intervals"] = _write(_intervals(calls, settings), "intervals", folder)
+        rows["intervals"] = _collect(_intervals(calls, settings), "intervals", folder)
     return loops, rows
