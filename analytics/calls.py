@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 import polars as pl
 
 from analytics.schema import Settings
+from analytics.sla import interval_seconds, realized, summary
 
 OUTCOMES_OFFERED = ("answered", "abandoned")
 
@@ -144,36 +145,23 @@ class ServiceLevel:
 
 
 def service_level(report: pl.DataFrame) -> ServiceLevel:
-    """Totals of an ``acd`` report (derived or exported), by the rules in :class:`ServiceLevel`."""
-    offered = int(report["offered"].sum())
-    answered = int(report["answered"].sum())
-
-    def total(name: str) -> float | None:
-        if name not in report.columns or report[name].null_count() == report.height:
-            return None
-        return float(report[name].sum())
-
-    def weighted(name: str) -> float | None:
-        if name not in report.columns:
-            return None
-        known = report.filter(pl.col(name).is_not_null())
-        weight = float(known["answered"].sum())
-        return float((known[name] * known["answered"]).sum()) / weight if weight else None
-
-    abandoned = total("abandoned")
-    in_target = total("answered_in_target")
-    waits = total("wait_total_s")
+    """Totals of an ``acd`` report (derived or exported): the rates are
+    :func:`analytics.sla.summary`'s, the one definition the Forecasts page shows too, plus
+    the counts and the patience of :class:`ServiceLevel`."""
+    rows = realized(report)  # abandoned = offered - answered where the export lacks it
+    totals = summary(rows, interval_seconds(report))
+    abandoned = int(rows["abandoned"].sum())
+    waits = report["wait_total_s"] if "wait_total_s" in report.columns else None
+    known = waits is not None and waits.null_count() < waits.len()
     return ServiceLevel(
-        offered=offered,
-        answered=answered,
-        abandoned=int(abandoned) if abandoned is not None else offered - answered,
-        service_level=in_target / offered if in_target is not None and offered else None,
-        asa_s=weighted("asa_s"),
-        aht_s=weighted("aht_s"),
-        abandonment=(abandoned if abandoned is not None else offered - answered) / offered
-        if offered
-        else None,
-        patience_s=waits / abandoned if waits is not None and abandoned else None,
+        offered=totals.offered,
+        answered=int(rows["answered"].sum()),
+        abandoned=abandoned,
+        service_level=totals.service_level,
+        asa_s=totals.asa_s,
+        aht_s=totals.aht_s,
+        abandonment=totals.abandon_rate,
+        patience_s=float(waits.sum()) / abandoned if known and abandoned else None,  # type: ignore[union-attr]
     )
 
 

@@ -395,11 +395,12 @@ class ServiceSummary:
     abandon_rate: float | None
     asa_s: float | None
     occupancy: float | None
+    aht_s: float | None = None
 
 
 def summary(rows: pl.DataFrame, interval_s: float) -> ServiceSummary:
     """Totals of ``realized`` rows. SL = sum answered in target / sum offered; abandonment =
-    sum abandoned / sum offered; ASA = sum(ASA x answered) / sum answered; occupancy = sum
+    sum abandoned / sum offered; ASA (and AHT) = sum(ASA x answered) / sum answered; occupancy = sum
     answered x AHT / (sum agents x interval length). Each over the rows that report it."""
 
     def weighted(value: str, weight: str, scale: float = 1.0) -> float | None:
@@ -421,6 +422,7 @@ def summary(rows: pl.DataFrame, interval_s: float) -> ServiceSummary:
         abandon_rate=ratio("abandoned", "offered"),
         asa_s=weighted("asa_s", "answered"),
         occupancy=min(work / capacity, 1.0) if capacity > 0 else None,
+        aht_s=weighted("aht_s", "answered"),
     )
 
 
