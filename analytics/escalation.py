@@ -588,7 +588,7 @@ def inputs_for(
     """
     from analytics.cost import case_costs, priciest
     from analytics.forecast import breaches, forecast_all
-    from analytics.risk import train
+    from analytics.risk import RiskUnavailable, train
     from analytics.sla import has_staffing
     from analytics.tension import zones
 
@@ -597,7 +597,7 @@ def inputs_for(
     if dataset.customers is not None:
         try:
             model = compute(train, dataset)
-        except ValueError:  # too little history to train on: no risk rule fires
+        except RiskUnavailable:  # too little history to train on: no risk rule fires
             model = None
     found, interval_s = None, 1800.0
     if has_staffing(dataset.acd):

@@ -565,11 +565,11 @@ def check_source(source: Source, table: Table, mapping: Mapping, settings: Setti
     lf = mapping.prepare(source.lazy(), table)
     schema = lf.collect_schema()
     mapped = [(col, chosen[col.name]) for col in table.columns if col.name in chosen]
-    lf = _blank_markers(lf, {h for _, h in mapped if schema[h] == pl.String}, mapping)
     # a snapshot's other columns (contract, tenure, charges...) are the customers' attributes
     extras = [h for h in headers if h not in chosen.values() and h not in table.names]
     extras = extras if table.name == "customers" else []
-    lf = _blank_markers(lf, {h for h in extras if schema[h] == pl.String}, mapping)
+    used = {h for _, h in mapped} | set(extras)
+    lf = _blank_markers(lf, {h for h in used if schema[h] == pl.String}, mapping)
     text = {h: c for c, h in mapped if schema[h] == pl.String and c.kind != Kind.STR}
     try:
         traits = settle_text_columns(lf, text, mapping.date_order.get(table.name))
