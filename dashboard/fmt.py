@@ -23,13 +23,18 @@ def number(value: float | None, decimals: int = 0) -> str:
     return text
 
 
+def symbol(currency: str) -> str:
+    """``RUB`` -> ``₽``; a code without a sign stays the code."""
+    return _SYMBOLS.get(currency, currency)
+
+
 def money(value: float | None, currency: str, decimals: int = 0) -> str:
     if value is None:
         return "—"
-    symbol = _SYMBOLS.get(currency, currency)
-    if language() == "ru" or symbol == currency:
-        return f"{number(value, decimals)}{_NBSP}{symbol}"
-    return f"{symbol}{number(value, decimals)}"
+    sign = symbol(currency)
+    if language() == "ru" or sign == currency:
+        return f"{number(value, decimals)}{_NBSP}{sign}"
+    return f"{sign}{number(value, decimals)}"
 
 
 def percent(share: float | None, decimals: int = 1) -> str:
@@ -53,10 +58,8 @@ def compact_money(value: float | None, currency: str) -> str:
     for size, en_unit, ru_unit in ((1e9, "B", "млрд"), (1e6, "M", "млн"), (1e3, "K", "тыс.")):
         if abs(value) >= size:
             amount = number(value / size, 2 if abs(value) < 100 * size else 1)
-            symbol = _SYMBOLS.get(currency, currency)
-            return (
-                f"{amount}{_NBSP}{ru_unit}{_NBSP}{symbol}" if ru else f"{symbol}{amount}{en_unit}"
-            )
+            sign = symbol(currency)
+            return f"{amount}{_NBSP}{ru_unit}{_NBSP}{sign}" if ru else f"{sign}{amount}{en_unit}"
     return money(value, currency)
 
 

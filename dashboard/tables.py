@@ -1,0 +1,143 @@
+"""Tables for people: one way to show a frame and to let it be downloaded.
+
+``kinds`` names what each column holds (``analytics.export.Kind``: count, money,
+percent, probability, seconds, ...). From it a table gets
+
+* headers in words from the ``[columns]`` catalogue section (the column name itself when
+  there is no entry, e.g. a pivot's segment names), with the unit where it has one
+  (``Стоимость, ₽``, ``Ожидание, с``); ``labels`` overrides a header;
+* numbers in the reader's locale (Streamlit's ``localized`` format, decimals from the
+  kind), shares as percents with one decimal, missing values (None, NaN) as ``—``;
+* an export with the same headers, numbers rounded to what they mean
+  (``analytics.export.for_people``), yes/no in words, UTF-8 with BOM for Excel.
+
+The frame keeps its column names, so AppTest still sees ``at.dataframe[i].value`` by
+name. Everything is vectorised: no Python callback runs inside Polars.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import polars as pl
+import streamlit as st
+from streamlit.elements.lib.column_types import ColumnConfig
+
+from analytics.export import DECIMALS, Kind, for_people, to_csv_bytes
+from dashboard.fmt import symbol
+from dashboard.i18n import catalogue, language, t
+
+MISSING = "—"
+_STEP = {0: 1, 1: 0.1, 2: 0.01, 3: 0.001}
+
+
+def header(
+    name: str,
+    kind: Kind = "text",
+    currency: str = "",
+    labels: Mapping[str, str] | None = None,
+    *,
+    export: bool = False,
+) -> str:
+    """The column's header in words, with its unit: a currency sign for money, seconds,
+    and (in exports, where the number is 25.3 rather than 25.3 %) a percent sign."""
+    text = (labels or {}).get(name) or catalogue(language()).get(f"columns.{name}") or name
+    unit = {
+        "money": symbol(currency) if currency else "",
+        "seconds": t("tables.seconds"),
+        "percent": "%" if export else "",
+    }.get(kind, "")
+    return f"{text}, {unit}" if unit else text
+
+
+def _config(name: str, kind: Kind, currency: str, labels: Mapping[str, str] | None) -> ColumnConfig:
+    label = header(name, kind, currency, labels)
+    if kind in ("percent", "probability"):
+        # Streamlit's percent keeps (decimals - 2) places of the share: 0.001 -> 25.3 %.
+        return st.column_config.NumberColumn(label, format="percent", step=0.001)
+    if kind in DECIMALS:
+        places = 0 if kind == "money" else DECIMALS[kind]  # whole money on screen
+        return st.column_config.NumberColumn(label, format="localized", step=_STEP[places])
+    if kind == "flag":
+        return st.column_config.CheckboxColumn(label)
+    if kind == "date":
+        return st.column_config.DateColumn(label, format="localized")
+    if kind == "datetime":
+        return st.column_config.DatetimeColumn(label, format="localized")
+    return st.column_config.TextColumn(label)
+
+
+def _finite(frame: pl.DataFrame) -> pl.DataFrame:
+    """NaN and infinities as nulls, which the table shows as ``—``."""
+    floats = [c for c, d in frame.schema.items() if d.is_float()]
+    return frame.with_columns(
+        pl.when(pl.col(c).is_finite()).then(pl.col(c)).alias(c) for c in floats
+    )
+
+
+def show(
+    frame: pl.DataFrame,
+    kinds: Mapping[str, Kind],
+    *,
+    currency: str = "",
+    labels: Mapping[str, str] | None = None,
+    key: str | None = None,
+    height: int | str = "auto",
+) -> None:
+    """``st.dataframe`` with headers in words, formatted numbers and ``—`` for missing."""
+    st.dataframe(
+        _finite(frame),
+        hide_index=True,
+        width="stretch",
+        height=height,  # type: ignore[arg-type]
+        key=key,
+        placeholder=MISSING,
+        column_config={
+            c: _config(c, kinds.get(c, "text"), currency, labels) for c in frame.columns
+        },
+    )
+
+
+def export_csv(
+    frame: pl.DataFrame,
+    kinds: Mapping[str, Kind],
+    *,
+    currency: str = "",
+    labels: Mapping[str, str] | None = None,
+) -> bytes:
+    """The CSV a person downloads: headers in words, rounded numbers, yes/no in words,
+    ``;`` and decimal comma, UTF-8 with BOM (Excel opens it as it is)."""
+    rounded = for_people(frame, kinds)
+    flags = [c for c, d in rounded.schema.items() if d == pl.Boolean]
+    words = rounded.with_columns(
+        pl.when(pl.col(c))
+        .then(pl.lit(t("tables.yes")))
+        .when(~pl.col(c))
+        .then(pl.lit(t("tables.no")))
+        .alias(c)
+        for c in flags
+    )
+    named = words.rename(
+        {c: header(c, kinds.get(c, "text"), currency, labels, export=True) for c in frame.columns}
+    )
+    return to_csv_bytes(named)
+
+
+def download(
+    frame: pl.DataFrame,
+    kinds: Mapping[str, Kind],
+    name: str,
+    *,
+    currency: str = "",
+    labels: Mapping[str, str] | None = None,
+    label: str | None = None,
+    key: str | None = None,
+) -> None:
+    """A download button for ``export_csv`` of the frame, saved as ``name`` (.csv)."""
+    st.download_button(
+        label or t("tables.download"),
+        export_csv(frame, kinds, currency=currency, labels=labels),
+        file_name=name if name.endswith(".csv") else f"{name}.csv",
+        mime="text/csv",
+        key=key,
+    )

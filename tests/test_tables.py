@@ -1,0 +1,120 @@
+"""Tables for people: rounding by meaning, headers in words in both languages, no None or
+NaN, Excel-friendly CSV (dashboard/tables.py over analytics/export.py)."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics.export import for_people
+from dashboard import i18n, tables
+
+# Real-shaped cells from the issue: a vanishing probability, an unrounded amount, NaN, None.
+FRAME = pl.DataFrame(
+    {
+        "queue": ["support", None, "=cmd"],
+        "p_breach": [7.538295321948948e-44, 0.12345, float("nan")],
+        "amount": [23227.4333, None, 1.005],
+        "churn_rate": [0.2534, 1.0, float("inf")],
+        "agents": [3.0, 4.6, None],
+        "aht_s": [181.4, 0.0, 59.5],
+        "calibrated": [True, False, None],
+    }
+)
+KINDS: dict[str, tables.Kind] = {
+    "p_breach": "probability",
+    "amount": "money",
+    "churn_rate": "percent",
+    "agents": "count",
+    "aht_s": "seconds",
+    "calibrated": "flag",
+}
+
+
+def test_numbers_are_rounded_to_what_they_mean():
+    out = for_people(FRAME, KINDS)
+    assert out["p_breach"].to_list() == [0.0, 0.123, None]  # 3 dp, NaN -> missing
+    assert out["amount"].to_list() == [23227.43, None, 1.0]  # 2 dp (1.005 is 1.00499... in binary)
+    assert out["churn_rate"].to_list() == [
+        25.3,
+        100.0,
+        None,
+    ]  # share -> percent, 1 dp; inf -> missing
+    assert out["agents"].to_list() == [3, 5, None] and out["agents"].dtype == pl.Int64
+    assert out["aht_s"].to_list() == [181, 0, 60]
+    assert out["queue"].to_list() == FRAME["queue"].to_list()  # text untouched
+
+
+@pytest.fixture
+def lang(monkeypatch):
+    def use(code: str) -> None:
+        monkeypatch.setattr(i18n, "language", lambda: code)
+        monkeypatch.setattr(tables, "language", lambda: code)
+
+    return use
+
+
+def test_russian_export_has_words_bom_and_no_scientific_notation(lang):
+    lang("ru")
+    data = tables.export_csv(FRAME, KINDS, currency="RUB")
+    assert data.startswith(b"\xef\xbb\xbf")
+    lines = data.decode("utf-8-sig").splitlines()
+    assert lines[0].split(";") == [
+        "Очередь",
+        "Вероятность срыва",
+        "Сумма, ₽",
+        "Отток в месяц, %",
+        "Операторов по плану",
+        "Время обработки, с",
+        "Откалибровано",
+    ]
+    assert lines[1:] == [
+        "support;0;23227,43;25,3;3;181;да",
+        ";0,123;;100;5;0;нет",
+        "'=cmd;;1;;;60;",  # formula defused; every missing cell empty
+    ]
+    text = "\n".join(lines)
+    assert "e-" not in text and "NaN" not in text and "None" not in text and "inf" not in text
+
+
+def test_english_export_headers_and_an_override(lang):
+    lang("en")
+    data = tables.export_csv(FRAME, KINDS, currency="USD", labels={"queue": "Line"})
+    assert data.decode("utf-8-sig").splitlines()[0].split(";") == [
+        "Line",
+        "Breach probability",
+        "Amount, $",
+        "Churn, a month, %",
+        "Agents planned",
+        "Handle time, s",
+        "Calibrated",
+    ]
+
+
+def _table_app() -> None:
+    import polars as pl
+
+    from dashboard.tables import show
+
+    frame = pl.DataFrame({"segment": ["mass", None], "churn_rate": [0.05, float("nan")]})
+    show(frame, {"churn_rate": "percent"}, labels={"segment": "Who"})
+
+
+def test_show_puts_headers_formats_and_a_dash_for_missing():
+    at = AppTest.from_function(_table_app, default_timeout=60).run()
+    assert not at.exception
+    element = at.dataframe[0]
+    assert list(element.value.columns) == ["segment", "churn_rate"]  # names kept for code
+    assert element.proto.placeholder == "—"
+    config = json.loads(element.proto.columns)
+    assert config["segment"]["label"] == "Who"
+    assert config["churn_rate"]["label"] == "Churn, a month"
+    assert config["churn_rate"]["type_config"] == {
+        "type": "number",
+        "format": "percent",
+        "step": 0.001,
+    }
+    assert element.value["churn_rate"].isna().tolist() == [False, True]  # NaN sent as missing
