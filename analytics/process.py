@@ -222,35 +222,54 @@ def drift(
     norm_share: float = 0.1,
     standard: Sequence[str] | None = None,
 ) -> pl.DataFrame:
-    """Month by month, the share of cases taking each deviation from the standard path.
+    """:func:`case_drift` of the steps of one ``scenario`` (all when None)."""
+    chosen = for_scenario(steps, scenario)
+    return case_drift(case_table(chosen), variant_paths(chosen), standard, norm_share)
 
-    The standard path is ``standard`` (activities in order) or else the scenario's most
+
+def case_drift(
+    cases: pl.DataFrame,
+    paths: pl.DataFrame,
+    standard: Sequence[str] | None = None,
+    norm_share: float = 0.1,
+) -> pl.DataFrame:
+    """Month by month, the share of ``cases`` (a :func:`~analytics.cases.case_table`)
+    taking each deviation from the standard path; ``paths``: :func:`variant_paths`.
+
+    The standard path is ``standard`` (activities in order) or else the cases' most
     frequent variant; a deviation is a directly-follows step (``source → target``) that
     the standard path does not have.
     Months are those of the cases' first steps. For each deviation: its share of the
-    month's cases in the first and the last month, ``growth`` (last - first, in shares),
-    and ``became_norm``: at least ``norm_share`` of the last month's cases take it and it
-    at least doubled. Sorted with the norms first, then by growth.
+    month's cases in the first and the last month (cases whose path has it / cases that
+    month), ``growth`` (last - first, in shares), and ``became_norm``: at least
+    ``norm_share`` of the last month's cases take it and it at least doubled. Sorted with
+    the norms first, then by growth. Which deviations a case has depends on its path
+    alone: they are found once per variant and weighted by its cases per month.
     """
-    chosen = for_scenario(steps, scenario)
-    if chosen.is_empty():
+    if cases.is_empty():
         return pl.DataFrame()
     if standard is None:
-        standard = variants(case_table(chosen), variant_paths(chosen))["path"][0].to_list()
+        standard = variants(cases, paths)["path"][0].to_list()
     normal = [f"{a}\0{b}" for a, b in standard_edges(standard)]
     month = pl.col("start").dt.truncate("1mo").dt.date().alias("month")
-    moves = (
-        transitions(chosen)
-        .with_columns(month, pl.col("source", "target").cast(pl.String))
-        .collect()
+    deviant = (
+        paths.select("variant", pl.col("path").cast(pl.List(pl.String)))
+        .select(
+            "variant",
+            pl.col("path").list.head(pl.col("path").list.len() - 1).alias("source"),
+            pl.col("path").list.tail(pl.col("path").list.len() - 1).alias("target"),
+        )
+        .explode("source", "target")
+        .drop_nulls()
+        .unique()
+        .filter(~pl.concat_str("source", pl.lit("\0"), "target").is_in(normal))
     )
-    deviant = moves.filter(~pl.concat_str("source", pl.lit("\0"), "target").is_in(normal))
-    per_month = (
-        chosen.filter(pl.col("step") == 0).rename({"timestamp": "start"}).group_by(month).len()
-    )
+    per_variant = cases.group_by("variant", month).agg(pl.len().alias("cases"))
+    per_month = cases.group_by(month).len()
     monthly = (
-        deviant.group_by("month", "source", "target")
-        .agg(pl.col("case_no").n_unique().alias("cases"))
+        deviant.join(per_variant, on="variant")
+        .group_by("month", "source", "target")
+        .agg(pl.col("cases").sum())
         .join(per_month, on="month")
         .with_columns((pl.col("cases") / pl.col("len")).alias("share"))
     )
