@@ -181,6 +181,11 @@ def _matches(rule: Rule, inputs: Inputs) -> list[tuple[str, str, float, dict[str
                         "region": r["region"],
                         "silent": r["silent"],
                         "reasons": reasons,
+                        # The reasons as template keys and values, for words in any language.
+                        "customer_id": r["customer_id"],
+                        "reason_features": list(r.get("reason_features") or []),
+                        "reason_values": list(r.get("reason_values") or []),
+                        "reason_args": list(r.get("reason_args") or []),
                     },
                 )
             )
@@ -201,6 +206,8 @@ def _matches(rule: Rule, inputs: Inputs) -> list[tuple[str, str, float, dict[str
                         "customers": r["customers"],
                         "expected_leavers": round(r["expected_leavers"], 1),
                         "mean_risk": round(r["mean_risk"], 4),
+                        "by": by,
+                        "value": r[by],
                     },
                 )
             )
@@ -232,6 +239,11 @@ def _matches(rule: Rule, inputs: Inputs) -> list[tuple[str, str, float, dict[str
                         "sen_slope_per_period": r["sen_slope"],
                         "customers": r["customers"],
                         "revenue_exposed": r["revenue_exposed"],
+                        "slice": r["slice"],
+                        "value": r["value"],
+                        "shift_sd": round(r["severity"], 2),
+                        "excess_per_month": r.get("excess_per_month"),
+                        "money_share": float(p.get("money_share", 0.05)),
                         "chart": {
                             "week": [str(w.date()) for w in r["week"]],
                             "value": r["x"],
@@ -251,6 +263,7 @@ def _matches(rule: Rule, inputs: Inputs) -> list[tuple[str, str, float, dict[str
             pl.col("p_breach").max(),
             pl.col("gap").clip(lower_bound=0).sum().alias("agent_intervals_short"),
             pl.col("time").dt.strftime("%Y-%m-%d %H:%M").alias("intervals"),
+            pl.col("p_breach").round(3).alias("interval_p_breach"),
             pl.col("mean").sum().alias("calls"),
         )
         for r in slots.sort("first", "queue").iter_rows(named=True):
@@ -264,6 +277,11 @@ def _matches(rule: Rule, inputs: Inputs) -> list[tuple[str, str, float, dict[str
                         "max_p_breach": round(r["p_breach"], 3),
                         "forecast_calls": round(r["calls"], 1),
                         "agent_intervals_short": r["agent_intervals_short"],
+                        "queue": r["queue"],
+                        "weekday": r["weekday"],
+                        "interval_p_breach": r["interval_p_breach"],
+                        "agent_hours_short": r["agent_intervals_short"] * inputs.interval_s / 3600,
+                        "cost_per_agent_hour": per_hour,
                     },
                 )
             )
@@ -279,6 +297,8 @@ def _matches(rule: Rule, inputs: Inputs) -> list[tuple[str, str, float, dict[str
                         "cases": r["cases"],
                         "extra_per_case": round(r["extra_per_case"], 2),
                         "period_days": 30,
+                        "scenario": r["scenario"],
+                        "tag": r["tag"],
                     },
                 )
             )
