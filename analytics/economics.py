@@ -28,6 +28,7 @@ from statsmodels.stats.proportion import proportion_confint
 from analytics.churn import churn_by_nps, dataset_churn, silent_churn_share
 from analytics.cost import monthly_cost_to_serve
 from analytics.dataset import Dataset
+from analytics.kpi import nps
 from analytics.measures import customer_base
 
 
@@ -486,3 +487,94 @@ def sensitivity_ranges(s: ChurnScenario, alpha: float = 0.05) -> dict[str, tuple
             )
             ranges[name] = (float(low), float(high))
     return ranges
+
+
+# The mission's worked example: the inputs a what-if starts from without measured data,
+# in the units a person types them (churn in percent a month, discount in percent a year).
+MISSION = {
+    "customers": 40_000.0,
+    "ltv": 37_800.0,
+    "churn_from": 3.0,
+    "churn_to": 5.0,
+    "months": 12,
+    "discount": 0.0,
+}
+
+
+def starting_values(data: DataInputs | None) -> dict[str, float]:
+    """The what-if's first inputs, as :data:`MISSION` types them: measured where the data
+    measures them (churn in percent, 2 decimals; LTV whole), else the mission's example.
+    An unmeasurable LTV (no revenue or no leavers) falls back to the example's."""
+    if data is None:
+        return dict(MISSION)
+    return {
+        **MISSION,
+        "customers": float(data.customers),
+        "ltv": float(round(data.ltv)) if data.ltv else MISSION["ltv"],
+        "churn_from": round(100 * data.churn_from, 2),
+        "churn_to": round(100 * data.churn_to, 2),
+    }
+
+
+def monthly_rate(annual: float) -> float:
+    """The monthly rate compounding to ``annual`` a year: ``(1 + annual)^(1/12) - 1``.
+
+    >>> round(monthly_rate(0.12), 6)
+    0.009489
+    """
+    return (1 + annual) ** (1 / 12) - 1
+
+
+def derived_ltv(
+    arpu: float, margin: float, lifetime_months: float, churn_from: float
+) -> tuple[float, float]:
+    """``(lifetime, LTV)`` for the LTV helper: the lifetime typed, or when 0 the mean
+    lifetime ``1 / churn_from`` of the baseline churn (0 without churn); LTV = ARPU x
+    margin x lifetime (:func:`ltv`)."""
+    life = lifetime_months or (1 / churn_from if churn_from else 0.0)
+    return life, ltv(arpu, margin, lifetime_months=life)
+
+
+def nps_detectability(surveys: pl.DataFrame) -> tuple[int, float] | None:
+    """``(answers, smallest change)``: the median number of NPS answers a calendar month
+    and the smallest NPS change two such months can tell apart
+    (:func:`nps_minimum_detectable_change` at the survey's promoter and detractor shares).
+    None without answers."""
+    score = nps(surveys["nps"])
+    monthly = surveys.group_by(pl.col("date").dt.truncate("1mo")).len()["len"]
+    if score is None or monthly.is_empty():
+        return None
+    answers = int(monthly.median())  # type: ignore[arg-type]
+    return answers, nps_minimum_detectable_change(score.promoters, score.detractors, answers)
+
+
+def scenario_sheet(s: ChurnScenario, loss: SilentChurnLoss) -> pl.DataFrame:
+    """The scenario for a spreadsheet: one row per ``item`` (a key the page names in
+    words), its ``value`` and ``unit`` (``money``, ``customers``, ``percent``, ``months``).
+    Money to 2 decimals, customers to 1, churn and discount in percent to 2 (the
+    precision they are typed with), the LTV ratio in percent to 1."""
+    rows = [
+        ("customers", s.customers, "customers", 1),
+        ("ltv", s.ltv, "money", 2),
+        ("churn_from", 100 * s.churn_from, "percent", 2),
+        ("churn_to", 100 * s.churn_to, "percent", 2),
+        ("months", s.months, "months", 0),
+        ("monthly_discount", 100 * s.monthly_discount, "percent", 2),
+        ("extra_customers_per_month", loss.extra_customers_per_month, "customers", 1),
+        ("revenue_lost_per_month", loss.revenue_lost_per_month, "money", 2),
+        ("extra_customers_per_year", loss.extra_customers_per_year, "customers", 1),
+        ("revenue_lost_per_year", loss.revenue_lost_per_year, "money", 2),
+        ("cohort_extra_customers", loss.cohort_extra_customers, "customers", 1),
+        ("cohort_revenue_lost", loss.cohort_revenue_lost, "money", 2),
+        ("cohort_revenue_lost_discounted", loss.cohort_revenue_lost_discounted, "money", 2),
+        ("ltv_after", loss.ltv_after, "money", 2),
+        ("ltv_ratio", 100 * loss.ltv_ratio, "percent", 1),
+        ("remaining_value_lost", loss.remaining_value_lost, "money", 2),
+    ]
+    return pl.DataFrame(
+        {
+            "item": [r[0] for r in rows],
+            "value": [round(float(r[1]), r[3]) for r in rows],
+            "unit": [r[2] for r in rows],
+        }
+    )

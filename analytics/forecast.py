@@ -1003,3 +1003,26 @@ def breaches(
         goal,
         calibration=calibration,
     )
+
+
+def overview(series: tuple[SeriesForecast, ...] | list[SeriesForecast]) -> pl.DataFrame:
+    """One row per series: the chosen model and its backtest scores (MASE, sMAPE,
+    interval coverage) beside the best baseline's MASE, and the forecast's total volume
+    over the horizon. Model and frequency are ids (the page names them)."""
+    rows = []
+    for s in series:
+        chosen = s.metrics.filter(pl.col("model") == s.model).row(0, named=True)
+        rows.append(
+            {
+                "series": s.name,
+                "frequency": s.frequency,
+                "model": s.model,
+                "beats": s.beats_baseline,
+                "mase": chosen["mase"],
+                "baseline_mase": s.mase(s.baseline),
+                "smape": chosen["smape"],
+                "coverage": chosen["coverage"],
+                "total": float(s.forecast["mean"].sum()),
+            }
+        )
+    return pl.DataFrame(rows)

@@ -617,3 +617,73 @@ def report_until(acd: pl.DataFrame, last_day: dt.date) -> pl.DataFrame:
 def has_staffing(acd: pl.DataFrame | None) -> bool:
     """Whether the report says how many agents worked: the breach forecast needs it."""
     return acd is not None and "agents" in acd.columns and acd["agents"].drop_nulls().len() > 0
+
+
+def recent(rows: pl.DataFrame, weeks: int = 4) -> pl.DataFrame:
+    """The ``realized`` rows of the report's last ``weeks`` weeks: intervals starting after
+    the last start minus ``weeks`` weeks (what "delivered lately" means on the page)."""
+    last = rows["interval_start"].max()
+    return rows.filter(pl.col("interval_start") > last - pl.duration(weeks=weeks))  # type: ignore[operator]
+
+
+def service_level_by_slot(rows: pl.DataFrame) -> pl.DataFrame:
+    """Delivered service level per weekday (1 = Monday) and time of day over the whole
+    report: sum answered in target / sum offered of the intervals at that slot."""
+    return (
+        rows.with_columns(slot_columns(pl.col("interval_start")))
+        .group_by("weekday", "slot")
+        .agg((pl.col("answered_in_target").sum() / pl.col("offered").sum()).alias("service_level"))
+        .sort("weekday", "slot")
+    )
+
+
+def plan_grid(plan: pl.DataFrame, queue: str) -> pl.DataFrame:
+    """One queue's ``weekly_plan`` agents as a grid to edit: a row per weekday, a column
+    per time of day (``HH:MM``)."""
+    return (
+        plan.filter(pl.col("queue") == queue)
+        .with_columns(pl.col("slot").dt.strftime("%H:%M"))
+        .pivot(on="slot", index="weekday", values="agents", sort_columns=True)
+        .sort("weekday")
+    )
+
+
+def edit_plan(
+    plan: pl.DataFrame, queue: str, grid: pl.DataFrame | None = None, extra: int = 0
+) -> pl.DataFrame:
+    """``plan`` with ``queue``'s agents taken from an edited :func:`plan_grid` (a slot
+    left empty keeps its plan), then ``extra`` agents added to every slot of every queue,
+    never below 0."""
+    if grid is not None:
+        edited = grid.unpivot(index="weekday", variable_name="slot", value_name="agents_new")
+        edited = edited.with_columns(
+            pl.col("slot").str.to_time("%H:%M"),
+            pl.lit(queue).alias("queue"),
+            pl.col("agents_new").cast(pl.Float64),
+        )
+        plan = (
+            plan.join(edited, on=["queue", "weekday", "slot"], how="left")
+            .with_columns(pl.coalesce("agents_new", "agents").alias("agents"))
+            .drop("agents_new")
+        )
+    return plan.with_columns((pl.col("agents") + extra).clip(lower_bound=0))
+
+
+@dataclass(frozen=True)
+class BreachTotals:
+    """The breach forecast in three numbers: intervals with P(breach) >= 0.5, the expected
+    number of breached intervals (sum of P), and agent-hours short (sum of positive
+    ``gap`` x interval length / 3600)."""
+
+    likely: int
+    expected: float
+    short_hours: float
+
+
+def breach_totals(breaches: pl.DataFrame, interval_s: float) -> BreachTotals:
+    short = breaches["gap"].fill_null(0).clip(lower_bound=0)
+    return BreachTotals(
+        likely=int((breaches["p_breach"] >= 0.5).sum()),
+        expected=float(breaches["p_breach"].sum()),
+        short_hours=float(short.sum()) * interval_s / 3600,
+    )

@@ -98,15 +98,15 @@ def show(
     )
 
 
-def export_csv(
+def for_export(
     frame: pl.DataFrame,
     kinds: Mapping[str, Kind],
     *,
     currency: str = "",
     labels: Mapping[str, str] | None = None,
-) -> bytes:
-    """The CSV a person downloads: headers in words, rounded numbers, yes/no in words,
-    ``;`` and decimal comma, UTF-8 with BOM (Excel opens it as it is)."""
+) -> pl.DataFrame:
+    """The frame as a person downloads it: numbers rounded by kind, yes/no in words,
+    headers in words with their units (CSV and Excel sheets alike)."""
     rounded = for_people(frame, kinds)
     flags = [c for c, d in rounded.schema.items() if d == pl.Boolean]
     words = rounded.with_columns(
@@ -117,10 +117,20 @@ def export_csv(
         .alias(c)
         for c in flags
     )
-    named = words.rename(
+    return words.rename(
         {c: header(c, kinds.get(c, "text"), currency, labels, export=True) for c in frame.columns}
     )
-    return to_csv_bytes(named)
+
+
+def export_csv(
+    frame: pl.DataFrame,
+    kinds: Mapping[str, Kind],
+    *,
+    currency: str = "",
+    labels: Mapping[str, str] | None = None,
+) -> bytes:
+    """``for_export`` as CSV: ``;`` and decimal comma, UTF-8 with BOM (Excel opens it)."""
+    return to_csv_bytes(for_export(frame, kinds, currency=currency, labels=labels))
 
 
 def download(

@@ -108,12 +108,12 @@ def test_economics_mission_preset_then_an_input_changes_the_result(app):
     at = _economics(app)
     assert not at.exception
     next(b for b in at.button if b.label == "Mission example").click().run()
-    assert _metric(at, "Extra customers lost a month") == "800"
-    assert _metric(at, "Future revenue lost a month") == "₽30.24M"
-    assert _metric(at, "Future revenue lost a year") == "₽362.9M"
+    assert _metric(at, "Extra leavers a month") == "800"
+    assert _metric(at, "Revenue lost a month") == "₽30.24M"
+    assert _metric(at, "Revenue lost a year") == "₽362.9M"
     assert any("₽30,240,000" in md.value and "₽362,880,000" in md.value for md in at.markdown)
     at.number_input(key="eco_to").set_value(6.0).run()
-    assert _metric(at, "Extra customers lost a month") == "1,200"
+    assert _metric(at, "Extra leavers a month") == "1,200"
     assert not at.warning  # presets and widgets agree: no session-state conflicts
 
 
@@ -127,7 +127,7 @@ def test_economics_url_restores_a_scenario(app):
         eco_reduction="10",
     )
     at = _economics(app)
-    assert _metric(at, "Extra customers lost a month") == "600"
+    assert _metric(at, "Extra leavers a month") == "600"
     # 10 % of 4.5 % = 0.45 points of 40,000 = 180 customers saved a month
     assert _metric(at, "Saved a month") == "180"
 
@@ -147,7 +147,7 @@ def test_economics_speaks_russian_numbers(app):
         lang="RU", eco_customers="40000", eco_ltv="37800", eco_from="3", eco_to="5"
     )
     at = _economics(app)
-    assert _metric(at, "Потеря будущей выручки в месяц") == "30,24\u00a0млн\u00a0₽"
+    assert _metric(at, "Потеря в месяц") == "30,24\u00a0млн\u00a0₽"
     assert any("30\u00a0240\u00a0000\u00a0₽" in md.value for md in at.markdown)
 
 

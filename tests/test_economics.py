@@ -8,16 +8,25 @@ from hypothesis import strategies as st
 
 from analytics.churn import churn_by_nps, silent_churn_share
 from analytics.economics import (
+    MISSION as MISSION_INPUTS,
+)
+from analytics.economics import (
     ChurnScenario,
+    DataInputs,
     Initiative,
     churn_change_from_nps,
+    derived_ltv,
     evaluate,
     inputs_from_data,
     ltv,
+    monthly_rate,
+    nps_detectability,
     nps_minimum_detectable_change,
     retention,
     returns_curve,
+    scenario_sheet,
     silent_churn_loss,
+    starting_values,
     tornado,
 )
 from analytics.io import load_path
@@ -211,3 +220,79 @@ def test_inputs_from_the_small_company(small_dir):
     assert data.churn_to_low <= data.churn_to <= data.churn_to_high
     assert data.monthly_cost > 0 and data.arpu > 0
     assert 0 <= data.silent_share <= 1
+
+
+def _measured(ltv_value: float | None) -> DataInputs:
+    return DataInputs(
+        customers=38_801,
+        arpu=1405.0,
+        ltv_churn=0.0488,
+        ltv=ltv_value,
+        month_active=39_000,
+        churn_from=0.031234,
+        churn_to=0.049876,
+        churn_to_low=0.047,
+        churn_to_high=0.052,
+        monthly_cost=None,
+        silent_share=None,
+        churned=0,
+        monthly=pl.DataFrame(),
+        by_segment=None,
+        nps_churn=None,
+    )
+
+
+def test_starting_values_are_measured_where_the_data_measures_them():
+    assert starting_values(None) == MISSION_INPUTS
+    measured = starting_values(_measured(28_757.4))
+    # churn typed in percent with 2 decimals; LTV whole; horizon and discount the example's
+    assert measured == {
+        "customers": 38_801.0,
+        "ltv": 28_757.0,
+        "churn_from": 3.12,
+        "churn_to": 4.99,
+        "months": 12,
+        "discount": 0.0,
+    }
+    assert starting_values(_measured(None))["ltv"] == 37_800.0  # unmeasurable: the example's
+
+
+def test_monthly_rate_compounds_to_the_annual_one():
+    # (1 + 0.12)^(1/12) - 1 = 0.0094888; twelve months of it compound back to 12 %
+    assert monthly_rate(0.12) == pytest.approx(0.0094887929, rel=1e-8)
+    assert (1 + monthly_rate(0.12)) ** 12 == pytest.approx(1.12)
+    assert monthly_rate(0.0) == 0.0
+
+
+def test_derived_ltv_uses_the_typed_lifetime_else_the_baseline_churn():
+    assert derived_ltv(1000, 0.5, 10, 0.04) == (10, 5000)  # 1000 x 0.5 x 10
+    assert derived_ltv(1000, 0.5, 0, 0.04) == pytest.approx((25, 12_500))  # 1 / 0.04 = 25 months
+    assert derived_ltv(1000, 1.0, 0, 0.0) == (0.0, 0.0)  # no churn, no lifetime: nothing
+
+
+def test_nps_detectability_from_monthly_answers():
+    # Unsorted answers over Jan (3), Mar (4) and Feb (5); April has none (missing, not 0).
+    dates = ["2025-03-02", "2025-01-05", "2025-02-01", "2025-03-09", "2025-01-20", "2025-02-11"]
+    dates += ["2025-02-12", "2025-03-30", "2025-01-31", "2025-02-28", "2025-03-15", "2025-02-02"]
+    scores = [10, 9, 3, 6, 10, 8, 7, 0, 9, 10, 5, 9]
+    surveys = pl.DataFrame({"date": pl.Series(dates).str.to_date(), "nps": scores})
+    answers, mde = nps_detectability(surveys)
+    assert answers == 4  # median of 3, 4, 5
+    # promoters 6/12, detractors 4/12: SE = 100 x sqrt((0.5 + 1/3 - (1/6)^2) / 4)
+    se = 100 * math.sqrt((0.5 + 1 / 3 - (1 / 6) ** 2) / 4)
+    assert mde == pytest.approx(1.959964 * math.sqrt(2) * se, rel=1e-6)
+    assert nps_detectability(surveys.clear()) is None
+
+
+def test_scenario_sheet_is_rounded_to_what_each_row_means():
+    sheet = scenario_sheet(MISSION, silent_churn_loss(MISSION))
+    rows = {r["item"]: (r["value"], r["unit"]) for r in sheet.iter_rows(named=True)}
+    assert rows["churn_from"] == (3.0, "percent") and rows["churn_to"] == (5.0, "percent")
+    assert rows["extra_customers_per_month"] == (800.0, "customers")  # not 800.0000000000001
+    assert rows["revenue_lost_per_month"] == (30_240_000.0, "money")
+    assert rows["revenue_lost_per_year"] == (362_880_000.0, "money")
+    # 40,000 x (0.97^12 - 0.95^12) = 6,139.24... customers, to one decimal
+    assert rows["cohort_extra_customers"] == (round(40_000 * (0.97**12 - 0.95**12), 1), "customers")
+    assert rows["ltv_ratio"] == (60.0, "percent")  # 0.03 / 0.05
+    assert rows["ltv_after"] == (22_680.0, "money")
+    assert sheet.height == 16 and sheet["item"].n_unique() == 16
