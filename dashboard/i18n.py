@@ -1,4 +1,10 @@
-"""UI strings: one TOML catalogue per language, ``t(key, **values)`` to look them up."""
+"""UI strings: one TOML catalogue per language, ``t(key, **values)`` to look them up.
+
+The app's catalogue (``dashboard/locales``) sits on top of the engine's
+(``analytics/locales``: load messages, quarantine reasons, tension labels, rule owners and
+actions), so a key of either renders the same way. Templates follow
+:mod:`analytics.messages`: ``{n:событие|события|событий}`` agrees a noun with ``n``.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from analytics import messages
+
 # The language switch shows these codes; they are also its URL value (?lang=RU).
 CODES = {"EN": "en", "RU": "ru"}
 _DIR = Path(__file__).parent / "locales"
@@ -15,20 +23,10 @@ _DIR = Path(__file__).parent / "locales"
 
 @cache
 def catalogue(lang: str) -> dict[str, str]:
-    """Flattened ``section.key -> text`` for one language."""
+    """Flattened ``section.key -> text`` for one language: the engine's messages, then the
+    app's strings."""
     data = tomllib.loads((_DIR / f"{lang}.toml").read_text(encoding="utf-8"))
-    flat: dict[str, str] = {}
-
-    def walk(prefix: str, node: dict[str, object]) -> None:
-        for key, value in node.items():
-            name = f"{prefix}{key}"
-            if isinstance(value, dict):
-                walk(f"{name}.", value)
-            else:
-                flat[name] = str(value)
-
-    walk("", data)
-    return flat
+    return {**messages.catalogue(lang), **messages.flatten(data)}
 
 
 def default_language() -> str:
@@ -44,5 +42,12 @@ def language() -> str:
 
 def t(key: str, **values: object) -> str:
     """The text for ``key`` in the current language (English, then the key, as fallbacks)."""
-    text = catalogue(language()).get(key) or catalogue("en").get(key) or key
-    return text.format(**values) if values else text
+    lang = language()
+    text = catalogue(lang).get(key) or catalogue("en").get(key) or key
+    return messages.fill(text, lang, values) if values else text
+
+
+def tr(text: object) -> str:
+    """An engine message (or a fixed English text the engine stored) in the current
+    language; a user's own wording as it is."""
+    return messages.render(text, language())

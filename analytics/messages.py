@@ -1,0 +1,151 @@
+"""Engine messages as a key and values, rendered in the reader's language.
+
+The engine says things (a load warning, a quarantine reason, a tension zone's label, an
+alert's owner) as a :class:`Message`: a catalogue key plus the values to fill in. A
+``Message`` is also a ``str``, its English rendering, so the command line, logs, CSV
+downloads and webhooks keep reading English while the app renders the same message in
+Russian with :func:`render`. Both languages live in one place, ``analytics/locales/``
+(``en.toml``, ``ru.toml``); the app's catalogue falls back to them.
+
+Counts agree with their noun through a plural field: ``{n:event|events}`` in English
+(one, other) and ``{n:событие|события|событий}`` in Russian (one, few, many, and an
+optional fourth form for fractions), chosen by :func:`plural_form` from the value of
+``n`` (a number, or a number already formatted as text). Whole numbers of five digits or
+more in a plain ``{n}`` field are grouped the way the language writes them (``12,345`` /
+``12 345``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import string
+import tomllib
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from typing import Any
+
+LANGUAGES = ("en", "ru")
+_NBSP = "\u00a0"
+_DIGITS = re.compile(r"[^\d.,\-]")
+
+
+@cache
+def catalogue(lang: str) -> dict[str, str]:
+    """The engine's ``section.key -> template`` for one language (flattened TOML)."""
+    text = resources.files("analytics").joinpath(f"locales/{lang}.toml").read_text("utf-8")
+    return flatten(tomllib.loads(text))
+
+
+def flatten(node: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """Nested TOML tables as dotted keys: ``{"a": {"b": "x"}}`` -> ``{"a.b": "x"}``."""
+    flat: dict[str, str] = {}
+    for key, value in node.items():
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = str(value)
+    return flat
+
+
+def _count(value: object) -> float:
+    """The number behind a count given as a number or as formatted text (``1 289 119``,
+    ``2,5``)."""
+    if isinstance(value, int | float):
+        return float(value)
+    text = _DIGITS.sub("", str(value)).replace(",", ".")
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
+def plural_form(n: object, lang: str) -> int:
+    """Index of the form that agrees with ``n`` (CLDR plural rules).
+
+    English: 0 = one (exactly 1), 1 = other. Russian (integers): 0 = one (ends in 1, not
+    in 11: 1, 21, 101), 1 = few (ends in 2-4, not 12-14: 2, 22, 104), 2 = many (the rest:
+    0, 5, 11, 12, 25, 111); 3 = other, a fraction (2,5 стандартного отклонения), which
+    a field with three forms writes in its few form (2,5 события).
+    """
+    value = _count(n)
+    if lang != "ru":
+        return 0 if value == 1 else 1
+    if math.isnan(value) or value != int(value):
+        return 3
+    whole = abs(int(value))
+    if whole % 10 == 1 and whole % 100 != 11:
+        return 0
+    if 2 <= whole % 10 <= 4 and not 12 <= whole % 100 <= 14:
+        return 1
+    return 2
+
+
+def group(value: float, lang: str, decimals: int = 0) -> str:
+    """``1234567.5`` -> ``1,234,568`` (en) or ``1 234 568`` with non-breaking spaces (ru)."""
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", _NBSP).replace(".", ",") if lang == "ru" else text
+
+
+class _Formatter(string.Formatter):
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+
+    def format_field(self, value: object, format_spec: str) -> str:
+        if "|" in format_spec:  # a plural field: pick the form that agrees with the value
+            forms = format_spec.split("|")
+            index = plural_form(value, self.lang)
+            return forms[index if index < len(forms) else min(1, len(forms) - 1)]
+        # Five digits and more are grouped (Russian leaves 2025 or 1500 whole, years too).
+        if not format_spec and isinstance(value, int) and abs(value) >= 10_000:
+            return group(value, self.lang)
+        return super().format_field(value, format_spec)
+
+
+def fill(template: str, lang: str, values: Mapping[str, object]) -> str:
+    """``template`` with ``values`` in, plural fields agreeing, counts grouped; a message
+    inside a value is rendered in the same language."""
+    rendered = {k: render(v, lang) if isinstance(v, Message) else v for k, v in values.items()}
+    return _Formatter(lang).vformat(template, (), rendered)
+
+
+class Message(str):
+    """A catalogue key and its values; as a ``str``, the English text.
+
+    ``Message("io.empty", name="calls.csv")`` reads ``calls.csv: the file is empty...``
+    wherever a string is expected, and ``render(message, "ru")`` gives the Russian.
+    """
+
+    key: str
+    values: dict[str, object]
+
+    def __new__(cls, key: str, /, **values: object) -> Message:
+        self = super().__new__(cls, fill(catalogue("en")[key], "en", values))
+        self.key = key
+        self.values = values
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickling (Streamlit's cache) keeps the key
+        return (_rebuild, (self.key, self.values))
+
+
+def _rebuild(key: str, values: dict[str, object]) -> Message:
+    return Message(key, **values)
+
+
+@cache
+def _fixed_texts() -> dict[str, str]:
+    """English text -> key of every catalogue entry without placeholders."""
+    return {v: k for k, v in catalogue("en").items() if "{" not in v}
+
+
+def render(text: object, lang: str) -> str:
+    """``text`` in ``lang``: a :class:`Message` from its catalogue; a plain string that is
+    the English of a fixed message (an owner or action of the default rules, read back from
+    the alert store) as that message; anything else as is (a user's own wording)."""
+    if isinstance(text, Message):
+        template = catalogue(lang).get(text.key) or catalogue("en")[text.key]
+        return fill(template, lang, text.values)
+    key = _fixed_texts().get(str(text))
+    return catalogue(lang).get(key, str(text)) if key else str(text)

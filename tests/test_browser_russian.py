@@ -1,0 +1,144 @@
+"""Every page in Russian on the committed sample: no English word left on screen.
+
+The walk opens each page with ``?lang=RU``, waits for it to settle, and reads what a person
+sees: the page's text (``innerText``, which skips hidden nodes) and the text drawn inside
+the charts' SVG (axis ticks, legends, annotations). Any word written only in Latin letters
+fails the test unless it is a code or unit a Russian reader uses as is (SLA, NPS, CSV...).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator, Sequence
+
+import polars as pl
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.conftest import SAMPLE_DIR
+from tests.test_browser import browser, serve, settled  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.browser
+
+# URL paths; the overview is the default page, at the root.
+PAGES = (
+    "",
+    "workshop",
+    "risk",
+    "tension",
+    "escalations",
+    "cost",
+    "process",
+    "forecast",
+    "economics",
+    "data",
+)
+# Codes, units and names a Russian CX team reads in Latin letters.
+ALLOWED = {
+    # Metrics and abbreviations of the trade.
+    *("SLA", "SL", "NPS", "CSAT", "AHT", "ASA", "CX", "LTV", "ACD", "IVR", "KPI", "WFM", "ID"),
+    *("MASE", "WAPE", "EWMA", "CUSUM", "ETS", "MSTL", "AUC", "ROC", "ARL", "CRM", "ITSM"),
+    # File formats and protocols.
+    *("CSV", "PDF", "HTML", "TOML", "JSON", "XLSX", "PNG", "ZIP", "URL", "UTF", "BOM", "API"),
+    # Product names and the language switch.
+    *("CX Radar", "Radar", "Erlang", "Plotly", "Excel", "EN", "RU", "e-mail"),
+    # The bilingual label of the language switch; the date mask Streamlit draws in a
+    # date input (its ``format`` sets the order and separator, not the letters).
+    *("Language", "dd", "mm", "yyyy"),
+    # Units.
+    *("s", "ms", "MB", "KB", "GB", "x"),
+}
+# A run of Latin letters that is a word (not a single letter inside a formula).
+_LATIN_WORD = re.compile(r"(?<![\w])[A-Za-z][A-Za-z'_-]*[A-Za-z](?![\w])")
+# innerText of the page without icon ligatures and the screen-reader skip link, the text
+# drawn in the charts' SVG, and the table cells (the grid draws on a canvas; its
+# accessibility table holds the rows on screen).
+_VISIBLE = """() => {
+  const hidden = '[data-testid=stIconMaterial], [data-testid=stExpanderIcon], '
+    + '[data-testid=stSkipToContent]';
+  document.querySelectorAll(hidden).forEach(n => n.remove());
+  const svg = [...document.querySelectorAll('.js-plotly-plot svg text')]
+    .filter(n => n.getBoundingClientRect().width > 0)
+    .map(n => n.textContent);
+  const cells = [...document.querySelectorAll('[data-testid=stDataFrame] table th, '
+    + '[data-testid=stDataFrame] table td')].map(n => n.textContent);
+  return [document.body.innerText, ...svg, ...cells].join('\\n');
+}"""
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    with serve() as url:  # the committed sample company
+        yield url
+
+
+@pytest.fixture
+def page(browser) -> Iterator[Page]:  # noqa: F811 (the module-scoped fixture above)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="ru-RU")
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    yield page
+    context.close()
+
+
+def data_values() -> list[str]:
+    """The sample company's own category values (regions, scenarios, steps, teams), longest
+    first: the app shows a company's data as the company wrote it."""
+    values: set[str] = set()
+    for table in SAMPLE_DIR.glob("*.parquet"):
+        frame = pl.read_parquet(table)
+        for name, dtype in frame.schema.items():
+            if dtype == pl.String and frame[name].n_unique() < 100:
+                values.update(frame[name].drop_nulls().unique())
+    return sorted(values, key=lambda v: (-len(v), v))
+
+
+def latin_words(text: str, values: Sequence[str] = ()) -> Counter[str]:
+    """Latin-only words of ``text`` outside the allowlist, once whole data ``values`` are
+    taken out (in "channel bot" the value "bot" is data, "channel" is the app's word)."""
+    for value in values:
+        text = re.sub(rf"(?<![\w-]){re.escape(value)}(?![\w-])", " ", text)
+    words = Counter(_LATIN_WORD.findall(text))
+    return Counter(
+        {w: n for w, n in words.items() if w not in ALLOWED and w.upper() not in ALLOWED}
+    )
+
+
+def test_latin_words_finds_english_and_spares_codes():
+    text = "Уровень SLA 80 % за 20 s; CSAT 4,2; Growing problems: channel bot; x2; e-mail"
+    assert latin_words(text) == Counter({"Growing": 1, "problems": 1, "channel": 1, "bot": 1})
+    assert latin_words(text, ["bot", "Growing problems"]) == Counter({"channel": 1})
+    assert latin_words("robot; bot-loop", ["bot"]) == Counter({"robot": 1, "bot-loop": 1})
+
+
+def loaded(page: Page) -> None:
+    """Settled, and every chart and table drawn (each shows a skeleton until its code loads)."""
+    settled(page, quiet_s=2.0, limit_s=240)
+    expect(page.get_by_test_id("stSkeleton")).to_have_count(0)
+
+
+def read_page(page: Page, url: str) -> str:
+    """What the page shows with every expander open, tab by tab."""
+    page.goto(url)
+    expect(page.locator("h1").first).to_be_visible()
+    loaded(page)
+    page.evaluate(
+        "() => document.querySelectorAll('details:not([open]) > summary').forEach(s => s.click())"
+    )
+    loaded(page)
+    texts = [page.evaluate(_VISIBLE)]
+    tabs = page.get_by_role("tab")
+    for i in range(1, tabs.count()):
+        tabs.nth(i).click()
+        loaded(page)
+        texts.append(page.evaluate(_VISIBLE))
+    return "\n".join(texts)
+
+
+@pytest.mark.parametrize("name", PAGES, ids=lambda p: p or "overview")
+def test_every_page_reads_in_russian(server, page, name):
+    text = read_page(page, f"{server}/{name}?lang=RU")
+    assert "Traceback" not in text
+    left = latin_words(text, data_values())
+    assert not left, f"{name}: {sorted(left.items(), key=lambda kv: -kv[1])}"

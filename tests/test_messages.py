@@ -1,0 +1,105 @@
+"""Engine messages: plural agreement, one catalogue per language, both languages render."""
+
+from __future__ import annotations
+
+import pickle
+import string
+
+import pytest
+
+from analytics import messages
+from analytics.messages import Message, plural_form, render
+from dashboard.i18n import catalogue
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+@pytest.mark.parametrize(
+    ("n", "form"),
+    # CLDR Russian: one ends in 1 but not 11; few ends in 2-4 but not 12-14; many the rest.
+    [
+        *((1, 0), (2, 1), (5, 2), (11, 2), (21, 0), (22, 1), (25, 2), (111, 2), (0, 2)),
+        *((14, 2), (101, 0), (104, 1), (112, 2), (1_289_121, 0)),
+    ],
+)
+def test_russian_plural_rule(n, form):
+    assert plural_form(n, "ru") == form
+
+
+def test_plural_of_formatted_counts_and_fractions():
+    # Counts often arrive formatted for display: "1 289 119" (non-breaking spaces), "2,5".
+    assert plural_form("1\u00a0289\u00a0119", "ru") == 2
+    assert plural_form("56\u00a0101", "ru") == 0
+    assert plural_form("2,5", "ru") == 3
+    assert [plural_form(n, "en") for n in (0, 1, 2, 21)] == [1, 0, 1, 1]
+
+
+@pytest.mark.parametrize(
+    ("n", "text"),
+    [
+        *((1, "1 событие"), (2, "2 события"), (5, "5 событий"), (11, "11 событий")),
+        *((21, "21 событие"), (22, "22 события"), (25, "25 событий"), (111, "111 событий")),
+        *((194, "194 события"), ("2,5", "2,5 события")),
+    ],
+)
+def test_a_plural_field_agrees_the_noun(n, text):
+    assert messages.fill("{n} {n:событие|события|событий}", "ru", {"n": n}) == text
+
+
+def test_large_whole_numbers_are_grouped_years_are_not():
+    assert messages.fill("{n}; {year}", "ru", {"n": 1289119, "year": 2025}) == (
+        "1\u00a0289\u00a0119; 2025"
+    )
+    assert messages.fill("{n}; {year}", "en", {"n": 1289119, "year": 2025}) == "1,289,119; 2025"
+
+
+def test_engine_catalogues_have_the_same_keys_and_placeholders():
+    en, ru = messages.catalogue("en"), messages.catalogue("ru")
+    assert sorted(set(en) ^ set(ru)) == []
+    assert [k for k in en if _fields(en[k]) != _fields(ru[k])] == []
+
+
+def test_every_app_key_is_in_both_languages_with_the_same_plural_forms():
+    # A Russian plural field has three forms (four with fractions), an English one two.
+    en, ru = catalogue("en"), catalogue("ru")
+    for key, text in ru.items():
+        for _, name, spec, _ in string.Formatter().parse(text):
+            if name and "|" in (spec or ""):
+                assert len(spec.split("|")) in (3, 4), (key, spec)
+        for _, name, spec, _ in string.Formatter().parse(en[key]):
+            if name and "|" in (spec or ""):
+                assert len(spec.split("|")) == 2, (key, spec)
+
+
+def test_a_message_reads_as_english_and_renders_in_russian():
+    owner = Message("rule.owner.retention")
+    assert owner == "retention team"  # where a str is expected: CLI, CSV, webhook
+    assert f"Owner: {owner}" == "Owner: retention team"
+    assert render(owner, "ru") == "команда удержания"
+    assert render(owner, "en") == "retention team"
+
+
+def test_a_message_survives_pickling_with_its_key():
+    # Streamlit's cache pickles what a cached function returns.
+    back = pickle.loads(pickle.dumps(Message("rule.owner.wfm")))
+    assert isinstance(back, Message)
+    assert render(back, "ru") == "планирование персонала (WFM)"
+
+
+def test_stored_english_of_a_default_rule_translates_and_own_wording_stays():
+    # The alert store and webhooks keep plain English; the app translates the default
+    # rules' texts back and leaves a team's own owner as written.
+    assert render("logistics operations", "ru") == "логистика"
+    assert render("Ops team Kazan", "ru") == "Ops team Kazan"
+
+
+def test_every_default_rule_owner_and_action_is_in_the_catalogue():
+    from analytics.escalation import Rules
+
+    english = set(messages.catalogue("en").values())
+    rules = Rules.default().rules
+    assert rules
+    missing = [(r.id, text) for r in rules for text in (r.owner, r.action) if text not in english]
+    assert missing == []
