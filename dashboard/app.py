@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.escape import md
+from dashboard.filters import sidebar as filter_sidebar
 from dashboard.fmt import number
 from dashboard.i18n import CODES, default_language, t
 from dashboard.state import current_dataset, uploaded_dataset
@@ -38,6 +39,7 @@ with st.sidebar:
         if reasons:  # the first reason here, every one on the Data page
             more = t("upload.more", n=len(reasons) - 1) if len(reasons) > 1 else ""
             st.caption(f"{t('upload.why', reason=md(reasons[0]))} {more}")
+    filter_sidebar(current_dataset(filtered=False))
     dataset = current_dataset()
     events = dataset.events
     if events.height:

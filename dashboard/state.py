@@ -23,6 +23,7 @@ from analytics.limits import clip
 from analytics.mapping import Mapping
 from analytics.schema import Settings
 from analytics.store import store_path
+from dashboard import filters
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,15 +98,17 @@ def uploaded_dataset() -> Dataset | None:
     return _uploaded(upload_key(files, mapping()), files, mapping().to_toml())
 
 
-def current_dataset() -> Dataset:
-    """The dataset chosen in the sidebar, under the session's settings if edited."""
+def current_dataset(filtered: bool = True) -> Dataset:
+    """The dataset chosen in the sidebar, under the session's settings if edited, restricted
+    to the sidebar's global filters (:mod:`dashboard.filters`) unless ``filtered`` is False."""
     dataset = None
     if st.session_state.get("source") == "upload":
         dataset = uploaded_dataset()
     if dataset is None or not dataset.report.usable:
         dataset = _sample(str(sample_dir()))
     settings: Settings | None = st.session_state.get("settings")
-    return with_settings(dataset, settings) if settings is not None else dataset
+    dataset = with_settings(dataset, settings) if settings is not None else dataset
+    return filters.filtered(dataset) if filtered else dataset
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)

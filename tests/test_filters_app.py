@@ -1,0 +1,90 @@
+"""AppTest of the global filters: set in the URL, applied on every page, compared on Overview."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics.cost import case_costs
+from analytics.filters import apply
+from analytics.io import load_path
+from tests.test_filters import EVENTS, FEBRUARY, TINY
+
+APP = "../dashboard/app.py"  # AppTest resolves paths relative to this file
+TIMEOUT = 120
+
+
+def _write(folder: Path, files: dict[str, str]) -> Path:
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _write(tmp_path_factory.mktemp("filters") / "tiny", TINY)
+
+
+def _app(folder: Path, monkeypatch: pytest.MonkeyPatch, **params: list[str]) -> AppTest:
+    monkeypatch.setenv("CX_RADAR_DATA", str(folder))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params.update(params)
+    return at
+
+
+def _metric(at: AppTest, label: str) -> tuple[str, str]:
+    return next((m.value, m.delta) for m in at.metric if m.label == label)
+
+
+def test_dates_in_the_url_filter_overview_and_cost_and_compare_with_the_month_before(
+    tiny_dir, monkeypatch
+):
+    at = _app(tiny_dir, monkeypatch, dates=["2024-02-01", "2024-02-29"]).run()
+    assert not at.exception
+    assert at.date_input(key="dates").value == (FEBRUARY.start, FEBRUARY.end)
+    assert "Filtered: 2024-02-01 – 2024-02-29." in [c.value for c in at.sidebar.caption]
+    # February against 3..31 January (29 days), by hand (see test_filters):
+    # SL (4 + 3) / (4 + 6) = 70 % vs 8 / 10 = 80 %; CSAT (2 + 4) / 2 vs 5;
+    # contacts per case 3 / 3 vs 3 / 2 (K1's internal step is no contact)
+    assert _metric(at, "Service level") == ("70.0\u00a0%", "-10.0 pp")
+    assert _metric(at, "CSAT") == ("3.00", "-2.00")
+    assert _metric(at, "Contacts per case") == ("1.00", "-0.50")
+    assert _metric(at, "NPS")[1] == "-150.0"  # -50 vs +100
+    assert any("previous 29 days (2024-01-03 – 2024-01-31)" in c.value for c in at.caption)
+
+    at.switch_page("app_pages/cost.py").run()
+    assert not at.exception
+    assert "3 events · 3 customers with events · 2024-02-01 – 2024-02-20" in [
+        c.value for c in at.sidebar.caption
+    ]
+    whole = load_path(tiny_dir)
+    february, everything = case_costs(apply(whole, FEBRUARY)), case_costs(whole)
+    shown = _metric(at, "Cost per case, median")[0]
+    assert shown == f"₽{february['cost'].median():,.0f}"
+    assert shown != f"₽{everything['cost'].median():,.0f}"  # the filter made a difference
+
+
+def test_a_segment_in_the_url_and_the_reset_button(tiny_dir, monkeypatch):
+    at = _app(tiny_dir, monkeypatch, segment=["mass"]).run()
+    assert not at.exception
+    caption = "Filtered: mass. Not split by customer (shown whole): interval report."
+    assert caption in [c.value for c in at.sidebar.caption]
+    # c1 and c3: K1 (2 contacts), K2 (2), K5 (1): 5 contacts in 3 cases
+    assert _metric(at, "Contacts per case")[0] == "1.67"
+    assert _metric(at, "Active customers")[0] == "2"
+    assert any("Pick a date range" in c.value for c in at.caption)  # no period, no change
+    next(b for b in at.sidebar.button if b.label == "Reset filters").click().run()
+    assert not at.exception
+    assert at.multiselect(key="segment").value == []
+    assert not any(c.value.startswith("Filtered") for c in at.sidebar.caption)
+    assert _metric(at, "Active customers")[0] == "5"
+
+
+def test_choices_the_data_lacks_get_no_widget(tmp_path, monkeypatch):
+    at = _app(_write(tmp_path / "log", {"events.csv": EVENTS}), monkeypatch).run()
+    assert not at.exception
+    keys = {w.key for w in at.sidebar.multiselect}
+    assert keys == {"channel"}  # no customers table: no segment or region to choose
