@@ -11,6 +11,7 @@ import streamlit as st
 
 from analytics.alert_text import Chart, Fact, Sentence, chart, evidence
 from analytics.escalation import Inputs
+from dashboard.chart_locale import chart_config
 from dashboard.charts import bars_figure, control_chart
 from dashboard.escape import md
 from dashboard.fmt import money, number, percent
@@ -112,7 +113,7 @@ def card(alert: dict[str, Any], title: str, inputs: Inputs, currency: str) -> No
     st.markdown("\n".join(f"* {say(s, currency)}" for s in evidence(alert)))
     found = chart(alert, inputs)
     if found is not None:
-        st.plotly_chart(figure(found, currency), width="stretch")
+        st.plotly_chart(figure(found, currency), width="stretch", config=chart_config())
     with st.expander(t("alerts.technical")):
         seen = {k: alert[k] for k in ("id", "first_seen", "last_seen")}
         st.markdown(t("alerts.rule_line", rule=md(alert["rule"]), **seen))

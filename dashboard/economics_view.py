@@ -28,6 +28,7 @@ from analytics.economics import (
 from analytics.export import to_xlsx_bytes
 from analytics.measures import data_end
 from dashboard import tables
+from dashboard.chart_locale import chart_config
 from dashboard.charts import definitions_figure, projection_figure, returns_figure
 from dashboard.fmt import compact_money, money, number, percent, symbol
 from dashboard.i18n import t
@@ -230,7 +231,11 @@ def definitions(s: ChurnScenario, loss: SilentChurnLoss, currency: str) -> None:
             after=money(loss.ltv_after, currency),
         ),
     ]
-    st.plotly_chart(definitions_figure(dict(zip(names, amounts, strict=True))), width="stretch")
+    st.plotly_chart(
+        definitions_figure(dict(zip(names, amounts, strict=True))),
+        width="stretch",
+        config=chart_config(),
+    )
     frame = pl.DataFrame({"definition": names, "amount": amounts, "explanation": why})
     tables.show(frame, {"amount": "money"}, currency=currency, key="eco_definitions")
 
@@ -244,7 +249,7 @@ def projection(loss: SilentChurnLoss) -> None:
         "revenue_lost_discounted": names["discounted"],
     }
     chart = projection_figure(loss.projection, labels, t("economics.month_axis"))
-    st.plotly_chart(chart, width="stretch")
+    st.plotly_chart(chart, width="stretch", config=chart_config())
 
 
 def observed(data: DataInputs) -> None:
@@ -373,7 +378,7 @@ def initiative_results(i: Initiative, gap: float, currency: str) -> None:
     axes = t("economics.spend_axis"), t("economics.net_axis")
     point = (i.monthly_cost, outcome.net_per_month)
     chart = returns_figure(curve.curve, curve.optimum_spend, point, *axes)
-    st.plotly_chart(chart, width="stretch")
+    st.plotly_chart(chart, width="stretch", config=chart_config())
     st.caption(
         t(
             "economics.curve_explain",

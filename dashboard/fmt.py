@@ -23,6 +23,12 @@ def number(value: float | None, decimals: int = 0) -> str:
     return text
 
 
+def general(value: float, spec: str = ".4g") -> str:
+    """A p-value or a slope in ``spec`` (``.1e``, ``.4g``) with the language's decimal mark."""
+    text = format(value, spec)
+    return text.replace(".", ",") if language() == "ru" else text
+
+
 def symbol(currency: str) -> str:
     """``RUB`` -> ``₽``; a code without a sign stays the code."""
     return _SYMBOLS.get(currency, currency)

@@ -24,6 +24,7 @@ from analytics.sla import (
     summary,
 )
 from dashboard import tables
+from dashboard.chart_locale import chart_config
 from dashboard.charts import calibration_figure, forecast_figure, heatmap_figure, reliability_figure
 from dashboard.escape import md
 from dashboard.fmt import number, percent, seconds
@@ -102,7 +103,7 @@ def delivered(acd: pl.DataFrame, interval_s: float, target: float, goal: float) 
     chart = heatmap_figure(
         by_slot, "weekday", "slot", "service_level", title, zmin=0, zmax=1, percent=True
     )
-    st.plotly_chart(chart, width="stretch")
+    st.plotly_chart(chart, width="stretch", config=chart_config())
 
 
 def _names(frame: pl.DataFrame) -> pl.DataFrame:
@@ -143,7 +144,9 @@ def one_series(one: SeriesForecast, run: ForecastRun, horizon: int, level: float
         "forecast": t("forecast.forecast"),
         "interval": t("forecast.interval", level=percent(level, 0)),
     }
-    st.plotly_chart(forecast_figure(history, one.forecast, names), width="stretch")
+    st.plotly_chart(
+        forecast_figure(history, one.forecast, names), width="stretch", config=chart_config()
+    )
     verdict = "forecast.verdict_better" if one.beats_baseline else "forecast.verdict_baseline"
     model, baseline = t(f"forecast.model_{one.model}"), t(f"forecast.model_{one.baseline}")
     st.markdown(t(verdict, model=model, baseline=baseline))
@@ -208,7 +211,7 @@ def breach_map(shown: pl.DataFrame, calibration: Calibration, target: float, goa
         zmax=1,
         percent=True,
     )
-    st.plotly_chart(chart, width="stretch")
+    st.plotly_chart(chart, width="stretch", config=chart_config())
 
 
 def breach_points_table(points: pl.DataFrame, calibrated: bool) -> None:
@@ -282,7 +285,9 @@ def _calibration_charts(calibration: Calibration, queue: str) -> None:
     labels["title"] = t("sla_risk.scatter_title", queue=queue)
     history = calibration.history.filter(pl.col("queue") == queue)
     points = (curve.x.tolist(), curve.y.tolist()) if curve else None
-    left.plotly_chart(calibration_figure(history, points, labels), width="stretch")
+    left.plotly_chart(
+        calibration_figure(history, points, labels), width="stretch", config=chart_config()
+    )
     bins = calibration.reliability()
     if not bins.height:
         right.info(t("sla_risk.no_reliability", min=MIN_INTERVALS))
@@ -291,7 +296,7 @@ def _calibration_charts(calibration: Calibration, queue: str) -> None:
     names_rel = {
         k: t(f"sla_risk.{'reliability_title' if k == 'title' else 'rel_' + k}") for k in keys
     }
-    right.plotly_chart(reliability_figure(bins, names_rel), width="stretch")
+    right.plotly_chart(reliability_figure(bins, names_rel), width="stretch", config=chart_config())
 
 
 def gap_map(shown: pl.DataFrame) -> None:
@@ -299,7 +304,7 @@ def gap_map(shown: pl.DataFrame) -> None:
     chart = heatmap_figure(
         shown, "day", "time of day", "gap", t("forecast.gap_map"), scale="RdBu_r", zmin=-3, zmax=3
     )
-    st.plotly_chart(chart, width="stretch")
+    st.plotly_chart(chart, width="stretch", config=chart_config())
     st.caption(t("forecast.gap_help"))
 
 

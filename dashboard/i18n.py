@@ -40,6 +40,11 @@ def language() -> str:
     return CODES.get(code, default_language()) if isinstance(code, str) else default_language()
 
 
+def date_format() -> str:
+    """``format`` of ``st.date_input``: 31.12.2025 in Russian, 2025/12/31 in English."""
+    return "DD.MM.YYYY" if language() == "ru" else "YYYY/MM/DD"
+
+
 def t(key: str, **values: object) -> str:
     """The text for ``key`` in the current language (English, then the key, as fallbacks)."""
     lang = language()

@@ -78,7 +78,7 @@ def mapping_editor(sources: Sources, current: Mapping, report: LoadReport) -> Ma
                 {
                     "column": table.names,
                     "required": [c.required for c in table.columns],
-                    "meaning": [c.meaning for c in table.columns],
+                    "meaning": [t(f"meaning.{name}.{c.name}") for c in table.columns],
                     "source": [j[0] if j else f for f, j in zip(first, joined, strict=True)],
                     "source2": [j[1] if j else "" for j in joined],
                     "constant": [current.constants.get(name, {}).get(c, "") for c in table.names],

@@ -13,6 +13,7 @@ from analytics.economics import (
     tornado,
 )
 from dashboard import economics_view as view
+from dashboard.chart_locale import chart_config
 from dashboard.charts import tornado_figure
 from dashboard.fmt import number, percent
 from dashboard.i18n import t
@@ -59,7 +60,7 @@ with right:
     st.caption(t("economics.tornado_explain"))
     sensitivity = tornado(scenario, sensitivity_ranges(scenario))
     names = {n: t(f"economics.{n}") for n in sensitivity["input"]}
-    st.plotly_chart(tornado_figure(sensitivity, names), width="stretch")
+    st.plotly_chart(tornado_figure(sensitivity, names), width="stretch", config=chart_config())
 
 st.divider()
 st.subheader(t("economics.initiative"))

@@ -12,6 +12,7 @@ from analytics.kpi import classic_metrics, monthly_story
 from analytics.measures import data_end
 from analytics.overview import leaks
 from dashboard import filters
+from dashboard.chart_locale import chart_config
 from dashboard.charts import story_figure
 from dashboard.fmt import money, number, percent
 from dashboard.headline import Tiles, alert_line, zone_line
@@ -133,7 +134,11 @@ if dataset.customers is not None and dataset.events.height:
 story = engine(monthly_story, dataset)
 if story.height:
     titles = ("chart_title", "chart_sla", "chart_nps", "chart_churn")
-    st.plotly_chart(story_figure(story, *(t(f"overview.{k}") for k in titles)), width="stretch")
+    st.plotly_chart(
+        story_figure(story, *(t(f"overview.{k}") for k in titles)),
+        width="stretch",
+        config=chart_config(),
+    )
 st.subheader(t("overview.explore"))
 a, b, c, d = st.columns(4)
 a.page_link("app_pages/economics.py", label=t("overview.to_economics"), icon=":material/payments:")

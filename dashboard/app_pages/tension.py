@@ -7,9 +7,10 @@ import polars as pl
 import streamlit as st
 
 from analytics.tension import MIN_BASELINE_DAYS, operational_gaps, zones
+from dashboard.chart_locale import chart_config
 from dashboard.charts import control_chart
-from dashboard.fmt import count_column, number_column, percent, share_column
-from dashboard.i18n import t
+from dashboard.fmt import count_column, general, number_column, percent, share_column, symbol
+from dashboard.i18n import date_format, t
 from dashboard.needs import has, require
 from dashboard.state import current_dataset, engine
 
@@ -21,7 +22,11 @@ require(dataset, "events", "acd")
 
 st.caption(t("risk.zones_help"))
 span = st.date_input(
-    t("risk.baseline_pick"), value=[], key="tension_baseline", help=t("risk.baseline_pick_help")
+    t("risk.baseline_pick"),
+    value=[],
+    key="tension_baseline",
+    help=t("risk.baseline_pick_help"),
+    format=date_format(),
 )
 baseline = tuple(span) if len(span) == 2 else None
 if baseline and (baseline[1] - baseline[0]).days + 1 < MIN_BASELINE_DAYS:
@@ -43,11 +48,13 @@ if found.height == 0:
     st.info(t("risk.no_zones"))
 else:
     frequency = {"day": t("risk.daily"), "week": t("risk.weekly_freq")}
+    slices = {k: t(f"story.slice.{k}") for k in found["slice"].unique()}
     shown = found.with_columns(
         pl.col("indicator").replace_strict(
             {k: t(f"risk.indicator.{k}") for k in found["indicator"].unique()}
         ),
         pl.col("frequency").replace_strict(frequency),
+        pl.col("slice").replace_strict(slices),
     )
     st.dataframe(
         shown.select(
@@ -76,7 +83,7 @@ else:
             "recent": st.column_config.NumberColumn(t("risk.recent"), format="%.3f"),
             "relative_change": share_column(t("risk.change")),
             "excess_per_month": number_column(t("risk.excess")),
-            "money_at_stake": number_column(t("risk.money", currency=currency)),
+            "money_at_stake": number_column(t("risk.money", currency=symbol(currency))),
             "started": t("risk.started"),
             "first_alarm": t("risk.first_alarm"),
             "customers": count_column(t("risk.customers")),
@@ -84,7 +91,7 @@ else:
         },
     )
     names = [
-        f"{r['slice']} {r['value']} · {t('risk.indicator.' + r['indicator'])} · "
+        f"{slices[r['slice']]} {r['value']} · {t('risk.indicator.' + r['indicator'])} · "
         f"{frequency[r['frequency']]}"
         for r in found.iter_rows(named=True)
     ]
@@ -105,6 +112,7 @@ else:
             z["started"],
         ),
         width="stretch",
+        config=chart_config(),
     )
     st.caption(
         t(
@@ -113,8 +121,8 @@ else:
             end=z["baseline_end"],
             change=change(z),
             first=z["first_alarm"],
-            p=f"{z['p_value']:.1e}",
-            slope=f"{z['sen_slope']:.4g}",
+            p=general(z["p_value"], ".1e"),
+            slope=general(z["sen_slope"]),
         )
     )
 
@@ -123,7 +131,22 @@ if not has(dataset, "events"):
 st.subheader(t("risk.gaps"))
 gaps = engine(operational_gaps, dataset)
 if gaps.height:
-    st.dataframe(gaps, hide_index=True, width="stretch")
+    measures = {m: t(f"tension.gap_{m}") for m in ("wait_s", "handle_s")}
+    st.dataframe(
+        gaps.with_columns(pl.col("measure").replace_strict(measures)),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "activity": t("tension.gap_activity"),
+            "measure": t("tension.gap_measure"),
+            "tau": st.column_config.NumberColumn(t("tension.gap_tau"), format="%.2f"),
+            "p_value": st.column_config.NumberColumn(t("tension.gap_p"), format="%.1e"),
+            "sen_slope_per_week": number_column(t("tension.gap_slope"), 1),
+            "first_half_median": number_column(t("tension.gap_level"), 1),
+            "last_week": number_column(t("tension.gap_last"), 1),
+            "growth_per_week": share_column(t("tension.gap_growth")),
+        },
+    )
 else:
     st.success(t("risk.no_gaps"))
 st.caption(t("risk.gaps_help"))

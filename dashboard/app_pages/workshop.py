@@ -8,6 +8,7 @@ from analytics.board_pack import render
 from analytics.dataset import Dataset
 from analytics.story import STEPS, Step, build_story, story_step
 from dashboard import story_view
+from dashboard.chart_locale import chart_config
 from dashboard.i18n import language, t
 from dashboard.state import current_dataset, engine
 
@@ -74,7 +75,7 @@ else:
     chart, notes = st.columns([3, 2], gap="large")
     figure = story_view.figure(step)
     if figure is not None:
-        chart.plotly_chart(figure, width="stretch")
+        chart.plotly_chart(figure, width="stretch", config=chart_config())
     with notes.container(border=True):
         st.markdown(f"**{t('workshop.notes')}**")
         for label, text in said.notes:
