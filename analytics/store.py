@@ -18,7 +18,9 @@ Tables: ``alerts`` (the history :func:`analytics.escalation.reconcile` keeps, on
 alert id), ``acks`` (alerts marked actioned: who and when), ``outbox`` (alerts to deliver,
 with their idempotency keys, in queue order), ``deliveries`` (every delivery attempt: when,
 which key, the outcome and HTTP status; never the webhook URL, which may hold a secret)
-and ``meta`` (last run, import source).
+``exports`` (every download of customer-level data from the app: when, who with which
+role, which file, how many rows; see ``dashboard/auth.py``) and ``meta`` (last run, import
+source).
 """
 
 from __future__ import annotations
@@ -54,6 +56,14 @@ CREATE TABLE IF NOT EXISTS deliveries (
     alert_id TEXT NOT NULL, attempt INTEGER NOT NULL, outcome TEXT NOT NULL,
     http_status INTEGER, detail TEXT NOT NULL
 );
+"""
+# Added after schema version 1 shipped: created in new stores and in older ones on open (it is
+# not in _TABLES, so a version-1 store without it is still ours).
+_EXPORTS = """
+CREATE TABLE IF NOT EXISTS exports (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, who TEXT NOT NULL,
+    role TEXT NOT NULL, what TEXT NOT NULL, rows INTEGER
+)
 """
 _TABLES = {"meta", "alerts", "acks", "outbox", "deliveries"}
 # What a history record must hold (see analytics.escalation.reconcile).
@@ -131,6 +141,8 @@ class Store:
                 self._create(legacy, legacy_state)
             else:
                 self._check(found, tables)
+            if "exports" not in tables:
+                self._db.execute(_EXPORTS)
         with self._errors():  # persistent; not allowed inside a transaction
             self._db.execute("PRAGMA journal_mode=WAL")
 
@@ -350,6 +362,29 @@ class Store:
             cursor = self._db.execute(
                 "SELECT at, alert_id, key, attempt, outcome, http_status, detail "
                 "FROM deliveries ORDER BY seq DESC LIMIT ?",
+                (limit,),
+            )
+            names = [c[0] for c in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor]
+
+    # ------------------------------------------------------------ exports log
+
+    def log_export(
+        self, who: str, role: str, what: str, rows: int | None, at: str | None = None
+    ) -> None:
+        """Record one download of customer-level data (``at``: UTC, ISO seconds)."""
+        stamp = at or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        with self.transaction(), self._errors():
+            self._db.execute(
+                "INSERT INTO exports (at, who, role, what, rows) VALUES (?, ?, ?, ?, ?)",
+                (stamp, who, role, what, rows),
+            )
+
+    def exports(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The latest logged exports, newest first."""
+        with self._errors():
+            cursor = self._db.execute(
+                "SELECT at, who, role, what, rows FROM exports ORDER BY seq DESC LIMIT ?",
                 (limit,),
             )
             names = [c[0] for c in cursor.description]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.auth import sign_in_gate
 from dashboard.escape import md
 from dashboard.filters import sidebar as filter_sidebar
 from dashboard.fmt import number
@@ -22,6 +23,9 @@ with st.sidebar:
         bind="query-params",
         horizontal=True,
     )
+# Sign-in (when configured) before any data is read: the sign-in screen stops the run here.
+sign_in_gate()
+with st.sidebar:
     uploaded = uploaded_dataset()
     choices = ["sample", "upload"] if uploaded is not None else ["sample"]
     st.radio(

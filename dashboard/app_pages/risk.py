@@ -19,6 +19,7 @@ from analytics.risk import (
     train,
 )
 from analytics.risk_model import coefficients
+from dashboard.auth import customer_lists, export_button
 from dashboard.charts import bars_figure
 from dashboard.fmt import (
     compact_money,
@@ -207,6 +208,8 @@ if model is not None:
         )
 
     st.subheader(t("risk.list"))
+    if not customer_lists():  # viewers: aggregates only (the list is the page's last part)
+        st.stop()
     only_silent = has_events and st.toggle(t("risk.only_silent"), key="only_silent")
     listed = (silent if only_silent else at_risk(scored)).sort(
         money_col, "p_churn", "customer_id", descending=[True, True, False], nulls_last=True
@@ -244,9 +247,10 @@ if model is not None:
             total=number(listed.height),
         )
     )
-    st.download_button(
+    export_button(
         t("risk.download"),
-        to_csv_bytes(listed.select(columns)),
+        lambda: to_csv_bytes(listed.select(columns)),
         "at_risk_customers.csv",
         "text/csv",
+        rows=listed.height,
     )
