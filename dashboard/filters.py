@@ -112,17 +112,18 @@ def _channel(value: str) -> str:
     return value if name == key else name
 
 
-def _day(day: dt.date | None) -> str:
-    if day is None:
+def day(value: dt.date | None) -> str:
+    """A day as the reader writes it (31.01.2024 in Russian, ISO in English)."""
+    if value is None:
         return "…"
-    return day.strftime("%d.%m.%Y") if language() == "ru" else day.isoformat()
+    return value.strftime("%d.%m.%Y") if language() == "ru" else value.isoformat()
 
 
 def describe(filters: Filters, dataset: Dataset) -> str:
     """One line: what the pages show now, and which tables a segment choice leaves whole."""
     parts = []
     if filters.start is not None or filters.end is not None:
-        parts.append(f"{_day(filters.start)} – {_day(filters.end)}")
+        parts.append(f"{day(filters.start)} – {day(filters.end)}")
     parts += [", ".join(filters.segments), ", ".join(filters.regions)]
     parts.append(", ".join(_channel(c) for c in filters.channels))
     line = t("filters.caption", what="; ".join(p for p in parts if p))

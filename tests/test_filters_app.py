@@ -83,8 +83,13 @@ def test_a_segment_in_the_url_and_the_reset_button(tiny_dir, monkeypatch):
     assert _metric(at, "Active customers")[0] == "5"
 
 
-def test_choices_the_data_lacks_get_no_widget(tmp_path, monkeypatch):
-    at = _app(_write(tmp_path / "log", {"events.csv": EVENTS}), monkeypatch).run()
+def test_choices_the_data_lacks_get_no_widget_and_russian_reads_its_dates(tmp_path, monkeypatch):
+    folder = _write(tmp_path / "log", {"events.csv": EVENTS})
+    at = _app(folder, monkeypatch, lang=["RU"], dates=["2024-02-01", "2024-02-29"]).run()
     assert not at.exception
     keys = {w.key for w in at.sidebar.multiselect}
     assert keys == {"channel"}  # no customers table: no segment or region to choose
+    assert "Отфильтровано: 01.02.2024 – 29.02.2024." in [c.value for c in at.sidebar.caption]
+    assert any("(03.01.2024 – 31.01.2024)" in c.value for c in at.caption)
+    # 3 contacts in 3 cases against 3 in 2 (see test_filters)
+    assert _metric(at, "Контактов на обращение") == ("1,00", "-0,50")

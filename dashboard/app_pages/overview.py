@@ -34,7 +34,8 @@ st.caption(t("overview.intro"))
 if before is not None and days is not None:
     partial = t("filters.partial") if starts_before_data(whole, before) else ""
     span = (days[1] - days[0]).days + 1
-    st.caption(f"{t('filters.compared', days=span, start=days[0], end=days[1])} {partial}")
+    since, until = filters.day(days[0]), filters.day(days[1])
+    st.caption(f"{t('filters.compared', days=span, start=since, end=until)} {partial}")
 else:
     st.caption(t("filters.pick_dates"))
 left, right = st.columns(2, gap="large")
