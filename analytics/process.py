@@ -222,36 +222,45 @@ def drift(
     norm_share: float = 0.1,
     standard: Sequence[str] | None = None,
 ) -> pl.DataFrame:
-    """:func:`case_drift` of the steps of one ``scenario`` (all when None)."""
+    """:func:`case_drift` of the steps of one ``scenario`` (all when None), against
+    ``standard`` or else the scenario's most frequent variant."""
     chosen = for_scenario(steps, scenario)
-    return case_drift(case_table(chosen), variant_paths(chosen), standard, norm_share)
+    if chosen.is_empty():
+        return pl.DataFrame()
+    cases, paths = case_table(chosen), variant_paths(chosen)
+    if standard is None:
+        standard = variants(cases, paths)["path"][0].to_list()
+    return case_drift(monthly_cases(cases), paths, standard, norm_share)
+
+
+def monthly_cases(cases: pl.DataFrame) -> pl.DataFrame:
+    """Cases (a :func:`~analytics.cases.case_table`) counted by ``scenario``, ``variant``
+    and ``month`` (of the case's first step), as ``cases``."""
+    month = pl.col("start").dt.truncate("1mo").dt.date().alias("month")
+    return cases.group_by("scenario", "variant", month).agg(pl.len().alias("cases"))
 
 
 def case_drift(
-    cases: pl.DataFrame,
+    counts: pl.DataFrame,
     paths: pl.DataFrame,
-    standard: Sequence[str] | None = None,
+    standard: Sequence[str],
     norm_share: float = 0.1,
 ) -> pl.DataFrame:
-    """Month by month, the share of ``cases`` (a :func:`~analytics.cases.case_table`)
-    taking each deviation from the standard path; ``paths``: :func:`variant_paths`.
+    """Month by month, the share of cases taking each deviation from the ``standard`` path
+    (activities in order); ``counts``: the cases' :func:`monthly_cases`, ``paths``:
+    :func:`variant_paths`.
 
-    The standard path is ``standard`` (activities in order) or else the cases' most
-    frequent variant; a deviation is a directly-follows step (``source → target``) that
-    the standard path does not have.
-    Months are those of the cases' first steps. For each deviation: its share of the
-    month's cases in the first and the last month (cases whose path has it / cases that
-    month), ``growth`` (last - first, in shares), and ``became_norm``: at least
+    A deviation is a directly-follows step (``source → target``) that the standard path
+    does not have. Months are those of the cases' first steps. For each deviation: its
+    share of the month's cases in the first and the last month (cases whose path has it /
+    cases that month), ``growth`` (last - first, in shares), and ``became_norm``: at least
     ``norm_share`` of the last month's cases take it and it at least doubled. Sorted with
     the norms first, then by growth. Which deviations a case has depends on its path
     alone: they are found once per variant and weighted by its cases per month.
     """
-    if cases.is_empty():
+    if counts.is_empty():
         return pl.DataFrame()
-    if standard is None:
-        standard = variants(cases, paths)["path"][0].to_list()
     normal = [f"{a}\0{b}" for a, b in standard_edges(standard)]
-    month = pl.col("start").dt.truncate("1mo").dt.date().alias("month")
     deviant = (
         paths.select("variant", pl.col("path").cast(pl.List(pl.String)))
         .select(
@@ -264,10 +273,9 @@ def case_drift(
         .unique()
         .filter(~pl.concat_str("source", pl.lit("\0"), "target").is_in(normal))
     )
-    per_variant = cases.group_by("variant", month).agg(pl.len().alias("cases"))
-    per_month = cases.group_by(month).len()
+    per_month = counts.group_by("month").agg(pl.col("cases").sum().alias("len"))
     monthly = (
-        deviant.join(per_variant, on="variant")
+        deviant.join(counts, on="variant")
         .group_by("month", "source", "target")
         .agg(pl.col("cases").sum())
         .join(per_month, on="month")
@@ -294,6 +302,42 @@ def case_drift(
     return wide.sort(["became_norm", "growth", "deviation"], descending=[True, True, False])
 
 
+def scenario_drifts(cases: pl.DataFrame, paths: pl.DataFrame) -> pl.DataFrame:
+    """Per scenario of the ``cases`` (all cases as one when the data names none), the
+    deviation from its standard path (the most frequent variant) that leads
+    :func:`case_drift`: a deviation that became the norm first, then the largest growth.
+    Columns: scenario, deviation, first_share, last_share, growth, became_norm, by_month;
+    the largest drift first (norms first, then growth, then scenario)."""
+    names = cases["scenario"].drop_nulls().unique().sort().to_list() or [None]
+    counts = monthly_cases(cases)
+    rows = []
+    for scenario in names:
+        chosen = cases if scenario is None else cases.filter(pl.col("scenario") == scenario)
+        standard = variants(chosen, paths)["path"][0].to_list()
+        mine = counts if scenario is None else counts.filter(pl.col("scenario") == scenario)
+        changes = case_drift(mine, paths, standard)
+        if changes.height:
+            rows.append(
+                changes.head(1)
+                .select("deviation", "first_share", "last_share", "growth", "became_norm")
+                .with_columns(
+                    pl.lit(scenario, pl.String).alias("scenario"),
+                    changes["by_month"].head(1).alias("by_month"),
+                )
+            )
+    if not rows:
+        return pl.DataFrame()
+    return (
+        pl.concat(rows)
+        .select("scenario", pl.exclude("scenario"))
+        .sort(
+            ["became_norm", "growth", "scenario"],
+            descending=[True, True, False],
+            nulls_last=True,
+        )
+    )
+
+
 def process_mining_log(events: pl.DataFrame) -> pl.DataFrame:
     """The event log with the XES-style column names process-mining tools read."""
     return chronological(events).select(
@@ -305,26 +349,6 @@ def process_mining_log(events: pl.DataFrame) -> pl.DataFrame:
         pl.col("scenario").alias("case:scenario"),
         "channel",
     )
-
-
-def layout(edges: pl.DataFrame, steps: pl.DataFrame) -> dict[str, tuple[float, float]]:
-    """Node positions for drawing a directly-follows graph: x = the activity's median
-    position within the cases (layers left to right), y = spread within a layer."""
-    nodes = set(edges["source"]) | set(edges["target"])
-    order = (
-        steps.group_by(pl.col("activity").cast(pl.String))
-        .agg(pl.col("step").median().alias("x"))
-        .filter(pl.col("activity").is_in(list(nodes)))
-        .sort("x", "activity")
-    )
-    positions: dict[str, tuple[float, float]] = {}
-    used: dict[float, int] = {}
-    for name, x in order.iter_rows():
-        layer = round(x)
-        slot = used.get(layer, 0)
-        used[layer] = slot + 1
-        positions[name] = (float(layer), float((slot + 1) // 2 * (1 if slot % 2 else -1)))
-    return positions
 
 
 def case_views(

@@ -1,9 +1,9 @@
 """A process map a person can read: the paths that cover most cases, laid out in layers.
 
-* **Paths shown** (:func:`top_path_steps`): the steps of the cases on the ``k`` most
-  frequent variants; the map starts at ``k =`` :func:`analytics.process.coverage` (the
-  fewest variants covering 80 % of the cases), so a hairball of rare paths is one slider
-  away, not the default.
+* **Paths shown** (:func:`path_map`): the transitions of the cases on the ``k`` most
+  frequent variants (most cases first, ties by the path's text); the map starts at
+  ``k =`` :func:`analytics.process.coverage` (the fewest variants covering 80 % of the
+  cases), so a hairball of rare paths is one slider away, not the default.
 * **Layers, left to right** (:func:`layered_layout`, a Sugiyama-style layout in pure Python,
   no Graphviz needed): (1) cycles are broken by a depth-first search that visits the
   activities in the order cases reach them (median step position, then name); an edge back
@@ -13,12 +13,17 @@
   crosses; (4) crossings are reduced by barycentre sweeps (each point moved to the mean
   position of its neighbours in the previous layer, downward then upward, ``SWEEPS``
   times, ties kept in their order); (5) every activity is a box as wide as its label
-  (``CHAR_PX`` per character, long names cut with an ellipsis), boxes of a layer are
+  (``CHAR_PX`` per character) and as tall as its lines (a name is wrapped at spaces into
+  at most ``MAX_LINES`` lines of ``LINE_CHARS`` characters, the rest cut with an
+  ellipsis, so a map of eight layers stays about 1,000 px wide); boxes of a layer are
   stacked with a gap and layers are as wide as their widest box plus a gap. Boxes
   therefore never overlap, nor do the labels written inside them, at the pixel size the
   layout is drawn (1 unit = 1 px).
 
 Deterministic: nodes, edges and ties are sorted by name before anything order-dependent.
+
+:func:`process_views` works out, once per dataset, everything the Process page shows that
+does not depend on its widgets, for every scenario at once.
 """
 
 from __future__ import annotations
@@ -29,14 +34,28 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from analytics.process import SEP
+from analytics.cases import Loops
+from analytics.dataset import Dataset
+from analytics.process import (
+    SEP,
+    case_views,
+    directly_follows,
+    for_scenario,
+    monthly_cases,
+    rework,
+    scenario_drifts,
+    transitions,
+    variant_model,
+)
 
 CHAR_PX = 7.5  # an upper bound for a 12 px sans-serif character
-MAX_CHARS = 30
+LINE_CHARS = 16
+MAX_LINES = 2
+LINE_PX = 15  # a 12 px font's line height
 BOX_PAD_PX = 16
-BOX_HEIGHT_PX = 30
+BOX_HEIGHT_PX = 30  # a box of one line
 ROW_GAP_PX = 18
-LAYER_GAP_PX = 70
+LAYER_GAP_PX = 56
 DUMMY_HEIGHT_PX = 8
 SWEEPS = 6
 
@@ -61,17 +80,105 @@ class MapLayout:
     height: float
 
 
-def top_path_steps(
-    steps: pl.DataFrame, paths: pl.DataFrame, table: pl.DataFrame, k: int
-) -> pl.DataFrame:
-    """The steps of the cases on the ``k`` most frequent variants of ``table`` (an
-    :func:`analytics.process.variants` table); ``paths`` are the steps'
-    :func:`analytics.process.variant_paths`."""
-    keep = table["variant"].head(k).implode()
-    ids = paths.filter(pl.col("path").cast(pl.List(pl.String)).list.join(SEP).is_in(keep))[
-        "variant"
-    ]
-    return steps.filter(pl.col("variant").is_in(ids.implode()))
+@dataclass(frozen=True)
+class ScenarioView:
+    """One scenario's steps, reduced: ``edges`` (:func:`analytics.process.directly_follows`
+    of all its cases), ``variant_edges`` (per variant text: each ``source``, ``target`` with
+    ``transitions`` and ``repeats`` per case), ``hint`` (:func:`position_hint`) and
+    ``rework`` (:func:`analytics.process.rework`)."""
+
+    edges: pl.DataFrame
+    variant_edges: pl.DataFrame
+    hint: dict[str, float]
+    rework: pl.DataFrame
+
+
+@dataclass(frozen=True)
+class ProcessViews:
+    """What the Process page draws for a dataset: ``cases`` and ``paths`` as in
+    :func:`analytics.process.case_views`, the ``loops`` found, ``months``
+    (:func:`analytics.process.monthly_cases`), ``drifts``
+    (:func:`analytics.process.scenario_drifts`) and a :class:`ScenarioView` per scenario
+    (``""``: all cases)."""
+
+    cases: pl.DataFrame
+    paths: pl.DataFrame
+    loops: Loops
+    months: pl.DataFrame
+    drifts: pl.DataFrame
+    scenarios: dict[str, ScenarioView]
+
+    @property
+    def default_scenario(self) -> str:
+        """The scenario whose drift is largest (``""``, all cases, when none drifts)."""
+        return (self.drifts["scenario"][0] or "") if self.drifts.height else ""
+
+    def cases_of(self, scenario: str) -> pl.DataFrame:
+        return self.cases.filter(pl.col("scenario") == scenario) if scenario else self.cases
+
+    def months_of(self, scenario: str) -> pl.DataFrame:
+        return self.months.filter(pl.col("scenario") == scenario) if scenario else self.months
+
+
+def scenario_view(steps: pl.DataFrame, paths: pl.DataFrame) -> ScenarioView:
+    """The :class:`ScenarioView` of one scenario's ``steps``; ``paths``: their variants'
+    :func:`analytics.process.variant_paths`. The transitions per case depend on the path
+    alone: they are counted on one case per variant."""
+    text = paths.select(
+        "variant", pl.col("path").cast(pl.List(pl.String)).list.join(SEP).alias("text")
+    )
+    variant_edges = (
+        transitions(variant_model(steps))
+        .group_by("variant", pl.col("source", "target").cast(pl.String))
+        .agg(pl.len().alias("transitions"), pl.col("target_repeat").sum().alias("repeats"))
+        .collect()
+        .join(text, on="variant")
+        .select(pl.col("text").alias("variant"), "source", "target", "transitions", "repeats")
+    )
+    return ScenarioView(directly_follows(steps), variant_edges, position_hint(steps), rework(steps))
+
+
+def process_views(dataset: Dataset, collapse: bool | None = None) -> ProcessViews:
+    """:class:`ProcessViews` of a dataset (``collapse`` as in
+    :func:`analytics.process.case_views`)."""
+    steps, cases, paths, loops = case_views(dataset, collapse)
+    names = ["", *cases["scenario"].drop_nulls().unique().sort()] if cases.height else []
+    return ProcessViews(
+        cases,
+        paths,
+        loops,
+        monthly_cases(cases),
+        scenario_drifts(cases, paths) if cases.height else pl.DataFrame(),
+        {name: scenario_view(for_scenario(steps, name), paths) for name in names},
+    )
+
+
+def path_map(view: ScenarioView, table: pl.DataFrame, k: int) -> tuple[pl.DataFrame, MapLayout]:
+    """The transitions of the cases on the ``k`` first variants of ``table`` (an
+    :func:`analytics.process.variants` table of the scenario) and their layout.
+
+    Per edge: ``count`` = sum over those variants of transitions per case x cases,
+    ``cases`` = the cases of the variants having it, ``rework_share`` = repeated targets /
+    count and ``rework`` when that is at least half, as
+    :func:`analytics.process.directly_follows` has them for those cases; ``median_s`` is
+    the edge's median time over all the scenario's cases."""
+    top = table.head(k).select("variant", "cases")
+    edges = (
+        view.variant_edges.join(top, on="variant")
+        .group_by("source", "target")
+        .agg(
+            (pl.col("transitions") * pl.col("cases")).sum().alias("count"),
+            pl.col("cases").sum(),
+            (pl.col("repeats") * pl.col("cases")).sum().alias("repeats"),
+        )
+        .join(view.edges.select("source", "target", "median_s"), on=["source", "target"])
+        .with_columns((pl.col("repeats") / pl.col("count")).alias("rework_share"))
+        .with_columns((pl.col("rework_share") >= 0.5).alias("rework"))
+        .drop("repeats")
+        .sort(["count", "source", "target"], descending=[True, False, False])
+    )
+    pairs = zip(edges["source"], edges["target"], strict=True)
+    return edges, layered_layout(pairs, view.hint)
 
 
 def position_hint(steps: pl.DataFrame) -> dict[str, float]:
@@ -83,7 +190,26 @@ def position_hint(steps: pl.DataFrame) -> dict[str, float]:
 
 
 def label(name: str) -> str:
-    return name if len(name) <= MAX_CHARS else name[: MAX_CHARS - 1] + "…"
+    """``name`` wrapped at spaces into lines of at most ``LINE_CHARS`` characters (a longer
+    word cut), at most ``MAX_LINES`` of them, joined by newlines; anything left over is
+    replaced by an ellipsis at the end of the last line."""
+    lines: list[str] = []
+    words = name.split()
+    while words and len(lines) < MAX_LINES:
+        line = words.pop(0)[:LINE_CHARS]
+        while words and len(line) + 1 + len(words[0]) <= LINE_CHARS:
+            line += " " + words.pop(0)
+        lines.append(line)
+    if words or len(" ".join(lines)) < len(" ".join(name.split())):
+        lines[-1] = lines[-1][: LINE_CHARS - 1] + "…"
+    return "\n".join(lines)
+
+
+def box_size(text: str) -> tuple[float, float]:
+    """A box's width and height for its label ``text`` (lines separated by newlines)."""
+    lines = text.split("\n")
+    width = max(len(line) for line in lines) * CHAR_PX + BOX_PAD_PX
+    return width, BOX_HEIGHT_PX + LINE_PX * (len(lines) - 1)
 
 
 def _back_edges(nodes: list[str], succ: dict[str, list[str]]) -> set[tuple[str, str]]:
@@ -199,9 +325,9 @@ def layered_layout(edges: Iterable[tuple[str, str]], hint: dict[str, float]) -> 
     rows = _sweep(rows, up, down)
 
     labels = {n: label(n) for n in nodes}
-    widths = {n: len(labels[n]) * CHAR_PX + BOX_PAD_PX for n in nodes}
+    sizes = {n: box_size(labels[n]) for n in nodes}
     heights = [
-        sum(BOX_HEIGHT_PX if n in labels else DUMMY_HEIGHT_PX for n in row)
+        sum(sizes[n][1] if n in sizes else DUMMY_HEIGHT_PX for n in row)
         + ROW_GAP_PX * max(len(row) - 1, 0)
         for row in rows
     ]
@@ -209,13 +335,13 @@ def layered_layout(edges: Iterable[tuple[str, str]], hint: dict[str, float]) -> 
     x0, centres = 0.0, {}
     boxes: dict[str, tuple[float, float, float, float]] = {}
     for row, used in zip(rows, heights, strict=True):
-        wide = max((widths[n] for n in row if n in widths), default=0.0)
+        wide = max((sizes[n][0] for n in row if n in sizes), default=0.0)
         y = (height - used) / 2
         for name in row:
-            tall = BOX_HEIGHT_PX if name in labels else DUMMY_HEIGHT_PX
+            tall = sizes[name][1] if name in sizes else DUMMY_HEIGHT_PX
             centres[name] = (x0 + wide / 2, y + tall / 2)
             if name in labels:
-                half = widths[name] / 2
+                half = sizes[name][0] / 2
                 boxes[name] = (x0 + wide / 2 - half, y, x0 + wide / 2 + half, y + tall)
             y += tall + ROW_GAP_PX
         x0 += wide + LAYER_GAP_PX

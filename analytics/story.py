@@ -50,7 +50,7 @@ from analytics.economics import ChurnScenario, inputs_from_data, silent_churn_lo
 from analytics.escalation import FORECAST_DAYS, Inputs, Rules, evaluate, inputs_for, to_act_on
 from analytics.kpi import classic_metrics, monthly_story
 from analytics.measures import revenue_at_risk
-from analytics.process import case_views, drift
+from analytics.process import case_views, scenario_drifts
 from analytics.risk import (
     HORIZON_DAYS,
     RiskUnavailable,
@@ -156,38 +156,10 @@ class _Sources:
 
 
 def drift_by_scenario(dataset: Dataset) -> pl.DataFrame:
-    """Per scenario (all cases as one when the data names none), the deviation from its
-    standard path (the most frequent variant) that leads :func:`analytics.process.drift`:
-    a deviation that became the norm first, then the largest growth. Columns: scenario,
-    deviation, first_share, last_share, growth, became_norm, by_month; the largest drift
-    first (norms first, then growth, then scenario)."""
-    steps = case_views(dataset)[0]
-    if steps.is_empty():
-        return pl.DataFrame()
-    names = steps["case_scenario"].drop_nulls().unique().sort().to_list() or [None]
-    rows = []
-    for scenario in names:
-        changes = drift(steps, scenario)
-        if changes.height:
-            rows.append(
-                changes.head(1)
-                .select("deviation", "first_share", "last_share", "growth", "became_norm")
-                .with_columns(
-                    pl.lit(scenario, pl.String).alias("scenario"),
-                    changes["by_month"].head(1).alias("by_month"),
-                )
-            )
-    if not rows:
-        return pl.DataFrame()
-    return (
-        pl.concat(rows)
-        .select("scenario", pl.exclude("scenario"))
-        .sort(
-            ["became_norm", "growth", "scenario"],
-            descending=[True, True, False],
-            nulls_last=True,
-        )
-    )
+    """:func:`analytics.process.scenario_drifts` of the dataset's cases: per scenario, the
+    deviation from its standard path that leads its drift, the largest drift first."""
+    _, cases, paths, _ = case_views(dataset)
+    return scenario_drifts(cases, paths) if cases.height else pl.DataFrame()
 
 
 # ---------------------------------------------------------------- the steps

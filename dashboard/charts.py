@@ -6,8 +6,6 @@ import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
 
-from analytics.process_layout import MapLayout
-
 GREEN = "#15803D"
 RED = "#B91C1C"
 GREY = "#71717A"
@@ -227,79 +225,6 @@ def share_curve(
     return fig
 
 
-def dfg_figure(
-    edges: pl.DataFrame,
-    positions: dict[str, tuple[float, float]],
-    manual: set[str],
-    standard: set[tuple[str, str]],
-) -> go.Figure:
-    """The directly-follows graph: nodes at ``positions``; arrows sized by count, red for
-    rework, blue along the ``standard`` path's steps, grey for the other deviations; nodes
-    where manual exceptions enter drawn in orange."""
-    fig = go.Figure()
-    top = max(edges["count"].max() or 1, 1)
-    for row in edges.iter_rows(named=True):
-        (x0, y0), (x1, y1) = positions[row["source"]], positions[row["target"]]
-        on_path = (row["source"], row["target"]) in standard
-        color = RED if row["rework"] else BLUE if on_path else GREY
-        width = 1 + 7 * row["count"] / top
-        if row["source"] == row["target"]:
-            fig.add_annotation(
-                x=x0,
-                y=y0 + 0.35,
-                text=f"↻ {row['count']:,}",
-                showarrow=False,
-                font={"color": color, "size": 11},
-            )
-            continue
-        fig.add_annotation(
-            x=x1,
-            y=y1,
-            ax=x0,
-            ay=y0,
-            xref="x",
-            yref="y",
-            axref="x",
-            ayref="y",
-            showarrow=True,
-            arrowhead=2,
-            arrowwidth=width,
-            arrowcolor=color,
-            opacity=0.55,
-            standoff=14,
-            startstandoff=14,
-        )
-        minutes = (row["median_s"] or 0) / 60
-        fig.add_annotation(
-            x=(x0 + x1) / 2,
-            y=(y0 + y1) / 2,
-            showarrow=False,
-            text=f"{row['count']:,} · {minutes:,.0f} min",
-            font={"size": 9, "color": color},
-            bgcolor="rgba(255,255,255,0.7)",
-        )
-    names = list(positions)
-    fig.add_trace(
-        go.Scatter(
-            x=[positions[n][0] for n in names],
-            y=[positions[n][1] for n in names],
-            mode="markers+text",
-            text=names,
-            textposition="top center",
-            marker={"size": 18, "color": [ORANGE if n in manual else "#3F3F46" for n in names]},
-            hoverinfo="text",
-        )
-    )
-    fig.update_layout(
-        height=560,
-        margin={"t": 10, "b": 10, "l": 10, "r": 10},
-        showlegend=False,
-        xaxis={"visible": False},
-        yaxis={"visible": False},
-    )
-    return fig
-
-
 def forecast_figure(
     history: pl.DataFrame, forecast: pl.DataFrame, labels: dict[str, str]
 ) -> go.Figure:
@@ -508,90 +433,5 @@ def lines_figure(x: list[object], series: list[tuple[str, list[float]]], title: 
         fig.add_trace(go.Scatter(x=x, y=values, name=name, mode="lines+markers", line=style))
     fig.update_layout(
         title=title, height=340, margin={"t": 40, "b": 10}, legend={"orientation": "h"}
-    )
-    return fig
-
-
-def process_map_figure(
-    layout: MapLayout,
-    edges: pl.DataFrame,
-    manual: set[str],
-    standard: set[tuple[str, str]],
-    labels: dict[str, str],
-) -> go.Figure:
-    """A :func:`analytics.process_layout.layered_layout` drawn at its own pixel size (so its
-    labels, laid out not to overlap, never do): activities as boxes (orange border where
-    manual exceptions enter), arrows sized by transitions, red for rework and back edges,
-    blue along the standard path, grey for the other deviations; counts and median times
-    on hover (``labels``: "transitions", "cases", "median" in the reader's language), a
-    self-loop's count above its box."""
-    pad = 24
-    fig = go.Figure()
-    top = max(int(edges["count"].max() or 1), 1)
-    for row in edges.iter_rows(named=True):
-        edge = (row["source"], row["target"])
-        if edge not in layout.routes:
-            continue
-        points = layout.routes[edge]
-        color = RED if row["rework"] or edge in layout.back else BLUE if edge in standard else GREY
-        hover = (
-            f"{row['source']} → {row['target']}<br>{labels['transitions']}: {row['count']:,}"
-            f"<br>{labels['cases']}: {row['cases']:,}"
-            f"<br>{labels['median']}: {(row['median_s'] or 0) / 60:,.0f} min"
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=[p[0] for p in points],
-                y=[p[1] for p in points],
-                mode="lines",
-                line={"color": color, "width": 1 + 6 * row["count"] / top},
-                opacity=0.6,
-                hoverinfo="text",
-                text=hover,
-            )
-        )
-        (x0, y0), (x1, y1) = points[-2], points[-1]
-        fig.add_annotation(
-            x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y",
-            showarrow=True, arrowhead=2, arrowsize=1, arrowwidth=1.5, arrowcolor=color,
-            text="",
-        )  # fmt: skip
-    for name, (x0, y0, x1, y1) in layout.boxes.items():
-        fig.add_shape(
-            type="rect",
-            x0=x0, y0=y0, x1=x1, y1=y1,
-            line={"color": ORANGE if name in manual else "#3F3F46", "width": 2},
-            fillcolor="#EFF6FF" if any(name in e for e in standard) else "white",
-            layer="below",
-        )  # fmt: skip
-    loops = edges.filter(pl.col("source") == pl.col("target"))
-    for row in loops.iter_rows(named=True):
-        if row["source"] in layout.boxes:
-            x0, y0, x1, _ = layout.boxes[row["source"]]
-            fig.add_annotation(
-                x=x1, y=y0, xanchor="right", yanchor="bottom", showarrow=False,
-                text=f"↻ {row['count']:,}", font={"size": 10, "color": RED},
-            )  # fmt: skip
-    names = list(layout.boxes)
-    fig.add_trace(
-        go.Scatter(
-            x=[(layout.boxes[n][0] + layout.boxes[n][2]) / 2 for n in names],
-            y=[(layout.boxes[n][1] + layout.boxes[n][3]) / 2 for n in names],
-            mode="text",
-            text=[layout.labels[n] for n in names],
-            textfont={"size": 12, "color": "#18181B"},
-            hovertext=names,
-            hoverinfo="text",
-        )
-    )
-    width, height = layout.width + 2 * pad, layout.height + 2 * pad
-    fig.update_layout(
-        width=int(width),
-        height=int(height),
-        margin={"t": 0, "b": 0, "l": 0, "r": 0},
-        showlegend=False,
-        plot_bgcolor="white",
-        xaxis={"visible": False, "range": [-pad, layout.width + pad], "fixedrange": True},
-        yaxis={"visible": False, "range": [layout.height + pad, -pad], "fixedrange": True},
     )
     return fig

@@ -51,7 +51,7 @@ def test_data_page_reports_every_table(app, small_company):
     at = app.switch_page("app_pages/data.py").run()
     assert not at.exception
     summary = at.table[0].value
-    assert summary["Table"].tolist() == ["events", "customers", "acd", "surveys"]
+    assert summary["Table"].tolist() == ["events", "customers", "interval report", "surveys"]
     tables = (
         small_company.events,
         small_company.customers,
@@ -158,7 +158,9 @@ def test_cost_page_shows_distributions_tags_and_twins(app, small_dir):
     assert not at.exception
     cases = case_costs(load_path(small_dir))
     assert _metric(at, "Cost per case, median") == f"₽{cases['cost'].median():,.0f}"
-    assert any(c.value.shape[0] == 7 for c in at.table)  # one row per behaviour tag
+    tags = next(d.value for d in at.dataframe if "at_stake" in d.value.columns)
+    assert tags.shape[0] == 7  # one row per behaviour tag, named in words
+    assert "channel hopping" in set(tags["tag"])
     assert any("Twins" in s.value for s in at.subheader)
 
 
@@ -207,6 +209,7 @@ def test_process_page_variants_and_scenario_filter(app, small_dir):
     at = app.run().switch_page("app_pages/process.py").run()
     assert not at.exception
     _, cases, paths, _ = case_views(load_path(small_dir))
+    at.selectbox(key="scenario").set_value("").run()  # it opens on the largest drift
     assert _metric(at, "Variants") == f"{variants(cases, paths).height:,}"
     at.selectbox(key="scenario").set_value("billing").run()
     billing = cases.filter(cases["scenario"] == "billing")

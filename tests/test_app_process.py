@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from analytics.io import load_path
 from analytics.mapping import Mapping
 
 APP = "../dashboard/app.py"  # AppTest resolves paths relative to this file
@@ -49,10 +50,10 @@ def test_cost_page_on_a_plain_log_leaves_cost_out_and_still_tags(plain):
     assert not at.exception
     assert any("No cost in this data" in i.value for i in at.info)
     assert not any(m.label.startswith("Service cost") for m in at.metric)
-    tags = at.table[0].value
-    assert tags.shape == (7, 4)  # a row per behaviour, no money columns
-    row = tags[tags["Behaviour"] == "repeat_return"].iloc[0]
-    assert row["Cases"] == "1"  # PO-2 creates and approves its order twice
+    tags = next(d.value for d in at.dataframe if "share" in d.value.columns)
+    assert tags.shape == (7, 3)  # a row per behaviour, no money columns
+    row = tags[tags["tag"] == "repeat returns"].iloc[0]
+    assert row["cases"] == 1  # PO-2 creates and approves its order twice
 
 
 def test_process_page_on_a_plain_log(plain):
@@ -82,17 +83,17 @@ def test_cost_page_on_a_status_log_shows_reopens_and_ping_pong(status):
     at = status.switch_page("app_pages/cost.py").run()
     assert not at.exception
     assert any("24.1" in i.value for i in at.info)
-    tags = at.table[0].value
-    shares = dict(zip(tags["Behaviour"], tags["Share of cases"], strict=True))
+    tags = next(d.value for d in at.dataframe if "share" in d.value.columns)
+    shares = dict(zip(tags["tag"], tags["share"], strict=True))
     # The export's reopen counter: INC2 and INC3; ping-pong: INC3 and INC5 (see test_cost).
-    assert shares["reopen"] == "40.0\u00a0%"
-    assert shares["ping_pong"] == "40.0\u00a0%"
-    assert shares["repeat_return"] == "60.0\u00a0%"  # collapsed: INC1's repeated New is one step
+    assert shares["reopens"] == 2 / 5
+    assert shares["ping-pong between teams"] == 2 / 5
+    assert shares["repeat returns"] == 3 / 5  # collapsed: INC1's repeated New is one step
     at.toggle(key="cost_collapse").set_value(False).run()
     assert not at.exception
-    tags = at.table[0].value
-    shares = dict(zip(tags["Behaviour"], tags["Share of cases"], strict=True))
-    assert shares["repeat_return"] == "80.0\u00a0%"
+    tags = next(d.value for d in at.dataframe if "share" in d.value.columns)
+    shares = dict(zip(tags["tag"], tags["share"], strict=True))
+    assert shares["repeat returns"] == 4 / 5
 
 
 def test_cost_page_labels_an_estimated_cost():
@@ -108,3 +109,78 @@ def test_cost_page_labels_an_estimated_cost():
     assert not at.exception
     assert any("estimate from the rates" in w.value for w in at.warning)
     assert _metric(at, "Service cost, whole period (estimate)") == "₽45"  # 3 contacts x 15
+
+
+SAMPLE = Path(__file__).parent.parent / "sample_data"
+SHAPES = Path(__file__).parent / "data" / "shapes"
+
+
+def _opened(folder: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    monkeypatch.setenv("CX_RADAR_DATA", str(folder))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    return at.switch_page("app_pages/process.py").run()
+
+
+def _map(at: AppTest) -> dict:
+    import json
+
+    charts = [c for c in at.get("plotly_chart") if '"shapes"' in c.proto.spec]
+    assert len(charts) == 1
+    return json.loads(charts[0].proto.spec)
+
+
+def test_process_page_opens_on_the_largest_drift_with_a_readable_map(monkeypatch):
+    from analytics.process import coverage, variants
+    from analytics.process_layout import process_views
+
+    views = process_views(load_path(SAMPLE))
+    at = _opened(SAMPLE, monkeypatch)
+    assert not at.exception
+    # The planted story: billing's bot loop became the norm, so the page opens on billing.
+    assert views.default_scenario == "billing"
+    assert at.selectbox(key="scenario").value == "billing"
+    assert any("bot → bot" in c.value and "largest" in c.value for c in at.caption)
+    table = variants(views.cases_of("billing"), views.paths)
+    k = coverage(table)
+    assert at.slider(key="paths_billing").value == k
+    assert any(f"{k} of {table.height} paths" in c.value for c in at.caption)
+    drawn = _map(at)
+    assert drawn["layout"]["width"] <= 1200  # fits a wide screen at its own pixel size
+    # All scenarios stay on offer; there the slider starts at all cases' 80 % paths.
+    at.selectbox(key="scenario").set_value("").run()
+    assert not at.exception
+    every = variants(views.cases, views.paths)
+    assert at.slider(key="paths_").value == coverage(every)
+    at.slider(key="paths_").set_value(coverage(every) + 5).run()
+    assert not at.exception
+    boxes = {s["x0"] for s in _map(at)["layout"]["shapes"]}
+    assert len(boxes) > 0
+
+
+def test_process_page_in_russian(monkeypatch):
+    monkeypatch.setenv("CX_RADAR_DATA", str(SHAPES / "plain_log"))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["lang"] = "RU"
+    at.switch_page("app_pages/process.py").run()
+    assert not at.exception
+    assert any(s.startswith("Карта процесса") for s in (h.value for h in at.subheader))
+
+
+@pytest.mark.parametrize("shape", ["plain_log", "status_log", "calls"])
+def test_process_map_on_real_data_shapes(shape, monkeypatch):
+    from analytics.process import coverage, variants
+    from analytics.process_layout import path_map, process_views
+
+    views = process_views(load_path(SHAPES / shape))
+    at = _opened(SHAPES / shape, monkeypatch)
+    assert not at.exception
+    scenario = views.default_scenario
+    table = variants(views.cases_of(scenario), views.paths)
+    if table.height > 1:
+        assert at.slider(key=f"paths_{scenario}").value == coverage(table)
+    else:
+        assert not at.slider  # one path: nothing to choose
+    edges, layout = path_map(views.scenarios[scenario], table, coverage(table))
+    if edges.height:  # the map shows exactly the laid-out labels
+        written = sorted(_map(at)["data"][-1]["text"])
+        assert written == sorted(x.replace("\n", "<br>") for x in layout.labels.values())

@@ -1,4 +1,4 @@
-"""Process variance: variants, the directly-follows graph, rework, manual steps, drift."""
+"""Process variance: the paths, a map of the common ones, rework, manual steps, drift."""
 
 from __future__ import annotations
 
@@ -7,61 +7,51 @@ import streamlit as st
 
 from analytics.cost import closing_states, cost_view, manual_steps
 from analytics.export import to_csv_bytes, to_xlsx_bytes
-from analytics.process import (
-    case_views,
-    coverage,
-    directly_follows,
-    drift,
-    for_scenario,
-    layout,
-    process_mining_log,
-    rework,
-    standard_edges,
-    variants,
-)
-from dashboard.charts import dfg_figure, share_curve
+from analytics.process import case_drift, coverage, process_mining_log, standard_edges, variants
+from analytics.process_layout import path_map, process_views
+from dashboard.auth import export_button
+from dashboard.chart_locale import chart_config
 from dashboard.fmt import count_column, number, number_column, percent, share_column
 from dashboard.i18n import t
 from dashboard.needs import require
+from dashboard.process_map import process_map_figure
 from dashboard.state import current_dataset, engine
 
 dataset = current_dataset()
-currency = dataset.settings.currency
 
 st.title(t("process.title"))
 require(dataset, "events")
 st.caption(t("process.intro"))
 # A status-update log repeats a state over many updates: by default (more than 20 % of
 # the transitions) a run of them is one step; the switch undoes or forces it.
-steps, cases, paths, loops = engine(case_views, dataset)
-if loops.share:
+views = engine(process_views, dataset)
+if views.loops.share:
     collapse = st.toggle(
         t("status_log.collapse"),
-        value=loops.collapsed,
+        value=views.loops.collapsed,
         key="process_collapse",
-        help=t("status_log.collapse_help", share=percent(loops.share)),
+        help=t("status_log.collapse_help", share=percent(views.loops.share)),
     )
-    if collapse != loops.collapsed:
-        steps, cases, paths, loops = engine(case_views, dataset, collapse)
-if loops.collapsed:
-    st.info(t("status_log.collapsed", share=percent(loops.share)))
+    if collapse != views.loops.collapsed:
+        views = engine(process_views, dataset, collapse)
+if views.loops.collapsed:
+    st.info(t("status_log.collapsed", share=percent(views.loops.share)))
 # The cost page's view under its default closing states: the same cached computation.
 priced = engine(cost_view, dataset, None, tuple(engine(closing_states, dataset)[1]))
 costs = priced.cases.select("case_id", "cost") if priced.cases["cost"].sum() else None
 mark = t("status_log.estimate_mark") if priced.basis == "estimated" else ""
-scenarios = ["", *sorted(cases["scenario"].drop_nulls().unique())]
-labels = {s: s or t("process.all") for s in scenarios}
+
+scenarios = list(views.scenarios)
 left, right = st.columns([1, 3])
 scenario = left.selectbox(
     t("process.scenario"),
     scenarios,
-    format_func=labels.__getitem__,
+    index=scenarios.index(views.default_scenario),  # the largest drift tells the story
+    format_func=lambda s: s or t("process.all"),
     key="scenario",
     bind="query-params",
 )
-chosen = cases if not scenario else cases.filter(pl.col("scenario") == scenario)
-chosen_steps = for_scenario(steps, scenario)
-table = variants(chosen, paths, costs)
+table = variants(views.cases_of(scenario), views.paths, costs)
 # The most frequent path unless the user picks another, such as the documented procedure.
 choices = table["variant"].to_list()
 shares = dict(zip(choices, table["share"], strict=True))
@@ -72,25 +62,46 @@ picked = right.selectbox(
     key=f"standard_{scenario}",  # each scenario has its own paths
     help=t("process.standard_help"),
 )
-standard = table.row(choices.index(picked), named=True) if picked else None
+standard = table.row(choices.index(picked), named=True)
+if scenario and scenario == views.default_scenario:
+    lead = views.drifts.row(0, named=True)
+    first, last = percent(lead["first_share"], 0), percent(lead["last_share"], 0)
+    st.caption(t("process.default_note", deviation=lead["deviation"], first=first, last=last))
 
 a, b, c, d = st.columns(4)
-a.metric(t("process.cases"), number(chosen.height))
+a.metric(t("process.cases"), number(table["cases"].sum()))
 b.metric(t("process.variants"), number(table.height))
 c.metric(t("process.coverage"), number(coverage(table)))
-d.metric(t("process.deviating"), percent(1 - standard["share"] if standard else None, 0))
+d.metric(t("process.deviating"), percent(1 - standard["share"], 0))
+
+st.subheader(t("process.map"))
+st.caption(t("process.map_intro"))
+shown = coverage(table)
+if table.height > 1:
+    shown = st.slider(
+        t("process.paths"),
+        1,
+        table.height,
+        shown,
+        key=f"paths_{scenario}",
+        help=t("process.paths_help"),
+    )
+covered = percent(table["cumulative_share"][shown - 1])
+st.caption(t("process.paths_cover", paths=shown, total=table.height, share=covered))
+edges, layout = path_map(views.scenarios[scenario], table, shown)
+manual = engine(manual_steps, dataset)
+manual_here = manual if not scenario else manual.filter(pl.col("scenario") == scenario)
+if edges.height:
+    words = {k: t(f"process.{k}") for k in ("transitions", "cases", "median", "minutes")}
+    edge_set = standard_edges(standard["path"])
+    figure = process_map_figure(layout, edges, set(manual_here["activity"]), edge_set, words)
+    st.plotly_chart(figure, width="content", key="process_map", config=chart_config())
 
 # Full width: the paths are long and every column should show without scrolling.
 st.subheader(t("process.variant_table"))
+hours = (pl.col("median_duration_s") / 3600).alias("hours")
 st.dataframe(
-    table.head(50).select(
-        "variant",
-        "cases",
-        "share",
-        "cumulative_share",
-        (pl.col("median_duration_s") / 3600).alias("hours"),
-        pl.col("^median_cost$"),  # none when the data has no cost
-    ),
+    table.head(50).select("variant", "cases", "share", "cumulative_share", hours, "^median_cost$"),
     hide_index=True,
     width="stretch",
     column_config={
@@ -102,83 +113,42 @@ st.dataframe(
         "median_cost": number_column(t("process.median_cost") + mark),
     },
 )
-st.subheader(t("process.coverage_chart"))
-curve = table.select((pl.int_range(1, pl.len() + 1) / pl.len()).alias("x"), "cumulative_share")
-st.plotly_chart(
-    share_curve(
-        curve,
-        "x",
-        "cumulative_share",
-        t("process.coverage_x"),
-        t("process.coverage_y"),
-        diagonal=False,
-    ),
-    width="stretch",
-)
-
-st.subheader(t("process.dfg"))
-st.caption(t("process.dfg_intro"))
-minimum = (
-    st.slider(t("process.min_share"), 0.0, 50.0, 2.0, 0.5, key="min_share", bind="query-params")
-    / 100
-)
-edges = directly_follows(chosen_steps)
-shown = edges.filter(pl.col("cases") >= minimum * max(chosen.height, 1))
-manual = engine(manual_steps, dataset)
-manual_here = manual if not scenario else manual.filter(pl.col("scenario") == scenario)
-if shown.height:
-    st.plotly_chart(
-        dfg_figure(
-            shown,
-            layout(shown, chosen_steps),
-            set(manual_here["activity"]),
-            standard_edges(standard["path"]) if standard else set(),
-        ),
-        width="stretch",
-    )
 
 left, right = st.columns(2, gap="large")
-with left:
-    st.subheader(t("process.rework"))
-    st.dataframe(
-        rework(chosen_steps),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "activity": t("process.activity"),
-            "cases": count_column(t("process.cases")),
-            "share": share_column(t("process.share")),
-            "extra_steps": count_column(t("process.extra_steps")),
-        },
-    )
-with right:
-    st.subheader(t("process.manual"))
-    st.dataframe(
-        manual_here,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "scenario": t("process.scenario"),
-            "activity": t("process.activity"),
-            "steps": count_column(t("process.steps")),
-            "cases": count_column(t("process.cases")),
-            "cost": number_column(t("process.cost") + mark),
-            "share_of_cost": share_column(t("process.share_of_cost")),
-        },
-    )
+left.subheader(t("process.rework"))
+left.dataframe(
+    views.scenarios[scenario].rework,
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "activity": t("process.activity"),
+        "cases": count_column(t("process.cases")),
+        "share": share_column(t("process.share")),
+        "extra_steps": count_column(t("process.extra_steps")),
+    },
+)
+right.subheader(t("process.manual"))
+right.dataframe(
+    manual_here,
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "scenario": t("process.scenario"),
+        "activity": t("process.activity"),
+        "steps": count_column(t("process.steps")),
+        "cases": count_column(t("process.cases")),
+        "cost": number_column(t("process.cost") + mark),
+        "share_of_cost": share_column(t("process.share_of_cost")),
+    },
+)
 
 st.subheader(t("process.drift"))
 st.caption(t("process.drift_intro"))
-changes = drift(chosen_steps, standard=standard["path"] if standard else None)
+changes = case_drift(views.months_of(scenario), views.paths, standard["path"])
 if changes.height:
+    growth = (pl.col("growth") * 100).alias("growth")
     st.dataframe(
-        changes.head(20).select(
-            "deviation",
-            "first_share",
-            "last_share",
-            (pl.col("growth") * 100).alias("growth"),
-            "became_norm",
-        ),
+        changes.head(20).select("deviation", "first_share", "last_share", growth, "became_norm"),
         hide_index=True,
         width="stretch",
         column_config={
@@ -190,22 +160,28 @@ if changes.height:
         },
     )
 
-a, b, c = st.columns(3)
-a.download_button(
-    t("process.download_log"),
-    to_csv_bytes(process_mining_log(dataset.events), excel_locale=False),
-    file_name="event_log.csv",
-    mime="text/csv",
-)
+# Built only when asked for: the event log of a large dataset is 100 MB of CSV.
 flat = table.select(
-    "variant", "cases", "share", "cumulative_share", "median_duration_s", pl.col("^median_cost$")
+    "variant", "cases", "share", "cumulative_share", "median_duration_s", "^median_cost$"
+)
+a, b, c = st.columns(3)
+export_button(  # every event with its customer: a customer-level export (logged)
+    t("process.download_log"),
+    lambda: to_csv_bytes(process_mining_log(dataset.events), excel_locale=False),
+    "event_log.csv",
+    "text/csv",
+    rows=dataset.events.height,
+    where=a,
 )
 b.download_button(
-    t("process.download_variants"), to_csv_bytes(flat), file_name="variants.csv", mime="text/csv"
+    t("process.download_variants"),
+    lambda: to_csv_bytes(flat),
+    file_name="variants.csv",
+    mime="text/csv",
 )
 c.download_button(
     t("process.download_variants_xlsx"),
-    to_xlsx_bytes({"variants": flat}),
+    lambda: to_xlsx_bytes({"variants": flat}),
     file_name="variants.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 )
