@@ -12,6 +12,7 @@ import polars as pl
 import streamlit as st
 
 from analytics.store import Store, StoreError
+from dashboard.auth import actor
 from dashboard.escape import md
 from dashboard.i18n import t
 from dashboard.state import escalation_store
@@ -64,7 +65,7 @@ def acknowledgements(view: StoreView, titles: dict[str, str]) -> None:
         return
     try:
         with Store.open(view.path) as store, store.transaction():
-            store.ack(sorted(added), by="app")
+            store.ack(sorted(added), by=actor())
             store.unack(sorted(removed))
         st.toast(t("store.saved"))
     except StoreError as exc:

@@ -146,6 +146,12 @@ def can(right: str) -> bool:
     return person is not None and allows(person.role, right)
 
 
+def actor() -> str:
+    """Who acts, for records such as acknowledgements: the signed-in person, else "app"."""
+    person = _safe_current()
+    return person.name if person is not None and person.signed_in else "app"
+
+
 def _role_name(person: Person | None) -> str:
     return t(f"auth.role.{person.role}") if person and person.role else "—"
 
@@ -186,11 +192,11 @@ def customer_lists() -> bool:
     return False
 
 
-def settings_editable() -> bool:
-    """True when rules and settings may be edited here; else one line says why."""
+def settings_editable(why: str = "auth.settings_locked") -> bool:
+    """True when rules and settings may be edited here; else one line (``why``) says so."""
     if can("settings"):
         return True
-    st.caption(t("auth.settings_locked", role=_role_name(_safe_current())))
+    st.caption(t(why, role=_role_name(_safe_current())))
     return False
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from functools import partial
 
 import streamlit as st
 
@@ -24,11 +25,12 @@ from analytics.escalation import (
 )
 from dashboard.alert_store import acknowledgements, delivery_log, read_store
 from dashboard.alert_view import card, say, severity, status, table
+from dashboard.auth import customer_lists, export_button, settings_editable
 from dashboard.escape import md
 from dashboard.fmt import compact_money, money, number, percent
 from dashboard.i18n import t
 from dashboard.state import current_dataset, engine
-from dashboard.tables import download, show
+from dashboard.tables import export_csv, show
 
 dataset = current_dataset()
 currency = dataset.settings.currency
@@ -43,7 +45,7 @@ with st.expander(t("esc.rules")):
         height=300,
         key="rules_editor",
     )
-    if st.button(t("esc.apply")):
+    if settings_editable() and st.button(t("esc.apply")):
         try:
             Rules.from_toml(text)
         except ValueError as exc:
@@ -58,6 +60,9 @@ with st.spinner(t("esc.running")):
     inputs = inputs_for(dataset, compute=engine)
 run = evaluate(rules, inputs, view.state, dt.datetime.now().replace(microsecond=0))
 alerts = rank(run.alerts)
+if not customer_lists():  # viewers: alerts that name a customer are left out
+    named = {r.id for r in rules.rules if r.signal == "customer_risk"}
+    alerts = [x for x in alerts if x["rule"] not in named]
 
 f1, f2, f3, f4 = st.columns([2, 3, 2, 1])
 severities = f1.multiselect(
@@ -114,18 +119,15 @@ base = percent(validation["churned"].mean()) if validation is not None else "—
 st.caption(t("esc.precision_help", base=base))
 
 a, b = st.columns(2)
-a.download_button(
+# Customer alerts name customers: both files are customer-level exports (logged).
+export_button(
     t("esc.download_json"),
-    json.dumps(alerts, ensure_ascii=False, indent=1, default=str).encode(),
+    lambda: json.dumps(alerts, ensure_ascii=False, indent=1, default=str).encode(),
     "alerts.json",
     "application/json",
+    rows=len(alerts),
+    where=a,
 )
-with b:
-    frame = alerts_frame(alerts).drop("evidence")
-    download(
-        frame,
-        {"money_at_stake": "money"},
-        "alerts.csv",
-        currency=currency,
-        label=t("esc.download_csv"),
-    )
+frame = alerts_frame(alerts).drop("evidence")
+csv = partial(export_csv, frame, {"money_at_stake": "money"}, currency=currency)
+export_button(t("esc.download_csv"), csv, "alerts.csv", "text/csv", rows=frame.height, where=b)
