@@ -158,7 +158,9 @@ def test_cost_page_shows_distributions_tags_and_twins(app, small_dir):
     assert not at.exception
     cases = case_costs(load_path(small_dir))
     assert _metric(at, "Cost per case, median") == f"₽{cases['cost'].median():,.0f}"
-    assert any(c.value.shape[0] == 7 for c in at.table)  # one row per behaviour tag
+    tags = next(d.value for d in at.dataframe if "at_stake" in d.value.columns)
+    assert tags.shape[0] == 7  # one row per behaviour tag, named in words
+    assert "channel hopping" in set(tags["tag"])
     assert any("Twins" in s.value for s in at.subheader)
 
 
