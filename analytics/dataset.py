@@ -27,6 +27,8 @@ class TableReport:
     mappings: dict[str, dict[str, str]] = field(default_factory=dict)
     date_formats: dict[str, str] = field(default_factory=dict)
     ambiguous_dates: bool = False  # some d/m vs m/d column could not be settled by its values
+    # The reasons as engine messages (analytics.messages), so the app shows them translated.
+    messages: tuple[str, ...] = ()
 
     @property
     def rows_quarantined(self) -> int:
@@ -41,7 +43,9 @@ class TableReport:
             .len()
             .sort(["len", "reason"], descending=[True, False])
         )
-        return dict(zip(counts["reason"].to_list(), counts["len"].to_list(), strict=True))
+        known = {str(m): m for m in self.messages}  # each text back to its message
+        reasons = [known.get(r, r) for r in counts["reason"].to_list()]
+        return dict(zip(reasons, counts["len"].to_list(), strict=True))
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -28,6 +28,7 @@ from analytics.calls import call_events, report_for
 from analytics.dataset import Dataset, LoadReport, TableReport
 from analytics.limits import RATIO_EXEMPT_BYTES, Limits, clip, megabytes, variable
 from analytics.mapping import Mapping, header_seconds_factor, normalize_header, suggest
+from analytics.messages import Message
 from analytics.parsing import (
     DateFormat,
     TextTraits,
@@ -541,6 +542,7 @@ class _Checked:
     date_formats: dict[str, str]
     warnings: tuple[str, ...]
     ambiguous_dates: bool
+    reasons: tuple[str, ...]  # every reason a row could be quarantined for (messages)
 
 
 def check_source(source: Source, table: Table, mapping: Mapping, settings: Settings) -> _Checked:
@@ -612,7 +614,7 @@ def check_source(source: Source, table: Table, mapping: Mapping, settings: Setti
         checks.extend(reject_checks(col, present, value, fmt))
     for a, b in table.not_greater:
         if a in values and b in values:
-            checks.append((values[a] > values[b], f"{a} greater than {b}"))
+            checks.append((values[a] > values[b], Message("quarantine.greater", a=a, b=b)))
     code = pl.when(checks[0][0]).then(pl.lit(1, pl.UInt16))
     for i, (broken, _) in enumerate(checks[1:], start=2):
         code = code.when(broken).then(pl.lit(i, pl.UInt16))
@@ -636,7 +638,8 @@ def check_source(source: Source, table: Table, mapping: Mapping, settings: Setti
         loaded = loaded.drop("__code", "__row")
     loaded = _typed_attributes(loaded, extras)
     ambiguous = any(t.date is not None and t.date.ambiguous for t in traits.values())
-    return _Checked(loaded, quarantine, chosen, date_formats, tuple(warnings), ambiguous)
+    reasons = tuple(r for _, r in checks)
+    return _Checked(loaded, quarantine, chosen, date_formats, tuple(warnings), ambiguous, reasons)
 
 
 _DATE_HEADERS = ("date", "call date", "дата", "дата звонка", "дата обращения", "день")
@@ -748,9 +751,11 @@ def load_table(
     frame = pl.concat(frames, how="vertical" if same else "diagonal_relaxed")
     quarantine = pl.concat([p.quarantine for p in parts], how="diagonal_relaxed")
     rows_read = sum(p.loaded.height + p.quarantine.height for p in parts)
+    reasons = [r for p in parts for r in p.reasons]
     frame, dup_rows = _quarantine_duplicates(frame, table)
     if dup_rows.height:
         quarantine = pl.concat([quarantine, dup_rows], how="diagonal_relaxed")
+        reasons.append(_duplicate_reason(table))
     frame, vocab_warnings = _normalize_vocabularies(
         frame, table, mapping.values.get(table.name, {})
     )
@@ -765,6 +770,7 @@ def load_table(
         mappings={file: part.mapping for file, part in checked.items()},
         date_formats={k: v for p in parts for k, v in p.date_formats.items()},
         ambiguous_dates=any(p.ambiguous_dates for p in parts),
+        messages=tuple(reasons),
     )
     return frame, report, errors, warnings
 
@@ -788,6 +794,12 @@ def _with_all_columns(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
     return frame.with_columns(missing).select(*origin, *table.names, *extras)
 
 
+def _duplicate_reason(table: Table) -> Message:
+    return Message(
+        "quarantine.duplicate", columns=", ".join(c.name for c in table.columns if c.unique)
+    )
+
+
 def _quarantine_duplicates(frame: pl.DataFrame, table: Table) -> tuple[pl.DataFrame, pl.DataFrame]:
     unique = [c.name for c in table.columns if c.unique]
     if not unique:
@@ -796,11 +808,10 @@ def _quarantine_duplicates(frame: pl.DataFrame, table: Table) -> tuple[pl.DataFr
     dups = frame.filter(dup)
     if dups.is_empty():
         return frame, pl.DataFrame()
-    reason = f"duplicate {', '.join(unique)} (first row kept)"
     rows = dups.select(
         pl.col("__file").alias("file"),
         pl.col("__row").alias("row"),
-        pl.lit(reason).alias("reason"),
+        pl.lit(str(_duplicate_reason(table))).alias("reason"),
         *[pl.col(c).cast(pl.String) for c in table.names],
     )
     return frame.filter(~dup), rows

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from analytics.mapping import DateOrder
+from analytics.messages import Message
 from analytics.schema import Column, Kind
 
 _TRUE = ["true", "1", "yes", "y", "да", "д", "истина", "t", "x", "+"]
@@ -355,13 +356,14 @@ def output_dtype(col: Column) -> pl.DataType:
     }[col.kind]
 
 
+# What a value of each kind should have been (keys of [expected] in analytics/locales).
 _EXPECTED = {
-    Kind.FLOAT: "a number",
-    Kind.INT: "a whole number",
-    Kind.DURATION: "a duration (seconds or h:mm:ss)",
-    Kind.BOOL: "yes/no",
-    Kind.DATETIME: "a date and time",
-    Kind.DATE: "a date",
+    Kind.FLOAT: "float",
+    Kind.INT: "int",
+    Kind.DURATION: "duration",
+    Kind.BOOL: "bool",
+    Kind.DATETIME: "datetime",
+    Kind.DATE: "date",
 }
 
 
@@ -370,19 +372,25 @@ def reject_checks(
 ) -> list[tuple[pl.Expr, str]]:
     """The rules a value of ``col`` must pass, in order: ``(broken, reason)`` pairs.
 
-    ``present`` says the export had a non-empty value; ``value`` is the typed result.
+    ``present`` says the export had a non-empty value; ``value`` is the typed result. The
+    reasons are :class:`~analytics.messages.Message` s (English as text, Russian in the app).
     """
     checks: list[tuple[pl.Expr, str]] = []
+    name = col.name
     if col.required:
-        checks.append((~present, f"missing {col.name}"))
+        checks.append((~present, Message("quarantine.missing", column=name)))
     if col.kind != Kind.STR:
-        expected = _EXPECTED[col.kind]
-        if fmt is not None:
-            expected = f"{expected} in the column's format {fmt.label}"
-        checks.append((present & value.is_null(), f"{col.name}: not {expected}"))
+        expected = Message(f"expected.{_EXPECTED[col.kind]}")
+        reason = (
+            Message("quarantine.not_kind", column=name, expected=expected)
+            if fmt is None
+            else Message("quarantine.not_format", column=name, expected=expected, format=fmt.label)
+        )
+        checks.append((present & value.is_null(), reason))
     if col.minimum is not None and col.maximum is not None:
         outside = (value < col.minimum) | (value > col.maximum)
-        checks.append((outside, f"{col.name}: outside {col.minimum:g}..{col.maximum:g}"))
+        low, high = f"{col.minimum:g}", f"{col.maximum:g}"
+        checks.append((outside, Message("quarantine.outside", column=name, low=low, high=high)))
     elif col.minimum == 0:
-        checks.append((value < 0, f"{col.name}: negative"))
+        checks.append((value < 0, Message("quarantine.negative", column=name)))
     return checks

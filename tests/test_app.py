@@ -51,7 +51,7 @@ def test_data_page_reports_every_table(app, small_company):
     at = app.switch_page("app_pages/data.py").run()
     assert not at.exception
     summary = at.table[0].value
-    assert summary["Table"].tolist() == ["events", "customers", "acd", "surveys"]
+    assert summary["Table"].tolist() == ["events", "customers", "interval report", "surveys"]
     tables = (
         small_company.events,
         small_company.customers,

@@ -28,7 +28,7 @@ def test_a_russian_per_call_upload_is_recognised_without_a_mapping(uploaded):
     at = uploaded
     assert not at.exception
     summary = at.table[0].value
-    assert summary["Table"].tolist() == ["calls"]
+    assert summary["Table"].tolist() == ["per-call records"]
     # 7 rows: the «?» wait is quarantined; «Дата» + «Время входа в очередь» joined
     assert summary["Rows read"].tolist() == ["7"]
     assert summary["Quarantined"].tolist() == ["1"]

@@ -115,3 +115,31 @@ def test_every_schema_column_has_its_meaning_in_both_languages():
             key = f"meaning.{name}.{column.name}"
             assert en[key] == column.meaning
             assert ru[key] and ru[key] != column.meaning
+
+
+def test_quarantine_reasons_are_messages_in_both_languages():
+    # One row per rule: a missing case, a date not in the column's format, a negative wait,
+    # a duplicate customer, an answered count above the offered one.
+    from analytics.io import load_sources, read_uploads
+
+    events = (
+        "Номер обращения;Клиент;Дата;Этап;Ожидание, сек\n"
+        "A1;K1;01.02.2024 10:00;запрос;5\n"
+        ";K2;01.02.2024 10:05;запрос;5\n"
+        "A2;K2;31.02.2024 10:00;запрос;5\n"
+        "A3;K3;01.02.2024 11:00;запрос;-4\n"
+    )
+    customers = "customer_id,segment\nK1,mass\nK1,vip\n"
+    acd = "interval_start,offered,answered\n2024-01-01 10:00,10,12\n"
+    files = [("e.csv", events.encode()), ("customers.csv", customers.encode())]
+    report = load_sources(read_uploads([*files, ("acd.csv", acd.encode())])).report
+    reasons = [r for t in ("events", "customers", "acd") for r in report.tables[t].reasons]
+    assert all(isinstance(r, Message) for r in reasons)
+    assert [render(r, "ru") for r in reasons] == [
+        "нет значения case_id",
+        "timestamp: не дата и время в формате столбца dd.mm.yyyy hh:mm",
+        "wait_s: отрицательное значение",
+        "повтор customer_id (первая строка оставлена)",
+        "answered больше, чем offered",
+    ]
+    assert reasons[1] == "timestamp: not a date and time in the column's format dd.mm.yyyy hh:mm"

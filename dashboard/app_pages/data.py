@@ -10,7 +10,7 @@ from analytics.mapping import Mapping
 from analytics.schema import TABLES, Settings
 from dashboard.escape import md
 from dashboard.fmt import number
-from dashboard.i18n import t
+from dashboard.i18n import catalogue, t, tr
 from dashboard.mapping_editor import mapping_editor
 from dashboard.state import current_dataset, mapping, uploaded_dataset, uploaded_sources
 
@@ -32,17 +32,27 @@ def _store_mapping_file() -> None:
         st.session_state["mapping_error"] = str(exc)
 
 
+def preview(frame: pl.DataFrame) -> None:
+    """The first rows, headed by the columns' names in words (a snapshot's own attribute
+    columns keep their names)."""
+    labels = {c: t(f"column.{c}") for c in frame.columns if f"column.{c}" in catalogue("en")}
+    st.dataframe(frame.head(200), width="stretch", column_config=labels)
+
+
 dataset = current_dataset()
 report = dataset.report
 st.title(t("data.title"))
 st.caption(t("data.intro"))
 upload = uploaded_dataset()
 if upload is not None and not upload.report.usable:  # why the sample is shown instead
-    st.error("\n".join([t("upload.unusable"), *(f"* {md(e)}" for e in upload.report.errors)]))
-st.subheader(t("data.current", name=md(dataset.name)))
+    errors = (f"* {md(tr(e))}" for e in upload.report.errors)
+    st.error("\n".join([t("upload.unusable"), *errors]))
+# The built-in company by the name the sidebar gives it; an upload by its files' name.
+sample = st.session_state.get("source", "sample") == "sample"
+st.subheader(t("data.current", name=t("sidebar.sample") if sample else md(dataset.name)))
 summary = pl.DataFrame(
     {
-        t("data.table"): list(report.tables),
+        t("data.table"): [t(f"needs.table.{n}") for n in report.tables],
         t("data.rows_read"): [number(r.rows_read) for r in report.tables.values()],
         t("data.rows_loaded"): [number(r.rows_loaded) for r in report.tables.values()],
         t("data.rows_quarantined"): [number(r.rows_quarantined) for r in report.tables.values()],
@@ -50,15 +60,17 @@ summary = pl.DataFrame(
 )
 st.table(summary)
 for error in report.errors:
-    st.error(md(error))
+    st.error(md(tr(error)))
 for warning in report.warnings:
-    st.warning(md(warning))
+    st.warning(md(tr(warning)))
 for name, table in report.tables.items():
     if table.rows_quarantined:
-        st.markdown(f"**{t('data.reasons')}: {name}**")
-        st.table(
-            pl.DataFrame({"reason": list(table.reasons), "rows": list(table.reasons.values())})
-        )
+        st.markdown(f"**{t('data.reasons')}: {t(f'needs.table.{name}')}**")
+        reasons = {
+            t("data.reason"): [tr(r) for r in table.reasons],
+            t("data.reason_rows"): [number(n) for n in table.reasons.values()],
+        }
+        st.table(pl.DataFrame(reasons))
         st.download_button(
             t("data.download_quarantine", table=name),
             to_csv_bytes(table.quarantine),
@@ -71,9 +83,9 @@ if not any(r.rows_quarantined for r in report.tables.values()):
 
 st.markdown(f"**{t('data.preview')}**")
 loaded = [n for n in TABLES if dataset.table(n) is not None]
-for tab, name in zip(st.tabs(loaded), loaded, strict=True):
+for tab, name in zip(st.tabs([t(f"needs.table.{n}") for n in loaded]), loaded, strict=True):
     with tab:
-        st.dataframe(dataset.table(name).head(200), width="stretch")  # type: ignore[union-attr]
+        preview(dataset.table(name))  # type: ignore[arg-type]
 
 st.divider()
 st.subheader(t("data.upload"))
