@@ -1,0 +1,92 @@
+"""The Risk page's parts: the model card (which model, how it validated, what drives it)
+and its tables, headers in words from ``[risk.col]`` and formatted by what each column
+holds."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from analytics.export import Kind
+from analytics.risk import HORIZON_DAYS, RiskModel
+from analytics.risk_model import coefficients
+from analytics.risk_summary import validation_table
+from dashboard.chart_locale import chart_config
+from dashboard.charts import bars_figure
+from dashboard.fmt import number, percent
+from dashboard.headers import headers
+from dashboard.i18n import t
+from dashboard.tables import export_csv, show
+
+# What each column of the Risk page's tables holds (dashboard.tables kinds).
+KINDS: dict[str, Kind] = {
+    **dict.fromkeys(("roc_auc", "pr_auc", "brier", "coefficient"), "score"),
+    **dict.fromkeys(("top_decile_lift", "odds_ratio"), "decimal"),
+    **dict.fromkeys(("revenue_at_risk", "revenue_at_risk_month"), "money"),
+    **dict.fromkeys(("p_churn", "mean_risk"), "probability"),
+    "customers": "count",
+    "expected_leavers": "number",
+    "used": "flag",
+    "silent": "flag",
+}
+
+
+def table(frame: pl.DataFrame, currency: str = "") -> None:
+    show(frame, KINDS, currency=currency, labels=headers("risk.col", frame.columns))
+
+
+def csv(frame: pl.DataFrame, currency: str) -> bytes:
+    return export_csv(frame, KINDS, currency=currency, labels=headers("risk.col", frame.columns))
+
+
+def model_card(model: RiskModel) -> None:
+    """Which model scores the customers and why, its validation against the others, the
+    leavers it caught in advance, and what drives it."""
+    snapshot = model.mode == "snapshot"
+    st.subheader(t("risk.model"))
+    if model.method == "rules":
+        st.warning(t("risk.rules", churners=model.churners_train))
+    else:
+        st.markdown(t(f"risk.used_{model.method}"))
+    if model.validations:
+        table(
+            validation_table(model, {m: t(f"risk.model_{m}") for m in ("logistic", "gbm", "rules")})
+        )
+    base = percent(model.base_rate)
+    if snapshot:
+        customers = number(float(model.split["customers"]))
+        folds = model.split["folds"]
+        st.caption(t("riskmodel.split_snapshot", base=base, folds=folds, customers=customers))
+    else:
+        st.caption(t("risk.split", base=base, **model.split))
+    card = model.card
+    a, b, c = st.columns(3)
+    caught_help = (
+        t("riskmodel.caught_help_snapshot")
+        if snapshot
+        else t("risk.caught_help", validate=model.split["validate"], days=HORIZON_DAYS)
+    )
+    caught = f"{number(card['flagged'])} / {number(card['churners'])}"
+    a.metric(t("risk.caught"), caught, help=caught_help)
+    b.metric(t("risk.recall"), percent(card["recall_top_decile"], 0), help=t("risk.recall_help"))
+    if not snapshot:
+        ahead = t("risk.days", days=number(card["median_days_ahead"]))
+        c.metric(t("risk.ahead"), ahead, help=t("risk.ahead_help"))
+    for note in model.notes:
+        if note.key not in ("rules", "baseline"):  # said above already
+            st.caption(t(f"riskmodel.note.{note.key}", **note.values))
+    if model.importance.height:
+        top = model.importance.head(10)
+        features = top["feature"].to_list()
+        if not snapshot:
+            features = [t(f"risk.feature.{f}") for f in features]
+        drivers = bars_figure(
+            features, top["importance"].to_list(), t("risk.drivers"), top["sd"].to_list()
+        )
+        st.plotly_chart(drivers, width="stretch", config=chart_config())
+        st.caption(t("riskmodel.drivers_help_snapshot") if snapshot else t("risk.drivers_help"))
+    coef = coefficients(model.pipeline)
+    if coef is not None:
+        with st.expander(t("riskmodel.coefficients")):
+            table(coef)
+            st.caption(t("riskmodel.coefficients_help"))
