@@ -76,94 +76,65 @@ d.metric(t("process.deviating"), percent(1 - standard["share"], 0))
 
 st.subheader(t("process.map"))
 st.caption(t("process.map_intro"))
-shown = coverage(table)
-if table.height > 1:
+shown, most = coverage(table), table.height
+if most > 1:  # a slider needs two values
     shown = st.slider(
-        t("process.paths"),
-        1,
-        table.height,
-        shown,
-        key=f"paths_{scenario}",
-        help=t("process.paths_help"),
+        t("process.paths"), 1, most, shown, key=f"paths_{scenario}", help=t("process.paths_help")
     )
 covered = percent(table["cumulative_share"][shown - 1])
-st.caption(t("process.paths_cover", paths=shown, total=table.height, share=covered))
+st.caption(t("process.paths_cover", paths=shown, total=most, share=covered))
 edges, layout = path_map(views.scenarios[scenario], table, shown)
-manual = engine(manual_steps, dataset)
-manual_here = manual if not scenario else manual.filter(pl.col("scenario") == scenario)
+manual_here = engine(manual_steps, dataset).filter(
+    pl.col("scenario") == scenario if scenario else True
+)
 if edges.height:
     words = {k: t(f"process.{k}") for k in ("transitions", "cases", "median", "minutes")}
     edge_set = standard_edges(standard["path"])
     figure = process_map_figure(layout, edges, set(manual_here["activity"]), edge_set, words)
     st.plotly_chart(figure, width="content", key="process_map", config=chart_config())
 
+# One set of column headers for every table below (each shows the columns it has).
+headers = {
+    "variant": t("process.variant"),
+    "scenario": t("process.scenario"),
+    "activity": t("process.activity"),
+    "cases": count_column(t("process.cases")),
+    "steps": count_column(t("process.steps")),
+    "extra_steps": count_column(t("process.extra_steps")),
+    "share": share_column(t("process.share")),
+    "cumulative_share": share_column(t("process.cumulative")),
+    "hours": number_column(t("process.median_duration"), 1),
+    "median_cost": number_column(t("process.median_cost") + mark),
+    "cost": number_column(t("process.cost") + mark),
+    "share_of_cost": share_column(t("process.share_of_cost")),
+    "deviation": t("process.deviation"),
+    "first_share": share_column(t("process.first")),
+    "last_share": share_column(t("process.last")),
+    "growth": number_column(t("process.growth"), 1),
+    "became_norm": t("process.norm"),
+}
+grid = {"hide_index": True, "width": "stretch", "column_config": headers}
 # Full width: the paths are long and every column should show without scrolling.
 st.subheader(t("process.variant_table"))
 hours = (pl.col("median_duration_s") / 3600).alias("hours")
-st.dataframe(
-    table.head(50).select("variant", "cases", "share", "cumulative_share", hours, "^median_cost$"),
-    hide_index=True,
-    width="stretch",
-    column_config={
-        "variant": t("process.variant"),
-        "cases": count_column(t("process.cases")),
-        "share": share_column(t("process.share")),
-        "cumulative_share": share_column(t("process.cumulative")),
-        "hours": number_column(t("process.median_duration"), 1),
-        "median_cost": number_column(t("process.median_cost") + mark),
-    },
-)
-
+columns = ("variant", "cases", "share", "cumulative_share", hours, "^median_cost$")
+st.dataframe(table.head(50).select(columns), **grid)
 left, right = st.columns(2, gap="large")
 left.subheader(t("process.rework"))
-left.dataframe(
-    views.scenarios[scenario].rework,
-    hide_index=True,
-    width="stretch",
-    column_config={
-        "activity": t("process.activity"),
-        "cases": count_column(t("process.cases")),
-        "share": share_column(t("process.share")),
-        "extra_steps": count_column(t("process.extra_steps")),
-    },
-)
+left.dataframe(views.scenarios[scenario].rework, **grid)
 right.subheader(t("process.manual"))
-right.dataframe(
-    manual_here,
-    hide_index=True,
-    width="stretch",
-    column_config={
-        "scenario": t("process.scenario"),
-        "activity": t("process.activity"),
-        "steps": count_column(t("process.steps")),
-        "cases": count_column(t("process.cases")),
-        "cost": number_column(t("process.cost") + mark),
-        "share_of_cost": share_column(t("process.share_of_cost")),
-    },
-)
+right.dataframe(manual_here, **grid)
 
 st.subheader(t("process.drift"))
 st.caption(t("process.drift_intro"))
 changes = case_drift(views.months_of(scenario), views.paths, standard["path"])
 if changes.height:
     growth = (pl.col("growth") * 100).alias("growth")
-    st.dataframe(
-        changes.head(20).select("deviation", "first_share", "last_share", growth, "became_norm"),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "deviation": t("process.deviation"),
-            "first_share": share_column(t("process.first")),
-            "last_share": share_column(t("process.last")),
-            "growth": number_column(t("process.growth"), 1),
-            "became_norm": t("process.norm"),
-        },
-    )
+    columns = ("deviation", "first_share", "last_share", growth, "became_norm")
+    st.dataframe(changes.head(20).select(columns), **grid)
 
 # Built only when asked for: the event log of a large dataset is 100 MB of CSV.
-flat = table.select(
-    "variant", "cases", "share", "cumulative_share", "median_duration_s", "^median_cost$"
-)
+flat = table.drop("path")
 a, b, c = st.columns(3)
 export_button(  # every event with its customer: a customer-level export (logged)
     t("process.download_log"),
@@ -174,14 +145,12 @@ export_button(  # every event with its customer: a customer-level export (logged
     where=a,
 )
 b.download_button(
-    t("process.download_variants"),
-    lambda: to_csv_bytes(flat),
-    file_name="variants.csv",
-    mime="text/csv",
+    t("process.download_variants"), lambda: to_csv_bytes(flat), "variants.csv", "text/csv"
 )
+xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 c.download_button(
     t("process.download_variants_xlsx"),
     lambda: to_xlsx_bytes({"variants": flat}),
-    file_name="variants.xlsx",
-    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "variants.xlsx",
+    xlsx,
 )
