@@ -4,7 +4,9 @@ test_auth_browser.py)."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
+from pathlib import Path
 
 import pytest
 import streamlit as st
@@ -23,6 +25,10 @@ ROLES = {
     "analyst": ["Ana@Example.com", "both@example.com"],
     "admin": ["both@example.com"],
 }
+
+
+def app_state() -> Path:
+    return Path(os.environ["CX_RADAR_STATE"])  # set for every test (conftest)
 
 
 def _role(claims: dict, section: dict = ROLES) -> str | None:
@@ -233,3 +239,60 @@ def test_an_analyst_sees_the_customer_list_and_its_export(app):
     assert _customer_table(at)
     assert [b.proto.label for b in at.get("download_button")] == ["Download the at-risk list (CSV)"]
     assert not any("aggregates only" in i.value for i in at.info)
+
+
+def _downloads(at: AppTest) -> list[str]:
+    return [b.proto.label for b in at.get("download_button")]
+
+
+def test_a_viewer_gets_no_customer_rows_and_no_editing_on_the_other_pages(app):
+    at = _as(app, "vic@example.com")
+    at.switch_page("app_pages/escalations.py").run()
+    assert not at.exception
+    picks = [s.options for s in at.selectbox if s.key == "esc_pick"]
+    assert not any("Customer" in o for options in picks for o in options)
+    assert "Apply the rules" not in [b.label for b in at.button]
+    assert not _downloads(at)
+    at.switch_page("app_pages/cost.py").run()
+    assert not at.exception
+    assert not any(s.value.startswith("Twins") for s in at.subheader)
+    assert not _downloads(at)  # no case or customer lists to export
+    assert "Cost rates" not in [e.label for e in at.expander]  # the rates editor
+    assert any("your role (viewer) sees aggregates only" in i.value for i in at.info)
+    at.switch_page("app_pages/data.py").run()
+    assert not at.exception
+    assert at.table  # the load summary is an aggregate
+    assert not at.dataframe and not at.get("file_uploader")
+    assert any("Uploads, the column mapping" in c.value for c in at.caption)
+
+
+def test_an_analyst_sees_customer_alerts_and_exports_but_edits_no_rules(app):
+    at = _as(app, "ana@example.com").switch_page("app_pages/escalations.py").run()
+    assert not at.exception
+    [options] = [s.options for s in at.selectbox if s.key == "esc_pick"]
+    assert any(o.startswith("Customer C") for o in options)
+    assert _downloads(at) == ["Download alerts (JSON)", "Download alerts (CSV)"]
+    assert "Apply the rules" not in [b.label for b in at.button]
+
+
+def test_an_admin_edits_rules_uploads_and_sees_the_export_log(app):
+    at = _as(app, "both@example.com").switch_page("app_pages/escalations.py").run()
+    assert "Apply the rules" in [b.label for b in at.button]
+    at.switch_page("app_pages/cost.py").run()
+    assert "Cost rates" in [e.label for e in at.expander]
+    with Store.open(app_state()) as store:
+        store.log_export("ana@example.com", "analyst", "at_risk_customers.csv", 41, at="T1")
+    at.switch_page("app_pages/data.py").run()
+    assert not at.exception
+    assert at.get("file_uploader")
+    [log] = [e for e in at.expander if e.label.startswith("Exports of customer-level data")]
+    frame = log.dataframe[0].value
+    assert frame.to_dict("records") == [
+        {
+            "at": "T1",
+            "who": "ana@example.com",
+            "role": "analyst",
+            "what": "at_risk_customers.csv",
+            "rows": 41,
+        }
+    ]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import polars as pl
 import streamlit as st
 
 from analytics.export import to_csv_bytes
 from analytics.mapping import Mapping
 from analytics.schema import TABLES, Settings
+from dashboard.auth import customer_lists, export_button, exports_log, settings_editable
 from dashboard.escape import md
 from dashboard.fmt import number
 from dashboard.i18n import catalogue, t, tr
@@ -71,11 +74,12 @@ for name, table in report.tables.items():
             t("data.reason_rows"): [number(n) for n in table.reasons.values()],
         }
         st.table(pl.DataFrame(reasons))
-        st.download_button(
+        export_button(  # the rows as exported: customer-level (logged)
             t("data.download_quarantine", table=name),
-            to_csv_bytes(table.quarantine),
-            file_name=f"{name}_quarantine.csv",
-            mime="text/csv",
+            partial(to_csv_bytes, table.quarantine),
+            f"{name}_quarantine.csv",
+            "text/csv",
+            rows=table.quarantine.height,
             key=f"quarantine_{name}",
         )
 if not any(r.rows_quarantined for r in report.tables.values()):
@@ -83,11 +87,15 @@ if not any(r.rows_quarantined for r in report.tables.values()):
 
 st.markdown(f"**{t('data.preview')}**")
 loaded = [n for n in TABLES if dataset.table(n) is not None]
-for tab, name in zip(st.tabs([t(f"needs.table.{n}") for n in loaded]), loaded, strict=True):
-    with tab:
-        preview(dataset.table(name))  # type: ignore[arg-type]
+if customer_lists():
+    for tab, name in zip(st.tabs([t(f"needs.table.{n}") for n in loaded]), loaded, strict=True):
+        with tab:
+            preview(dataset.table(name))  # type: ignore[arg-type]
 
 st.divider()
+if not settings_editable("auth.admin_only"):  # uploads, mapping, settings: admins only
+    st.stop()
+exports_log()
 st.subheader(t("data.upload"))
 st.file_uploader(
     t("data.upload"),
