@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -61,9 +61,9 @@ class Filters:
 
     start: dt.date | None = None
     end: dt.date | None = None
-    segments: tuple[str, ...] = field(default=())
-    regions: tuple[str, ...] = field(default=())
-    channels: tuple[str, ...] = field(default=())
+    segments: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("segments", "regions", "channels"):
