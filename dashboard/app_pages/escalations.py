@@ -64,7 +64,7 @@ if not customer_lists():  # viewers: alerts that name a customer are left out
     named = {r.id for r in rules.rules if r.signal == "customer_risk"}
     alerts = [x for x in alerts if x["rule"] not in named]
 
-f1, f2, f3, f4 = st.columns([2, 3, 2, 1])
+f1, f2, f3, f4 = st.columns([2, 3, 2, 2])  # wide enough for the toggle's label at 1366 px
 severities = f1.multiselect(
     t("esc.severity"), list(reversed(SEVERITIES)), format_func=severity, key="esc_severity"
 )
@@ -75,7 +75,7 @@ statuses = f3.multiselect(
     format_func=status,
     key="esc_status",
 )
-grouped = f4.toggle(t("esc.grouped"), key="esc_grouped")
+grouped = f4.toggle(t("esc.grouped"), key="esc_grouped", help=t("alerts.grouped_help"))
 shown = select(alerts, severities, owners, statuses, grouped)
 counts = tally(shown)  # every count follows the filters
 a, b, c, d = st.columns(4)
