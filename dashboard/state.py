@@ -1,8 +1,10 @@
 """Which dataset the session looks at, and cached engine calls keyed by its content hash.
 
-Results are cached with ``st.cache_resource`` (no copy per rerun; Polars frames and frozen
-dataclasses are never mutated) and keyed by the dataset's content hash, not by
-Streamlit's sampling hash of a frame, so a changed cell always invalidates them.
+Results are cached in two layers, both keyed by the dataset's content hash (not by
+Streamlit's sampling hash of a frame, so a changed cell always invalidates them): in memory
+with ``st.cache_resource`` (no copy per rerun; Polars frames and frozen dataclasses are
+never mutated), and on disk (:mod:`analytics.cache`), so a restarted server, another
+process and ``python -m dashboard.warm`` share every result and recompute nothing.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from typing import TypeVar
 import polars as pl
 import streamlit as st
 
+from analytics.cache import DiskCache, default_cache, load_cached, qualified_name
 from analytics.dataset import Dataset
-from analytics.io import Sources, load_path, load_sources, read_uploads, with_settings
+from analytics.io import Sources, load_sources, read_uploads, with_settings
 from analytics.limits import clip
 from analytics.mapping import Mapping
 from analytics.schema import Settings
@@ -43,9 +46,15 @@ def sample_dir() -> Path:
     return Path(os.environ.get("CX_RADAR_DATA", ROOT / "sample_data"))
 
 
+@st.cache_resource(show_spinner=False)
+def disk_cache() -> DiskCache:
+    """The process's disk cache (``CX_RADAR_CACHE``, ``CX_RADAR_CACHE_MB``)."""
+    return default_cache()
+
+
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _sample(path: str) -> Dataset:
-    return load_path(path)
+    return load_cached(path, disk_cache())
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -119,15 +128,12 @@ def _engine(
     _fn: Callable[..., T],
     _dataset: Dataset,
 ) -> T:
-    del name, content_hash  # cache key only
-    return _fn(_dataset, *params)
+    return disk_cache().get_or_compute(content_hash, name, params, lambda: _fn(_dataset, *params))
 
 
 def engine(fn: Callable[..., T], dataset: Dataset, *params: object) -> T:
     """``fn(dataset, *params)``, computed once per dataset content and parameters."""
-    return _engine(
-        f"{fn.__module__}.{fn.__qualname__}", dataset.content_hash, params, _fn=fn, _dataset=dataset
-    )
+    return _engine(qualified_name(fn), dataset.content_hash, params, _fn=fn, _dataset=dataset)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

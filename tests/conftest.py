@@ -38,6 +38,12 @@ def _own_state_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _own_disk_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The app's disk cache (analytics.cache): per test, never .cx_radar_cache in the checkout.
+    monkeypatch.setenv("CX_RADAR_CACHE", str(tmp_path / "cx_radar_cache"))
+
+
+@pytest.fixture(autouse=True)
 def _clear_streamlit_caches() -> None:
     # AppTest shares Streamlit's caches between tests; each test starts clean.
     import streamlit as st
