@@ -15,7 +15,7 @@ from dashboard.chart_locale import chart_config
 from dashboard.charts import bars_figure, control_chart
 from dashboard.escape import md
 from dashboard.fmt import money, number, percent
-from dashboard.i18n import t
+from dashboard.i18n import t, tr
 from dashboard.tables import show
 
 
@@ -82,7 +82,7 @@ def table(alerts: list[dict[str, Any]], titles: dict[str, str], currency: str) -
         "money_at_stake": [a["money_at_stake"] for a in alerts],
         "alert": [titles[a["id"]] for a in alerts],
         "severity": [severity(a["severity"]) for a in alerts],
-        "owner": [a["owner"] for a in alerts],
+        "owner": [tr(a["owner"]) for a in alerts],
         "status": [status(a["status"]) for a in alerts],
     }
     schema = {c: pl.String for c in words} | {"money_at_stake": pl.Float64}
@@ -109,7 +109,8 @@ def card(alert: dict[str, Any], title: str, inputs: Inputs, currency: str) -> No
             status=status(alert["status"]),
         )
     )
-    st.markdown(t("alerts.owner_action", owner=md(alert["owner"]), action=md(alert["action"])))
+    owner, action = md(tr(alert["owner"])), md(tr(alert["action"]))
+    st.markdown(t("alerts.owner_action", owner=owner, action=action))
     st.markdown("\n".join(f"* {say(s, currency)}" for s in evidence(alert)))
     found = chart(alert, inputs)
     if found is not None:

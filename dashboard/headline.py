@@ -8,9 +8,11 @@ from typing import Any
 
 from streamlit.delta_generator import DeltaGenerator
 
+from analytics.alert_text import headline
+from dashboard.alert_view import say, severity
 from dashboard.escape import md
 from dashboard.fmt import compact_money, money, number, percent, seconds
-from dashboard.i18n import t
+from dashboard.i18n import t, tr
 
 Format = Callable[[float | None], str]
 
@@ -89,7 +91,7 @@ def zone_line(zone: dict[str, Any], currency: str) -> str:
     indicator = zone["indicator"]
     return t(
         "overview.zone_line",
-        slice=zone["slice"],
+        slice=t(f"story.slice.{zone['slice']}"),
         value=md(zone["value"]),
         indicator=t(f"risk.indicator.{indicator}"),
         started=zone["started"],
@@ -102,12 +104,11 @@ def zone_line(zone: dict[str, Any], currency: str) -> str:
 
 
 def alert_line(alert: dict[str, Any], currency: str) -> str:
-    """One alert as a list item: severity, zone, reason, owner, money at stake."""
+    """One alert as a list item: severity, the alert in words, owner, money at stake."""
     return t(
         "overview.alert_line",
-        severity=alert["severity"],
-        zone=md(alert["zone"]),
-        reason=md(alert["reason"]),
-        owner=md(alert["owner"]),
+        severity=severity(alert["severity"]),
+        headline=say(headline(alert), currency),
+        owner=md(tr(alert["owner"])),
         money=compact_money(alert["money_at_stake"], currency),
     )

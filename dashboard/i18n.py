@@ -12,6 +12,7 @@ import tomllib
 from functools import cache
 from pathlib import Path
 
+import polars as pl
 import streamlit as st
 
 from analytics import messages
@@ -56,3 +57,11 @@ def tr(text: object) -> str:
     """An engine message (or a fixed English text the engine stored) in the current
     language; a user's own wording as it is."""
     return messages.render(text, language())
+
+
+def tr_columns(frame: pl.DataFrame, *names: str) -> pl.DataFrame:
+    """``frame`` with the engine texts in columns ``names`` in the current language (one
+    lookup per distinct value, no Python callback inside Polars)."""
+    return frame.with_columns(
+        pl.col(n).replace({v: tr(v) for v in frame[n].unique().drop_nulls()}) for n in names
+    )

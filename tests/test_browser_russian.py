@@ -41,28 +41,35 @@ ALLOWED = {
     *("MASE", "WAPE", "EWMA", "CUSUM", "ETS", "MSTL", "AUC", "ROC", "ARL", "CRM", "ITSM"),
     # File formats and protocols.
     *("CSV", "PDF", "HTML", "TOML", "JSON", "XLSX", "PNG", "ZIP", "URL", "UTF", "BOM", "API"),
+    *("TXT", "TSV", "PARQUET", "SQLite"),
+    # Method and metric names written as codes: sMAPE, PR AUC, TDABC (time-driven
+    # activity-based costing).
+    *("sMAPE", "PR", "TDABC"),
     # Product names and the language switch.
-    *("CX Radar", "Radar", "Erlang", "Plotly", "Excel", "EN", "RU", "e-mail"),
+    *("CX Radar", "Radar", "Erlang", "Plotly", "Excel", "Chromium", "EN", "RU", "e-mail"),
     # The bilingual label of the language switch; the date mask Streamlit draws in a
     # date input (its ``format`` sets the order and separator, not the letters).
-    *("Language", "dd", "mm", "yyyy"),
+    *("Language", "dd", "mm", "yyyy", "hh"),
     # Units.
     *("s", "ms", "MB", "KB", "GB", "x"),
 }
 # A run of Latin letters that is a word (not a single letter inside a formula).
 _LATIN_WORD = re.compile(r"(?<![\w])[A-Za-z][A-Za-z'_-]*[A-Za-z](?![\w])")
-# innerText of the page without icon ligatures and the screen-reader skip link, the text
-# drawn in the charts' SVG, and the table cells (the grid draws on a canvas; its
+# innerText of the page without icon ligatures, the screen-reader skip link and the file
+# uploader's drop zone (Streamlit's own English, which it offers no way to translate), the
+# text drawn in the charts' SVG, and the table cells (the grid draws on a canvas; its
 # accessibility table holds the rows on screen).
 _VISIBLE = """() => {
   const hidden = '[data-testid=stIconMaterial], [data-testid=stExpanderIcon], '
-    + '[data-testid=stSkipToContent]';
+    + '[data-testid=stSkipToContent], [data-testid=stFileUploaderDropzoneInstructions], '
+    + '[data-testid=stFileUploaderDropzone] button';
   document.querySelectorAll(hidden).forEach(n => n.remove());
   const svg = [...document.querySelectorAll('.js-plotly-plot svg text')]
     .filter(n => n.getBoundingClientRect().width > 0)
     .map(n => n.textContent);
   const cells = [...document.querySelectorAll('[data-testid=stDataFrame] table th, '
-    + '[data-testid=stDataFrame] table td')].map(n => n.textContent);
+    + '[data-testid=stDataFrame] table td')].map(n => n.textContent)
+    .filter(text => text !== 'true' && text !== 'false');  // a checkbox drawn on the canvas
   return [document.body.innerText, ...svg, ...cells].join('\\n');
 }"""
 
@@ -115,13 +122,13 @@ def test_latin_words_finds_english_and_spares_codes():
 def loaded(page: Page) -> None:
     """Settled, and every chart and table drawn (each shows a skeleton until its code loads)."""
     settled(page, quiet_s=2.0, limit_s=240)
-    expect(page.get_by_test_id("stSkeleton")).to_have_count(0)
+    expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=240_000)
 
 
 def read_page(page: Page, url: str) -> str:
     """What the page shows with every expander open, tab by tab."""
     page.goto(url)
-    expect(page.locator("h1").first).to_be_visible()
+    expect(page.locator("h1").first).to_be_visible(timeout=240_000)
     loaded(page)
     page.evaluate(
         "() => document.querySelectorAll('details:not([open]) > summary').forEach(s => s.click())"

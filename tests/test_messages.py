@@ -143,3 +143,25 @@ def test_quarantine_reasons_are_messages_in_both_languages():
         "answered больше, чем offered",
     ]
     assert reasons[1] == "timestamp: not a date and time in the column's format dd.mm.yyyy hh:mm"
+
+
+def test_rule_precision_bases_are_fixed_texts_of_the_catalogue():
+    # The precision table's basis column reaches the page as plain English: each of the
+    # three bases must translate (customer rules replayed on a validation snapshot, a rule
+    # with an actioned alert in the state, a rule with nothing to measure).
+    import polars as pl
+
+    from analytics.escalation import Inputs, Rules, precision
+
+    validation = pl.DataFrame(
+        {"customer_id": ["C1"], "p_churn": [0.9], "revenue_at_risk": [1e6], "churned": [True]}
+    )
+    state = {"alerts": {"k1": {"rule": "bot-loop"}}, "actioned": ["k1"]}
+    table = precision(Rules.default(), Inputs(validation=validation), state)
+    bases = sorted(set(table["basis"]))
+    assert len(bases) == 3
+    assert [render(b, "ru") for b in bases] == [
+        "ушли в пределах горизонта, воспроизведено на проверочном срезе",
+        "отмечено как отработанное в хранилище состояния",
+        "пока не измерить: отмечайте оповещения как отработанные",
+    ]

@@ -28,7 +28,7 @@ from dashboard.alert_view import card, say, severity, status, table
 from dashboard.auth import customer_lists, export_button, settings_editable
 from dashboard.escape import md
 from dashboard.fmt import compact_money, money, number, percent
-from dashboard.i18n import t
+from dashboard.i18n import t, tr, tr_columns
 from dashboard.state import current_dataset, engine
 from dashboard.tables import export_csv, show
 
@@ -68,7 +68,9 @@ f1, f2, f3, f4 = st.columns([2, 3, 2, 2])  # wide enough for the toggle's label 
 severities = f1.multiselect(
     t("esc.severity"), list(reversed(SEVERITIES)), format_func=severity, key="esc_severity"
 )
-owners = f2.multiselect(t("esc.owner"), sorted({a["owner"] for a in alerts}), key="esc_owner")
+owners = f2.multiselect(
+    t("esc.owner"), sorted({a["owner"] for a in alerts}), format_func=tr, key="esc_owner"
+)
 statuses = f3.multiselect(
     t("esc.status"),
     ["new", "ongoing", "resolved"],
@@ -92,7 +94,8 @@ with st.expander(t("alerts.by_owner")):
     owner_labels = {"owner": t("esc.owner"), "alerts": t("esc.alerts")}
     owner_labels |= {"money_at_stake": t("esc.money_col")} | {s: severity(s) for s in SEVERITIES}
     kinds = {s: "count" for s in (*SEVERITIES, "alerts")} | {"money_at_stake": "money"}
-    show(by_owner(shown), kinds, currency=currency, labels=owner_labels)  # type: ignore[arg-type]
+    per_owner = tr_columns(by_owner(shown), "owner")
+    show(per_owner, kinds, currency=currency, labels=owner_labels)  # type: ignore[arg-type]
 
 st.subheader(t("esc.drill"))
 if not shown:
@@ -113,7 +116,8 @@ delivery_log(view)
 st.subheader(t("esc.precision"))
 kinds = {"alerts": "count", "precision": "percent"}
 labels = {c: t(f"esc.{c}") for c in ("rule", "owner", "alerts", "basis")}
-show(run.precision, kinds, labels=labels | {"precision": t("esc.precision_col")})  # type: ignore[arg-type]
+precision = tr_columns(run.precision, "owner", "basis")
+show(precision, kinds, labels=labels | {"precision": t("esc.precision_col")})  # type: ignore[arg-type]
 validation = inputs.validation
 base = percent(validation["churned"].mean()) if validation is not None else "—"  # type: ignore[arg-type]
 st.caption(t("esc.precision_help", base=base))
