@@ -14,7 +14,7 @@ from analytics.escalation import Inputs
 from dashboard.chart_locale import chart_config
 from dashboard.charts import bars_figure, control_chart
 from dashboard.escape import md
-from dashboard.fmt import money, number, percent
+from dashboard.fmt import money, number, percent, symbol
 from dashboard.i18n import t, tr
 from dashboard.tables import show
 
@@ -44,7 +44,7 @@ def _text(fact: Fact, currency: str) -> object:
         return _word(v)
     if fact.kind == "raw":  # the template formats it; text from the data is escaped
         return md(v) if isinstance(v, str) else v
-    return md(v)
+    return md(tr(v))  # an owner of the default rules in words; data as it is
 
 
 def say(sentence: Sentence, currency: str) -> str:
@@ -69,7 +69,7 @@ def figure(chart: Chart, currency: str) -> go.Figure:
             d["week"], d["value"], d["ewma"], d["upper"], d["lower"], labels, chart.started
         )
     names = [_word(chart.label_key + x) if chart.label_key else x for x in chart.labels]
-    return bars_figure(names, list(chart.values), t(chart.title_key, currency=currency))
+    return bars_figure(names, list(chart.values), t(chart.title_key, currency=symbol(currency)))
 
 
 def status(name: str) -> str:

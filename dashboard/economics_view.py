@@ -429,4 +429,4 @@ def downloads(
 def formulas() -> None:
     with st.expander(t("economics.formulas")):
         for fn in (silent_churn_loss, retention, evaluate, returns_curve, loss_interval):
-            st.code((fn.__doc__ or "").strip().split(">>>")[0], language="text")
+            st.code(t(f"formula.{fn.__name__}"), language="text")

@@ -53,24 +53,30 @@ ALLOWED = {
     # Units.
     *("s", "ms", "MB", "KB", "GB", "x"),
 }
-# A run of Latin letters that is a word (not a single letter inside a formula).
-_LATIN_WORD = re.compile(r"(?<![\w])[A-Za-z][A-Za-z'_-]*[A-Za-z](?![\w])")
-# innerText of the page without icon ligatures, the screen-reader skip link and the file
-# uploader's drop zone (Streamlit's own English, which it offers no way to translate), the
-# text drawn in the charts' SVG, and the table cells (the grid draws on a canvas; its
-# accessibility table holds the rows on screen).
+# A run of two or more Latin letters that is a word: not a single letter of a formula, not
+# part of an identifier (snake_case, digits) and not a file extension (state.sqlite).
+_LATIN_WORD = re.compile(r"(?<!\w)(?<!\w\.)[A-Za-z][A-Za-z'-]*[A-Za-z](?!\w)")
+# innerText of the page less icon ligatures, the screen-reader skip link, code (commands,
+# file names, keys: `cx-radar escalate`) and the file uploader's drop zone (Streamlit's own
+# English, which it offers no way to translate); the text drawn in the charts' SVG; the
+# table cells (the grid draws on a canvas; its accessibility table holds the rows on
+# screen). Nothing is removed from the page: React still owns those nodes.
 _VISIBLE = """() => {
-  const hidden = '[data-testid=stIconMaterial], [data-testid=stExpanderIcon], '
+  const skip = '[data-testid=stIconMaterial], [data-testid=stExpanderIcon], '
     + '[data-testid=stSkipToContent], [data-testid=stFileUploaderDropzoneInstructions], '
-    + '[data-testid=stFileUploaderDropzone] button';
-  document.querySelectorAll(hidden).forEach(n => n.remove());
+    + '[data-testid=stFileUploaderDropzone] button, code';
+  let text = document.body.innerText;
+  for (const node of document.querySelectorAll(skip)) {
+    const part = node.innerText;
+    if (part) text = text.replace(part, ' ');
+  }
   const svg = [...document.querySelectorAll('.js-plotly-plot svg text')]
     .filter(n => n.getBoundingClientRect().width > 0)
     .map(n => n.textContent);
   const cells = [...document.querySelectorAll('[data-testid=stDataFrame] table th, '
     + '[data-testid=stDataFrame] table td')].map(n => n.textContent)
     .filter(text => text !== 'true' && text !== 'false');  // a checkbox drawn on the canvas
-  return [document.body.innerText, ...svg, ...cells].join('\\n');
+  return [text, ...svg, ...cells].join('\\n');
 }"""
 
 
@@ -117,6 +123,7 @@ def test_latin_words_finds_english_and_spares_codes():
     assert latin_words(text) == Counter({"Growing": 1, "problems": 1, "channel": 1, "bot": 1})
     assert latin_words(text, ["bot", "Growing problems"]) == Counter({"channel": 1})
     assert latin_words("robot; bot-loop", ["bot"]) == Counter({"robot": 1, "bot-loop": 1})
+    assert latin_words("файл cx_radar_state.sqlite, ключ churn_to, 10x") == Counter()
 
 
 def loaded(page: Page) -> None:

@@ -101,7 +101,8 @@ def test_every_default_rule_owner_and_action_is_in_the_catalogue():
     english = set(messages.catalogue("en").values())
     rules = Rules.default().rules
     assert rules
-    missing = [(r.id, text) for r in rules for text in (r.owner, r.action) if text not in english]
+    texts = [(r.id, text) for r in rules for text in (r.id, r.owner, r.action)]
+    missing = [(rule, text) for rule, text in texts if text not in english]
     assert missing == []
 
 

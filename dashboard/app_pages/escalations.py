@@ -116,7 +116,7 @@ delivery_log(view)
 st.subheader(t("esc.precision"))
 kinds = {"alerts": "count", "precision": "percent"}
 labels = {c: t(f"esc.{c}") for c in ("rule", "owner", "alerts", "basis")}
-precision = tr_columns(run.precision, "owner", "basis")
+precision = tr_columns(run.precision, "rule", "owner", "basis")
 show(precision, kinds, labels=labels | {"precision": t("esc.precision_col")})  # type: ignore[arg-type]
 validation = inputs.validation
 base = percent(validation["churned"].mean()) if validation is not None else "—"  # type: ignore[arg-type]

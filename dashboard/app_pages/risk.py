@@ -16,7 +16,7 @@ from analytics.risk_summary import customer_list, figures, money_column
 from dashboard.auth import customer_lists, export_button
 from dashboard.chart_locale import chart_config
 from dashboard.charts import bars_figure
-from dashboard.fmt import compact_money, money, number, percent
+from dashboard.fmt import compact_money, money, number, percent, symbol
 from dashboard.i18n import t
 from dashboard.needs import require
 from dashboard.risk_view import csv, model_card, table
@@ -70,7 +70,7 @@ if model is not None:
         split = revenue_at_risk_by(model.scored, by)
         title = "risk.by_title" if model.ltv_churn else "riskmodel.by_month_title"
         bars = bars_figure(
-            split[by].to_list(), split[money_col].to_list(), t(title, currency=currency)
+            split[by].to_list(), split[money_col].to_list(), t(title, currency=symbol(currency))
         )
         st.plotly_chart(bars, width="stretch", config=chart_config())
         # Full width under the chart: long region names are never cut off.
