@@ -168,7 +168,11 @@ def plan_editor(plan: pl.DataFrame, content_hash: str) -> tuple[str, pl.DataFram
     grid = plan_grid(plan, queue)
     # The grid is the source each run; the editor keeps its edits under its own key.
     edited = st.data_editor(
-        grid, key=f"plan_{content_hash}_{queue}", disabled=["weekday"], hide_index=True
+        grid,
+        key=f"plan_{content_hash}_{queue}",
+        disabled=["weekday"],
+        hide_index=True,
+        column_config={"weekday": t("columns.day")},
     )
     return queue, edited
 

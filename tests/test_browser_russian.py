@@ -42,11 +42,12 @@ ALLOWED = {
     # File formats and protocols.
     *("CSV", "PDF", "HTML", "TOML", "JSON", "XLSX", "PNG", "ZIP", "URL", "UTF", "BOM", "API"),
     *("TXT", "TSV", "PARQUET", "SQLite"),
-    # Method and metric names written as codes: sMAPE, PR AUC, TDABC (time-driven
-    # activity-based costing).
-    *("sMAPE", "PR", "TDABC"),
+    # Method, metric and standard names written as codes: sMAPE, MAE, PR AUC, TDABC
+    # (time-driven activity-based costing), ARPU, ISO country codes, exp in a formula.
+    *("sMAPE", "MAE", "PR", "TDABC", "ARPU", "ISO", "exp"),
     # Product names and the language switch.
-    *("CX Radar", "Radar", "Erlang", "Plotly", "Excel", "Chromium", "EN", "RU", "e-mail"),
+    *("CX Radar", "Radar", "Erlang", "Plotly", "Excel", "Chromium", "scikit-learn", "EN", "RU"),
+    "e-mail",
     # The bilingual label of the language switch; the date mask Streamlit draws in a
     # date input (its ``format`` sets the order and separator, not the letters).
     *("Language", "dd", "mm", "yyyy", "hh"),

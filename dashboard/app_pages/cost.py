@@ -23,7 +23,7 @@ from dashboard.chart_locale import chart_config
 from dashboard.charts import quantile_boxes, share_curve
 from dashboard.cost_view import chosen_view, export, rates_editor, table, tiles
 from dashboard.escape import md
-from dashboard.fmt import money, number
+from dashboard.fmt import money, number, symbol
 from dashboard.i18n import t
 from dashboard.needs import require
 from dashboard.state import current_dataset
@@ -55,7 +55,7 @@ if figures.total:
     tiles(figures, dataset, mark)
     left, right = st.columns(2, gap="large")
     left.subheader(t("cost.distribution") + mark)
-    boxes = quantile_boxes(quantiles(cases, "cost", "scenario"), currency)
+    boxes = quantile_boxes(quantiles(cases, "cost", "scenario"), symbol(currency))
     left.plotly_chart(boxes, width="stretch", config=chart_config())
     right.subheader(t("cost.pareto") + mark)
     axes = (t("cost.pareto_x"), t("cost.pareto_y"))
