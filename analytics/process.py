@@ -190,18 +190,24 @@ def _pair(source: pl.Expr, target: pl.Expr, steps: pl.DataFrame) -> pl.Expr:
 def rework(steps: pl.DataFrame) -> pl.DataFrame:
     """Activities done more than once within a case: ``activity``, ``cases`` where it
     repeats, ``share`` of the cases that contain it, ``extra_steps`` (repeats beyond the
-    first)."""
-    having = steps.group_by("activity").agg(pl.col("case_no").n_unique().alias("with"))
+    first). Repeats depend on the path alone: counted on one case per variant, weighted by
+    its cases."""
     return (
-        steps.filter(pl.col("repeat"))
+        variant_model(steps)
+        .group_by("variant", "activity")
+        .agg(pl.col("cases").first(), pl.col("repeat").sum().alias("extra"))
         .group_by("activity")
-        .agg(pl.col("case_no").n_unique().alias("cases"), pl.len().alias("extra_steps"))
-        .join(having, on="activity")
+        .agg(
+            pl.col("cases").filter(pl.col("extra") > 0).sum().alias("repeating"),
+            (pl.col("extra") * pl.col("cases")).sum().alias("extra_steps"),
+            pl.col("cases").sum().alias("with"),
+        )
+        .filter(pl.col("extra_steps") > 0)
         .select(
             pl.col("activity").cast(pl.String),
-            "cases",
-            (pl.col("cases") / pl.col("with")).alias("share"),
-            "extra_steps",
+            pl.col("repeating").cast(pl.UInt32).alias("cases"),
+            (pl.col("repeating") / pl.col("with")).alias("share"),
+            pl.col("extra_steps").cast(pl.UInt32),
         )
         .sort(["extra_steps", "activity"], descending=[True, False])
     )
@@ -302,20 +308,31 @@ def case_drift(
     return wide.sort(["became_norm", "growth", "deviation"], descending=[True, True, False])
 
 
-def scenario_drifts(cases: pl.DataFrame, paths: pl.DataFrame) -> pl.DataFrame:
-    """Per scenario of the ``cases`` (all cases as one when the data names none), the
-    deviation from its standard path (the most frequent variant) that leads
-    :func:`case_drift`: a deviation that became the norm first, then the largest growth.
-    Columns: scenario, deviation, first_share, last_share, growth, became_norm, by_month;
-    the largest drift first (norms first, then growth, then scenario)."""
-    names = cases["scenario"].drop_nulls().unique().sort().to_list() or [None]
-    counts = monthly_cases(cases)
+def most_frequent_path(counts: pl.DataFrame, paths: pl.DataFrame) -> list[str]:
+    """The path of the variant with the most cases in ``counts`` (:func:`monthly_cases`),
+    ties by the path's text: the first row of :func:`variants`."""
+    text = pl.col("path").cast(pl.List(pl.String)).list.join(SEP).alias("text")
+    top = (
+        counts.group_by("variant")
+        .agg(pl.col("cases").sum())
+        .join(paths.select("variant", "path", text), on="variant")
+        .sort(["cases", "text"], descending=[True, False])
+    )
+    return top["path"][0].cast(pl.String).to_list()
+
+
+def scenario_drifts(counts: pl.DataFrame, paths: pl.DataFrame) -> pl.DataFrame:
+    """Per scenario of the cases counted in ``counts`` (:func:`monthly_cases`; all cases as
+    one when the data names no scenario), the deviation from its standard path (the most
+    frequent variant) that leads :func:`case_drift`: a deviation that became the norm
+    first, then the largest growth. Columns: scenario, deviation, first_share,
+    last_share, growth, became_norm, by_month; the largest drift first (norms first, then
+    growth, then scenario)."""
+    names = counts["scenario"].drop_nulls().unique().sort().to_list() or [None]
     rows = []
     for scenario in names:
-        chosen = cases if scenario is None else cases.filter(pl.col("scenario") == scenario)
-        standard = variants(chosen, paths)["path"][0].to_list()
         mine = counts if scenario is None else counts.filter(pl.col("scenario") == scenario)
-        changes = case_drift(mine, paths, standard)
+        changes = case_drift(mine, paths, most_frequent_path(mine, paths))
         if changes.height:
             rows.append(
                 changes.head(1)

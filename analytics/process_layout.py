@@ -6,7 +6,7 @@
   cases), so a hairball of rare paths is one slider away, not the default.
 * **Layers, left to right** (:func:`layered_layout`, a Sugiyama-style layout in pure Python,
   no Graphviz needed): (1) cycles are broken by a depth-first search that visits the
-  activities in the order cases reach them (median step position, then name); an edge back
+  activities in the order cases reach them (mean step position, then name); an edge back
   to an activity still on the search path is a *back edge* (rework), laid out reversed and
   drawn against the flow; (2) each activity's layer is its longest path from a start;
   (3) an edge spanning several layers passes through a dummy point in each layer it
@@ -29,8 +29,9 @@ does not depend on its widgets, for every scenario at once.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -138,17 +139,27 @@ def scenario_view(steps: pl.DataFrame, paths: pl.DataFrame) -> ScenarioView:
     return ScenarioView(directly_follows(steps), variant_edges, position_hint(steps), rework(steps))
 
 
-def process_views(dataset: Dataset, collapse: bool | None = None) -> ProcessViews:
+def _direct(fn: Callable[..., Any], dataset: Dataset, *params: object) -> Any:
+    return fn(dataset, *params)
+
+
+def process_views(
+    dataset: Dataset, collapse: bool | None = None, compute: Callable[..., Any] = _direct
+) -> ProcessViews:
     """:class:`ProcessViews` of a dataset (``collapse`` as in
-    :func:`analytics.process.case_views`)."""
-    steps, cases, paths, loops = case_views(dataset, collapse)
+    :func:`analytics.process.case_views`, which it asks ``compute(fn, dataset, *params)``
+    for, so a cache such as the app's can hand over the case views it already has)."""
+    # The default as other pages ask for it, so a cache hands over the same entry.
+    choice = () if collapse is None else (collapse,)
+    steps, cases, paths, loops = compute(case_views, dataset, *choice)
     names = ["", *cases["scenario"].drop_nulls().unique().sort()] if cases.height else []
+    months = monthly_cases(cases)
     return ProcessViews(
         cases,
         paths,
         loops,
-        monthly_cases(cases),
-        scenario_drifts(cases, paths) if cases.height else pl.DataFrame(),
+        months,
+        scenario_drifts(months, paths) if cases.height else pl.DataFrame(),
         {name: scenario_view(for_scenario(steps, name), paths) for name in names},
     )
 
@@ -182,9 +193,12 @@ def path_map(view: ScenarioView, table: pl.DataFrame, k: int) -> tuple[pl.DataFr
 
 
 def position_hint(steps: pl.DataFrame) -> dict[str, float]:
-    """Each activity's median step position in its cases: the order cases reach it."""
-    order = steps.group_by(pl.col("activity").cast(pl.String)).agg(
-        pl.col("step").median().alias("x")
+    """Each activity's mean step position in the cases that reach it (0 = first step): the
+    order cases reach it. Positions depend on the path alone: one case per variant,
+    weighted by its cases."""
+    model = variant_model(steps)
+    order = model.group_by(pl.col("activity").cast(pl.String)).agg(
+        ((pl.col("step") * pl.col("cases")).sum() / pl.col("cases").sum()).alias("x")
     )
     return dict(zip(order["activity"], order["x"], strict=True))
 

@@ -50,7 +50,7 @@ from analytics.economics import ChurnScenario, inputs_from_data, silent_churn_lo
 from analytics.escalation import FORECAST_DAYS, Inputs, Rules, evaluate, inputs_for, to_act_on
 from analytics.kpi import classic_metrics, monthly_story
 from analytics.measures import revenue_at_risk
-from analytics.process import case_views, scenario_drifts
+from analytics.process import case_views, monthly_cases, scenario_drifts
 from analytics.risk import (
     HORIZON_DAYS,
     RiskUnavailable,
@@ -159,7 +159,7 @@ def drift_by_scenario(dataset: Dataset) -> pl.DataFrame:
     """:func:`analytics.process.scenario_drifts` of the dataset's cases: per scenario, the
     deviation from its standard path that leads its drift, the largest drift first."""
     _, cases, paths, _ = case_views(dataset)
-    return scenario_drifts(cases, paths) if cases.height else pl.DataFrame()
+    return scenario_drifts(monthly_cases(cases), paths) if cases.height else pl.DataFrame()
 
 
 # ---------------------------------------------------------------- the steps

@@ -136,6 +136,13 @@ def engine(fn: Callable[..., T], dataset: Dataset, *params: object) -> T:
     return _engine(qualified_name(fn), dataset.content_hash, params, _fn=fn, _dataset=dataset)
 
 
+def engine_using(fn: Callable[..., T], dataset: Dataset, *params: object) -> T:
+    """``fn(dataset, *params, compute=engine)``, cached as :func:`engine` caches: a step
+    built on other cached steps, which it asks ``compute`` for instead of redoing them."""
+    step = lambda d, *p: fn(d, *p, compute=engine)  # noqa: E731
+    return _engine(qualified_name(fn), dataset.content_hash, params, _fn=step, _dataset=dataset)
+
+
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _read(key: str, _files: tuple[tuple[str, bytes], ...]) -> Sources:
     del key

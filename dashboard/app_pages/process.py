@@ -15,7 +15,7 @@ from dashboard.fmt import count_column, number, number_column, percent, share_co
 from dashboard.i18n import t
 from dashboard.needs import require
 from dashboard.process_map import process_map_figure
-from dashboard.state import current_dataset, engine
+from dashboard.state import current_dataset, engine, engine_using
 
 dataset = current_dataset()
 
@@ -24,7 +24,7 @@ require(dataset, "events")
 st.caption(t("process.intro"))
 # A status-update log repeats a state over many updates: by default (more than 20 % of
 # the transitions) a run of them is one step; the switch undoes or forces it.
-views = engine(process_views, dataset)
+views = engine_using(process_views, dataset)
 if views.loops.share:
     collapse = st.toggle(
         t("status_log.collapse"),
@@ -33,7 +33,7 @@ if views.loops.share:
         help=t("status_log.collapse_help", share=percent(views.loops.share)),
     )
     if collapse != views.loops.collapsed:
-        views = engine(process_views, dataset, collapse)
+        views = engine_using(process_views, dataset, collapse)
 if views.loops.collapsed:
     st.info(t("status_log.collapsed", share=percent(views.loops.share)))
 # The cost page's view under its default closing states: the same cached computation.
