@@ -52,6 +52,12 @@ DOCUMENTATION_SUFFIXES = {".md"}  # a README beside the exports is not data: no 
 class UnreadableFile(ValueError):
     """A file that cannot be read at all; the message names the file and the problem."""
 
+    @property
+    def message(self) -> str:
+        """The message as raised: a :class:`~analytics.messages.Message` where it is one
+        (``str(exc)`` would give its English only)."""
+        return self.args[0]
+
 
 class NotUtf8(UnreadableFile):
     """Raised mid-scan when a file that began as UTF-8 turns out not to be."""
@@ -206,19 +212,16 @@ def _from_cp1251(name: str, data: bytes) -> tuple[bytes, tuple[str, ...]]:
     text = data.decode("cp1251", errors="replace").encode("utf-8")
     if not replaced:
         return text, ()
-    return text, (
-        f"{name}: not UTF-8, read as Windows-1251; {replaced:,} byte(s) that Windows-1251 "
-        "does not define were replaced with «�»",
-    )
+    return text, (Message("load.cp1251_replaced", name=name, n=replaced),)
 
 
 def _csv_error(name: str, exc: BaseException) -> UnreadableFile:
     detail = _first_line(exc)
     if "utf-8" in detail.lower() or "utf8" in detail.lower():
-        return NotUtf8(f"{name}: mixes UTF-8 and another encoding")
+        return NotUtf8(Message("load.mixed_encoding", name=name))
     if "more fields" in detail:
-        detail = "a row has more fields than the header; check the separator and quoting"
-    return UnreadableFile(f"{name}: not a readable CSV table ({detail})")
+        detail = Message("load.more_fields")
+    return UnreadableFile(Message("load.not_csv", name=name, detail=detail))
 
 
 def _first_line(exc: BaseException) -> str:
@@ -303,13 +306,13 @@ def _read_files(
             try:
                 settings_text = _settings_text(name, data)
             except UnreadableFile as exc:
-                errors.append(str(exc))
+                errors.append(exc.message)
             continue
         if Path(name).name.lower() == MAPPING_FILE:
             try:
                 mapping_text = _settings_text(name, data, "mapping")
             except UnreadableFile as exc:
-                errors.append(str(exc))
+                errors.append(exc.message)
             continue
         if suffix == ".zip" and archive is not None:
             errors.append(
@@ -321,7 +324,7 @@ def _read_files(
             try:
                 inner, inner_errors = _zip_members(name, data, limits, budget)
             except UnreadableFile as exc:
-                errors.append(str(exc))
+                errors.append(exc.message)
                 continue
             nested = _read_files(inner, limits, budget, archive=name)
             items.extend(nested.items)
@@ -338,7 +341,7 @@ def _read_files(
         try:
             items.extend(read_bytes(name, data, limits))
         except UnreadableFile as exc:
-            errors.append(str(exc))
+            errors.append(exc.message)
     return Sources(tuple(items), tuple(errors), tuple(skipped), settings_text, mapping_text)
 
 
@@ -463,7 +466,7 @@ def read_path(path: str | Path, limits: Limits | None = None) -> Sources:
         try:
             source = _scan(file, limits)
         except UnreadableFile as exc:
-            errors.append(str(exc))
+            errors.append(exc.message)
             continue
         if source is None:
             in_memory.append(file)
@@ -559,10 +562,17 @@ def check_source(source: Source, table: Table, mapping: Mapping, settings: Setti
     if missing:
         col = table.column(missing[0])
         examples = ", ".join(f"«{s}»" for s in col.synonyms[:4])
+        meaning = Message(f"meaning.{table.name}.{col.name}")
         raise UnreadableFile(
-            f"{source.name}: as {table.name} it lacks {col.name} ({col.meaning}); expected a "
-            f"header such as {examples} or a mapping for it; found columns: "
-            f"{_cut(', '.join(headers))}"
+            Message(
+                "load.lacks",
+                name=source.name,
+                table=table.name,
+                column=col.name,
+                meaning=meaning,
+                examples=examples,
+                found=_cut(", ".join(headers)),
+            )
         )
     lf = mapping.prepare(source.lazy(), table)
     schema = lf.collect_schema()
@@ -581,8 +591,7 @@ def check_source(source: Source, table: Table, mapping: Mapping, settings: Setti
     checks: list[tuple[pl.Expr, str]] = []
     date_formats: dict[str, str] = {}
     warnings: list[str] = [
-        f"{source.name}: «{d}» and «{t}» are a date and a time in two columns; joined into "
-        f"{table.name}.{c}"
+        Message("load.joined", name=source.name, date=d, time=t, column=f"{table.name}.{c}")
         for c, (d, t) in joined.items()
     ]
     for col, header in mapped:
@@ -593,14 +602,12 @@ def check_source(source: Source, table: Table, mapping: Mapping, settings: Setti
             date_formats[col.name] = fmt.label
             if fmt.with_offset:
                 warnings.append(
-                    f"{source.name}: times in «{header}» carry a UTC offset (such as Z or "
-                    f"+03:00); converted from it to {settings.timezone}"
+                    Message(
+                        "load.utc_offset", name=source.name, header=header, zone=settings.timezone
+                    )
                 )
             if fmt.ambiguous:
-                warnings.append(
-                    f"{source.name}: dates in «{header}» fit both d/m/yyyy and m/d/yyyy; read as "
-                    "day-first. Set date_order in the mapping if they are month-first."
-                )
+                warnings.append(Message("load.ambiguous_dates", name=source.name, header=header))
         value = typed_expr(
             col,
             raw,
@@ -738,7 +745,7 @@ def load_table(
             except NotUtf8:
                 checked[source.name] = check_source(_as_cp1251(source), table, mapping, settings)
         except UnreadableFile as exc:
-            errors.append(str(exc))
+            errors.append(exc.message)
     used = [s.name for s in sources]
     parts = list(checked.values())
     if not parts:
@@ -846,11 +853,18 @@ def _normalize_vocabularies(
                 .len()
                 .sort(["len", col.name], descending=[True, False])
             )
-            listed = ", ".join(f"'{v}' ({n} rows)" for v, n in counts.head(8).iter_rows())
-            more = f" and {counts.height - 8} more" if counts.height > 8 else ""
+            listed = [
+                Message("load.value_rows", value=v, n=n) for v, n in counts.head(8).iter_rows()
+            ]
+            more = Message("load.more", n=counts.height - 8) if counts.height > 8 else ""
             warnings.append(
-                f"{table.name}.{col.name}: {counts.height} value(s) not recognised, kept as "
-                f"they are: {listed}{more}"
+                Message(
+                    "load.unknown_values",
+                    column=f"{table.name}.{col.name}",
+                    n=counts.height,
+                    listed=tuple(listed),
+                    more=more,
+                )
             )
         if any(k != v for k, v in known.items()):
             exprs.append(pl.col(col.name).replace(known))
@@ -870,10 +884,10 @@ def load_sources(
         try:
             mapping = Mapping.from_toml(sources.mapping_text)
         except ValueError as exc:
-            errors.append(f"{MAPPING_FILE}: {exc}; the suggested mapping is used")
+            errors.append(Message("load.bad_mapping", file=MAPPING_FILE, error=str(exc)))
     mapping = mapping or Mapping()
     warnings = [w for s in sources.items for w in s.warnings] + [
-        f"{s}: not a data file (.csv, .parquet, .xlsx or .zip), ignored" for s in sources.skipped
+        Message("load.not_data", name=s) for s in sources.skipped
     ]
     if settings is None:
         settings = Settings()
@@ -881,7 +895,7 @@ def load_sources(
             try:
                 settings = Settings.from_toml(sources.settings_text)
             except ValueError as exc:
-                errors.append(f"{SETTINGS_FILE}: {exc}; defaults used")
+                errors.append(Message("load.bad_settings", file=SETTINGS_FILE, error=str(exc)))
     by_table: dict[str, list[Source]] = {t: [] for t in TABLES}
     for source in sources.items:
         table = assign_table(source, mapping)
@@ -890,9 +904,12 @@ def load_sources(
             found = suggest(source.columns, events)
             lacking = [c for c in events.required_names if c not in found]
             errors.append(
-                f"{source.name}: matches no table; as events it lacks {', '.join(lacking)}; "
-                f"found columns: {_cut(', '.join(source.columns))}. Map the columns on the Data "
-                "page or with --mapping."
+                Message(
+                    "load.no_table",
+                    name=source.name,
+                    lacking=", ".join(lacking),
+                    found=_cut(", ".join(source.columns)),
+                )
             )
             continue
         by_table[table].append(source)

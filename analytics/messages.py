@@ -105,9 +105,17 @@ class _Formatter(string.Formatter):
 
 def fill(template: str, lang: str, values: Mapping[str, object]) -> str:
     """``template`` with ``values`` in, plural fields agreeing, counts grouped; a message
-    inside a value is rendered in the same language."""
-    rendered = {k: render(v, lang) if isinstance(v, Message) else v for k, v in values.items()}
+    inside a value is rendered in the same language, a tuple of them as a list."""
+    rendered = {k: _value(v, lang) for k, v in values.items()}
     return _Formatter(lang).vformat(template, (), rendered)
+
+
+def _value(value: object, lang: str) -> object:
+    if isinstance(value, Message):
+        return render(value, lang)
+    if isinstance(value, tuple):
+        return ", ".join(render(v, lang) for v in value)
+    return value
 
 
 class Message(str):

@@ -166,3 +166,25 @@ def test_rule_precision_bases_are_fixed_texts_of_the_catalogue():
         "отмечено как отработанное в хранилище состояния",
         "пока не измерить: отмечайте оповещения как отработанные",
     ]
+
+
+def test_load_warnings_and_errors_render_in_russian():
+    # An unknown channel value (one row, so the singular) and a file matching no table:
+    # the English stays as the CLI printed it, the app gets Russian.
+    from analytics.io import load_sources, read_uploads
+
+    events = "case_id,timestamp,activity,channel\nA,2024-01-01 10:00,x,pigeon\n"
+    files = [("events.csv", events.encode()), ("notes.csv", b"what,ever\n1,2\n")]
+    report = load_sources(read_uploads(files)).report
+    unknown = next(w for w in report.warnings if "pigeon" in w)
+    assert unknown == (
+        "events.channel: 1 value(s) not recognised, kept as they are: 'pigeon' (1 rows)"
+    )
+    assert render(unknown, "ru") == (
+        "events.channel: 1 значение не распознано, оставлены как есть: «pigeon» (1 строка)"
+    )
+    (no_table,) = report.errors
+    assert no_table.startswith("notes.csv: matches no table; as events it lacks case_id")
+    assert render(no_table, "ru").startswith(
+        "notes.csv: не подходит ни к одной таблице; как событиям ему не хватает case_id"
+    )
