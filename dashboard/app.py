@@ -8,7 +8,7 @@ from dashboard.auth import sign_in_gate
 from dashboard.escape import md
 from dashboard.filters import sidebar as filter_sidebar
 from dashboard.fmt import number
-from dashboard.i18n import CODES, default_language, t
+from dashboard.i18n import CODES, default_language, t, tr
 from dashboard.state import current_dataset, uploaded_dataset
 
 # An emoji icon: a :material: one makes every browser fetch it from fonts.gstatic.com.
@@ -42,7 +42,7 @@ with st.sidebar:
         reasons = uploaded.report.errors
         if reasons:  # the first reason here, every one on the Data page
             more = t("upload.more", n=len(reasons) - 1) if len(reasons) > 1 else ""
-            st.caption(f"{t('upload.why', reason=md(reasons[0]))} {more}")
+            st.caption(f"{t('upload.why', reason=md(tr(reasons[0])))} {more}")
     filter_sidebar(current_dataset(filtered=False))
     dataset = current_dataset()
     events = dataset.events
