@@ -47,9 +47,15 @@ def rates_editor(dataset: Dataset) -> None:
             column_config={"channel": t("cost.channel"), "rate": t("cost.per_minute")},
         )
         a, b, c = st.columns(3)
-        per_contact = a.number_input(t("cost.per_contact"), 0.0, value=settings.cost_per_contact)
-        per_manual = b.number_input(t("cost.per_manual"), 0.0, value=settings.cost_per_manual_step)
-        per_meeting = c.number_input(t("cost.per_meeting"), 0.0, value=settings.cost_per_meeting)
+        per_contact = a.number_input(
+            t("cost.per_contact"), 0.0, value=settings.cost_per_contact, format="%.2f"
+        )
+        per_manual = b.number_input(
+            t("cost.per_manual"), 0.0, value=settings.cost_per_manual_step, format="%.2f"
+        )
+        per_meeting = c.number_input(
+            t("cost.per_meeting"), 0.0, value=settings.cost_per_meeting, format="%.2f"
+        )
         if st.button(t("cost.apply_rates")):
             _save(
                 settings,

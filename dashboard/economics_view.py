@@ -149,7 +149,9 @@ def _ltv_helper(data: DataInputs | None, churn_from: float, currency: str) -> No
         value=data.arpu if data and data.arpu else 1260.0,
         format="%.0f",
     )
-    margin = st.number_input(t("economics.margin"), 0.0, 100.0, 100.0, step=1.0) / 100
+    margin = (
+        st.number_input(t("economics.margin"), 0.0, 100.0, 100.0, step=1.0, format="%.0f") / 100
+    )
     # From data the lifetime is 1 / the LTV churn, so at 100 % margin the derived LTV is
     # the prefilled one.
     measured = data is not None and bool(data.ltv_churn)

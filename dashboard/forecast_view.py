@@ -316,11 +316,15 @@ def calculator(interval_s: float, target: float, goal: float) -> None:
     """Erlang C for one interval typed by hand."""
     with st.expander(t("forecast.calculator")):
         a, b, c, d, e = st.columns(5)
-        calls = a.number_input(t("forecast.calc_calls"), 0.0, 1e6, 100.0)
-        aht = b.number_input(t("forecast.calc_aht"), 1.0, 1e5, 180.0)
+        calls = a.number_input(t("forecast.calc_calls"), 0.0, 1e6, 100.0, format="%.0f")
+        aht = b.number_input(t("forecast.calc_aht"), 1.0, 1e5, 180.0, format="%.0f")
         agents = c.number_input(t("forecast.calc_agents"), 0, 100_000, 12)
-        interval = d.number_input(t("forecast.calc_interval"), 60.0, 86_400.0, interval_s)
-        answer = e.number_input(t("forecast.calc_target"), 0.0, 3600.0, float(target))
+        interval = d.number_input(
+            t("forecast.calc_interval"), 60.0, 86_400.0, interval_s, format="%.0f"
+        )
+        answer = e.number_input(
+            t("forecast.calc_target"), 0.0, 3600.0, float(target), format="%.0f"
+        )
         r = erlang_c(calls, interval, aht, agents, answer)
         need = int(agents_needed(np.array([r.traffic_erlangs]), aht, answer, goal)[0])
         a, b, c, d, e = st.columns(5)
