@@ -2,8 +2,9 @@
 
 Ordering convention: the events of one case are ordered by ``timestamp``, then by their
 row order in the export (``row_nr``), because minute-resolution exports put several steps
-in the same minute. A log already in time order is used as it is; any other log is first
-sorted stably by time.
+in the same minute. A log already in time order is used as it is; in any other only the
+timestamps are sorted (:func:`chronological_order`), never the frame: the steps refer to
+the events by their row in the frame as given.
 
 A **variant** is a case's ordered sequence of activities. Cases are told apart by a 64-bit
 hash of ``case_id`` and variants by a 64-bit hash of the sequence (the sum of a hash of
@@ -28,9 +29,56 @@ import polars as pl
 
 def chronological(events: pl.DataFrame) -> pl.DataFrame:
     """Events in (timestamp, export row) order; free when they already are."""
-    if events["timestamp"].is_sorted():
-        return events
-    return events.sort("timestamp", "row_nr", maintain_order=True)
+    order = chronological_order(events)
+    return events if order is None else events[order]
+
+
+def _in_time_order(events: pl.DataFrame) -> bool:
+    return events["row_nr"].is_sorted() and events["timestamp"].is_sorted()
+
+
+def chronological_order(events: pl.DataFrame) -> np.ndarray | None:
+    """The events' rows (positions in the frame) in (timestamp, ``row_nr``) order; None
+    when the frame already is in that order.
+
+    Only the timestamps are sorted, never the frame: each row's time, in the coarsest
+    unit that loses nothing (second, millisecond or the column's own tick), goes above
+    the row's position in one 64-bit value, and the values are sorted in place (3x faster
+    than an argsort on 10 M rows). Positions break ties as ``row_nr`` does when the frame
+    is in export order; a frame that is not, or a time span too long for the bits left,
+    is argsorted by (timestamp, ``row_nr``) instead.
+    """
+    if _in_time_order(events):
+        return None
+    timestamps = events["timestamp"]
+    n = events.height
+    bits = max(1, (n - 1).bit_length())
+    ticks = timestamps.to_physical()
+    origin = ticks.min() or 0
+    elapsed = ticks - origin
+    span = elapsed.max() or 0
+    per_second = _per_second(timestamps.dtype)
+    units = (per_second, per_second // 1000, 1) if events["row_nr"].is_sorted() else ()
+    for unit in units:
+        if (span // unit).bit_length() + bits > 64:
+            continue
+        if unit > 1 and (elapsed % unit != 0).any():
+            continue
+        key = np.empty(n, dtype=np.uint64)
+        at = 0
+        for chunk in elapsed.get_chunks():
+            part = key[at : at + chunk.len()]
+            part[:] = chunk.to_numpy()
+            if unit > 1:
+                part //= np.uint64(unit)
+            part <<= np.uint64(bits)
+            part |= np.arange(at, at + chunk.len(), dtype=np.uint64)
+            at += chunk.len()
+        key.sort()
+        key &= np.uint64((1 << bits) - 1)
+        return key.astype(np.uint32 if bits <= 32 else np.int64)
+    order = events.select(pl.arg_sort_by("timestamp", "row_nr", maintain_order=True))
+    return order.to_series().to_numpy()
 
 
 def text_codes(
@@ -84,29 +132,59 @@ def _as_enum(codes: np.ndarray, names: list[str]) -> pl.Series:
     return series.cast(physical).cat.to(dtype)
 
 
-def case_order(case: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For events in chronological row order with case hashes ``case`` (uint64) and
-    ``second`` (uint32): the row permutation that makes cases contiguous (ordered by
-    hash), each case in row order; each case's first position in it; and the seconds in
-    that order.
+def _runs_in_time_order(events: pl.DataFrame, case: np.ndarray) -> int | None:
+    """When the rows of each run of one case (``case``: the case hashes) are in time
+    order, as in a log exported case by case, the number of runs; else None.
 
-    One in-place sort of 64-bit values: the case hash's top bits with the row in the
-    ``b`` bits below (``b`` = bits needed for a row number, 24 at 10 M events). Rows
-    come out in order within a case because rows are chronological. Two cases whose
-    hashes share those top bits (about n² / 2^(65-b): a couple at 2 M cases) come out
-    interleaved in one block; the hash's low ``b`` bits, fetched with the seconds in
-    one gather, tell them apart, and only those blocks are sorted again.
+    If there are as many cases as runs, each case is one run in (timestamp, ``row_nr``)
+    order, and rows in frame order within a case are chronological: no time sort is
+    needed. Two vectorised passes, against a sort of every timestamp."""
+    if not events["row_nr"].is_sorted():
+        return None
+    hashes = pl.lit(pl.Series(case))
+    change = hashes != hashes.shift(1)
+    found = events.select(
+        ((pl.col("timestamp").diff() >= pl.duration()) | change)
+        .fill_null(True)
+        .all()
+        .alias("in_order"),
+        change.sum().alias("changes"),
+    )
+    in_order, changes = found.row(0)
+    return changes + 1 if in_order else None
+
+
+def case_order(
+    case: np.ndarray, second: np.ndarray, order: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For events with case hashes ``case`` (uint64) and ``second`` (uint32), in the
+    frame's row order, and their :func:`chronological_order` ``order`` (None: the rows
+    are chronological): the row permutation that makes cases contiguous (ordered by
+    hash), each case in chronological order; each case's first position in it; and the
+    seconds in that order.
+
+    One in-place sort of 64-bit values: the case hash's top bits with the row's
+    chronological rank in the ``b`` bits below (``b`` = bits needed for a row number, 24
+    at 10 M events). Two cases whose hashes share those top bits (about n² / 2^(65-b): a
+    couple at 2 M cases) come out interleaved in one block; the hash's low ``b`` bits,
+    fetched with the seconds in one gather, tell them apart, and only those blocks are
+    sorted again.
     """
     n = case.size
     bits = max(1, (n - 1).bit_length())
     low = np.uint64((1 << bits) - 1)
     # Two 8-byte buffers reused throughout: fresh memory costs more than the arithmetic.
     key = np.bitwise_and(case, ~low)
-    spare = np.arange(n, dtype=np.uint64)
+    if order is None:
+        spare = np.arange(n, dtype=np.uint64)
+    else:
+        spare = np.empty(n, dtype=np.uint64)
+        spare[order] = np.arange(n, dtype=np.uint64)  # each row's chronological rank
     key |= spare
     key.sort()
-    row = key.astype(np.uint32)  # the low 32 bits: row and maybe some hash bits
-    row &= np.uint32(low)
+    rank = key.astype(np.uint32)  # the low 32 bits: rank and maybe some hash bits
+    rank &= np.uint32(low)
+    row = rank if order is None else np.take(order, rank).astype(np.uint32)
     first = np.ones(n, dtype=bool)
     np.bitwise_xor(key[1:], key[:-1], out=spare[1:])
     np.greater(spare[1:], low, out=first[1:])  # the top bits changed
@@ -122,24 +200,29 @@ def case_order(case: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.nda
     split = check[1:] != check[:-1]
     mixed = np.flatnonzero(split & ~first[1:]) + 1
     if mixed.size:
-        _separate(mixed, first, row, check, seconds)
+        _separate(mixed, first, rank, check, [seconds] if order is None else [row, seconds])
         split = check[1:] != check[:-1]
     first[1:] |= split
     return row, np.flatnonzero(first), seconds
 
 
 def _separate(
-    mixed: np.ndarray, first: np.ndarray, row: np.ndarray, check: np.ndarray, seconds: np.ndarray
+    mixed: np.ndarray,
+    first: np.ndarray,
+    rank: np.ndarray,
+    check: np.ndarray,
+    others: list[np.ndarray],
 ) -> None:
-    """Sorts, in place, the blocks holding positions ``mixed`` by (check, row): cases
-    whose hashes share their top bits, made contiguous."""
+    """Sorts, in place, the blocks holding positions ``mixed`` by (check, rank): cases
+    whose hashes share their top bits, made contiguous; ``others`` are reordered with
+    them."""
     starts = np.flatnonzero(first)
     ends = np.append(starts[1:], first.size)
     blocks = np.unique(np.searchsorted(starts, mixed, side="right") - 1)
     at = np.concatenate([np.arange(starts[b], ends[b]) for b in blocks])
     block = np.repeat(blocks, ends[blocks] - starts[blocks])
-    fixed = at[np.lexsort((row[at], check[at], block))]
-    for values in (row, check, seconds):
+    fixed = at[np.lexsort((rank[at], check[at], block))]
+    for values in (rank, check, *others):
         values[at] = values[fixed]
 
 
@@ -183,33 +266,38 @@ def representatives(
 def case_steps(events: pl.DataFrame) -> pl.DataFrame:
     """The events' steps, cases contiguous and each case's steps in order.
 
-    Columns: ``row`` (the event's row in :func:`chronological` order, to fetch anything
-    else), ``case_no`` (0, 1, ...), ``step`` (0-based position in the case), ``last``
-    (the case's final step), ``activity`` (an ``Enum``), ``timestamp`` (to the whole
-    second), ``repeat`` (this activity was already done earlier in the case),
-    ``variant`` (the case's path id), ``case_scenario`` (the case's first non-null
+    Columns: ``row`` (the event's row in ``events``, to fetch anything else),
+    ``case_no`` (0, 1, ...), ``step`` (0-based position in the case), ``last`` (the
+    case's final step), ``activity`` (an ``Enum``), ``timestamp`` (to the whole second),
+    ``repeat`` (this activity was already done earlier in the case), ``variant`` (the
+    case's path id), ``case_scenario`` (the case's first non-null
     scenario, an ``Enum``). :func:`attach` fetches any other per-event column.
     """
-    ordered = chronological(events)
-    dtype = ordered.schema["timestamp"]
-    origin = ordered.select(pl.col("timestamp").min().dt.truncate("1s").to_physical()).item()
-    keys = ordered.select(
+    dtype = events.schema["timestamp"]
+    origin = events.select(pl.col("timestamp").min().dt.truncate("1s").to_physical()).item()
+    keys = events.select(
         pl.col("case_id").hash().alias("case"),
         pl.col("activity").hash(),
         pl.col("scenario").hash(),
     )
-    second = _seconds_since(ordered["timestamp"], origin or 0)
+    seconds = _seconds_since(events["timestamp"], origin or 0)
     # numpy sorts and gathers on one core: the activity codes, then the columns that
     # depend on the case alone, are worked out on the second beside the case order, then
     # the variant ids and repeats, which do not need them (0.2-0.3 s less at 10 M events).
     with ThreadPoolExecutor(1) as beside:
-        coding = beside.submit(text_codes, ordered["activity"], keys["activity"].to_numpy())
-        row, starts, second = case_order(keys["case"].to_numpy(), second)
+        coding = beside.submit(text_codes, events["activity"], keys["activity"].to_numpy())
+        case = keys["case"].to_numpy()
+        runs = None if _in_time_order(events) else _runs_in_time_order(events, case)
+        order = None if runs is not None else chronological_order(events)
+        row, starts, second = case_order(case, seconds, order)
+        if runs is not None and starts.size != runs:  # a case in several runs after all
+            row, starts, second = case_order(case, seconds, chronological_order(events))
+        del seconds
         n = row.size
         lengths = np.diff(np.append(starts, n))
         per_case = beside.submit(
             _per_case_columns,
-            ordered["scenario"],
+            events["scenario"],
             keys["scenario"].to_numpy(),
             row,
             starts,
@@ -334,12 +422,12 @@ def attach(steps: pl.DataFrame, events: pl.DataFrame, columns: Sequence[pl.Expr]
 
 
 def fetch(events: pl.DataFrame, columns: Sequence[pl.Expr], rows: pl.Series) -> pl.DataFrame:
-    """``columns`` (expressions on the events) at ``rows`` of the chronological events.
+    """``columns`` (expressions on the events) at ``rows`` of the events.
 
     The expressions are evaluated in one parallel pass and made contiguous first: a
     loaded log comes in many chunks, and a scattered gather from them is about 10x
     slower at 10 M events than the copy that joins them."""
-    return chronological(events).select(*columns).rechunk().select(pl.all().gather(rows))
+    return events.select(*columns).rechunk().select(pl.all().gather(rows))
 
 
 def case_bounds(steps: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:

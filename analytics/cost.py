@@ -33,7 +33,6 @@ from analytics.cases import (
     case_bounds,
     case_steps,
     case_table,
-    chronological,
     self_loops,
     text_codes,
 )
@@ -155,7 +154,7 @@ def costed_steps(dataset: Dataset, steps: pl.DataFrame | None = None) -> pl.Data
     verdict, and their per-contact cost with it.
     """
     steps = case_steps(dataset.events) if steps is None else steps
-    events = chronological(dataset.events)
+    events = dataset.events
     codes, names = text_codes(events["channel"], events["channel"].hash().to_numpy())
     bits = [1 << i for i in range(len(HUMAN_CHANNELS))]
     per_channel = pl.DataFrame({"channel": [*names, None]}, schema={"channel": pl.String}).select(
@@ -363,11 +362,16 @@ def case_costs(
             (pl.col("reopens") > 0).alias("reopen"),
         )
     )
-    # Reopened: the previous case of the same customer and scenario, by start, ended at
-    # most REOPEN_DAYS before this one started.
+    # Reopened: the previous case of the same customer and scenario, by start (then by
+    # case_id, as every engine orders them), ended at most REOPEN_DAYS before this one
+    # started. The long ids are sorted on only when two such cases start together.
     who = pl.col("customer_id").hash() ^ pl.col("scenario").hash(1)
-    ordered = cases.select(pl.arg_sort_by(who, pl.col("start")).alias("at"))["at"]
+    ordered = cases.select(pl.arg_sort_by(who, "start").alias("at"))["at"]
     chain = cases.select(who.alias("who"), "start", "end")[ordered]
+    same = [pl.col(c) == pl.col(c).shift(1) for c in ("who", "start")]
+    if chain.select(pl.all_horizontal(same).any()).item():
+        ordered = cases.select(pl.arg_sort_by(who, "start", "case_id").alias("at"))["at"]
+        chain = cases.select(who.alias("who"), "start", "end")[ordered]
     again = (
         (chain["who"] == chain["who"].shift(1))
         & (chain["start"] - chain["end"].shift(1) <= dt.timedelta(days=REOPEN_DAYS))
@@ -408,19 +412,54 @@ def closing_states(dataset: Dataset) -> tuple[list[str], list[str]]:
     return present, [a for a in present if a.strip().casefold() in names]
 
 
+def group_totals(frame: pl.DataFrame, by: Sequence[str], value: str) -> pl.DataFrame:
+    """Per group of ``by`` (null a group of its own; no ``by``: one group), in group
+    order: ``rows``, ``values`` (the non-null ones), their ``total`` and ``mean`` (null
+    without values). The same to the last bit in any row order: the rows are sorted by
+    the groups and the value, and each group's values added one by one in that order.
+    (Polars' parallel group-by adds its threads' partial sums in whatever order they
+    finish: last-bit differences from run to run at millions of cases.)"""
+    ranked = frame.select(*by, value).sort([*by, value], nulls_last=True)
+    n = ranked.height
+    if by and n:
+        new = pl.any_horizontal([pl.col(c).ne_missing(pl.col(c).shift(1)) for c in by])
+        flags = ranked.select(new).to_series().to_numpy().copy()
+        flags[0] = True
+        starts = np.flatnonzero(flags)
+    else:
+        starts = np.zeros(0 if by else 1, dtype=np.int64)
+    known = ranked[value].is_not_null().to_numpy().astype(np.int64)
+    amounts = ranked[value].fill_null(0).to_numpy().astype(np.float64)
+    totals, values = (
+        (np.add.reduceat(a, starts) for a in (amounts, known))
+        if n
+        else (np.zeros(starts.size), np.zeros(starts.size, dtype=np.int64))
+    )
+    mean = np.full(starts.size, np.nan)
+    np.divide(totals, values, out=mean, where=values > 0)
+    sums = pl.DataFrame(
+        {
+            "rows": np.diff(np.append(starts, n)).astype(np.int64),
+            "values": values.astype(np.int64),
+            "total": totals.astype(np.float64),
+            "mean": mean,
+        }
+    ).with_columns(pl.col("mean").fill_nan(None))
+    return ranked.select(*by)[starts].hstack(sums) if by else sums
+
+
 def with_excess(cases: pl.DataFrame) -> pl.DataFrame:
-    """Cases with ``excess``: their cost minus the mean cost of the same scenario's
-    standard cases (those with no behaviour tag at all; cases without a scenario are
-    one scenario). Null where the scenario has no standard case to compare with."""
+    """Cases (in their order) with ``excess``: their cost minus the mean cost of the same
+    scenario's standard cases (those with no behaviour tag at all; cases without a
+    scenario are one scenario). Null where the scenario has no standard case to compare
+    with. The means are :func:`group_totals`: the same whatever the cases' order."""
     untagged = ~pl.any_horizontal(list(TAGS))
-    standard = (
-        cases.filter(untagged)
-        .group_by("scenario")
-        .agg(pl.col("cost").mean().alias("standard_cost"))
+    standard = group_totals(cases.filter(untagged), ["scenario"], "cost").select(
+        "scenario", pl.col("mean").alias("standard_cost")
     )
-    return cases.join(standard, on="scenario", how="left", nulls_equal=True).with_columns(
-        (pl.col("cost") - pl.col("standard_cost")).alias("excess")
-    )
+    return cases.join(
+        standard, on="scenario", how="left", nulls_equal=True, maintain_order="left"
+    ).with_columns((pl.col("cost") - pl.col("standard_cost")).alias("excess"))
 
 
 def excess_cost(cases: pl.DataFrame) -> float:
@@ -432,7 +471,20 @@ def excess_cost(cases: pl.DataFrame) -> float:
     per-tag ``at_stake`` of :func:`tag_costs` overlap and must not be added up.
     """
     tagged = with_excess(cases).filter(pl.any_horizontal(list(TAGS)))
-    return float(tagged["excess"].sum())
+    return float(group_totals(tagged, [], "excess")["total"][0])
+
+
+def _tagged(cases: pl.DataFrame) -> pl.DataFrame:
+    """One row per (case, tag it has) of :func:`with_excess`: ``case_id``, ``scenario``,
+    ``cost``, ``excess`` and ``tag``."""
+    return (
+        with_excess(cases)
+        .unpivot(
+            index=["case_id", "scenario", "excess", "cost"], on=list(TAGS), variable_name="tag"
+        )
+        .filter(pl.col("value"))
+        .drop("value")
+    )
 
 
 def tag_costs(cases: pl.DataFrame) -> pl.DataFrame:
@@ -442,20 +494,26 @@ def tag_costs(cases: pl.DataFrame) -> pl.DataFrame:
     ``extra = mean(cost | tagged, scenario) - mean(cost | no tag, scenario)``, averaged over
     scenarios weighted by tagged cases; ``at_stake = sum over tagged cases of (cost - the
     scenario's standard mean)``. A case with several tags counts under each: the total
-    over all tags, each case once, is :func:`excess_cost`.
+    over all tags, each case once, is :func:`excess_cost`. Sums by :func:`group_totals`:
+    the same to the last bit whatever the cases' order.
     """
-    priced = with_excess(cases)
+    tagged = _tagged(cases)
+    money = group_totals(tagged, ["tag"], "excess").join(
+        group_totals(tagged, ["tag"], "cost").select("tag", pl.col("mean").alias("mean_cost")),
+        on="tag",
+    )
     rows = []
     for tag in TAGS:
-        tagged = priced.filter(pl.col(tag))
+        found = money.filter(pl.col("tag") == tag)
+        count = int(found["rows"][0]) if found.height else 0
         rows.append(
             {
                 "tag": tag,
-                "cases": tagged.height,
-                "share": tagged.height / cases.height if cases.height else 0.0,
-                "mean_cost": tagged["cost"].mean() if tagged.height else None,
-                "extra_per_case": tagged["excess"].mean() if tagged.height else None,
-                "at_stake": tagged["excess"].sum(),
+                "cases": count,
+                "share": count / cases.height if cases.height else 0.0,
+                "mean_cost": found["mean_cost"][0] if count else None,
+                "extra_per_case": found["mean"][0] if count else None,
+                "at_stake": float(found["total"][0]) if count else 0.0,
             }
         )
     return pl.DataFrame(rows).sort("at_stake", descending=True, nulls_last=True)
@@ -463,20 +521,15 @@ def tag_costs(cases: pl.DataFrame) -> pl.DataFrame:
 
 def priciest(cases: pl.DataFrame) -> pl.DataFrame:
     """(scenario, behaviour) combinations ranked by total excess cost over the scenario's
-    standard cases: the first place to look."""
-    long = (
-        with_excess(cases)
-        .unpivot(
-            index=["case_id", "scenario", "excess", "cost"], on=list(TAGS), variable_name="tag"
-        )
-        .filter(pl.col("value"))
-    )
+    standard cases: the first place to look. Sums by :func:`group_totals`."""
     return (
-        long.group_by("scenario", "tag")
-        .agg(
-            pl.len().alias("cases"),
-            pl.col("excess").mean().alias("extra_per_case"),
-            pl.col("excess").sum().alias("excess_cost"),
+        group_totals(_tagged(cases), ["scenario", "tag"], "excess")
+        .select(
+            "scenario",
+            "tag",
+            pl.col("rows").alias("cases"),
+            pl.col("mean").alias("extra_per_case"),
+            pl.col("total").alias("excess_cost"),
         )
         .sort(["excess_cost", "scenario", "tag"], descending=[True, False, False])
     )

@@ -398,3 +398,55 @@ def test_cost_tags_command_on_a_plain_process_log(capsys):
     assert text.startswith("3 cases; cost (estimated from the rates) 0")
     # PO-2: create order, approve, create order again, approve again, send.
     assert "repeat_return     33.3% of cases" in text
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["s", "t", None]),
+            st.floats(0, 1e4, allow_nan=False),
+            st.lists(st.booleans(), min_size=len(TAGS), max_size=len(TAGS)),
+        ),
+        min_size=1,
+        max_size=60,
+    ),
+    st.randoms(use_true_random=False),
+)
+def test_tag_money_is_the_same_to_the_last_bit_in_any_row_order(rows, rnd):
+    # A float sum depends on the order of its terms (0.1 + 0.2 + 0.3 != 0.3 + 0.2 + 0.1);
+    # the money of the tags must not depend on the order of the cases.
+    from polars.testing import assert_frame_equal
+
+    cases = pl.DataFrame(
+        {
+            "case_id": [f"c{i}" for i in range(len(rows))],
+            "scenario": [r[0] for r in rows],
+            "cost": [r[1] for r in rows],
+            **{tag: [r[2][k] for r in rows] for k, tag in enumerate(TAGS)},
+        },
+        schema_overrides={"scenario": pl.String},
+    )
+    order = list(range(len(rows)))
+    rnd.shuffle(order)
+    shuffled = cases[order]
+    assert_frame_equal(tag_costs(shuffled), tag_costs(cases), check_exact=True)
+    assert excess_cost(shuffled) == excess_cost(cases)
+    assert_frame_equal(priciest(shuffled), priciest(cases), check_exact=True)
+
+
+def test_of_two_cases_opened_together_the_later_case_id_is_the_return():
+    # One customer opens two cases of one scenario in the same minute; both end within 14
+    # days, so one of them returns after the other. Every engine orders such cases by
+    # case_id: the larger id is the return, whatever the row order and the ids' hashes.
+    for ids in [("A", "B"), ("K-10", "K-2"), ("z1", "z2"), ("x9", "y0"), ("m", "l")]:
+        rows = [
+            f"{case},c1,2024-01-01 10:00,request,billing\n"
+            f"{case},c1,2024-01-01 {hour}:00,resolved,billing\n"
+            for case, hour in zip(ids, ("11", "12"), strict=True)
+        ]
+        for text in (rows[0] + rows[1], rows[1] + rows[0]):
+            csv = "case_id,customer_id,timestamp,activity,scenario\n" + text
+            dataset = load_sources(read_uploads([("log.csv", csv.encode())]))
+            flags = dict(case_costs(dataset).select("case_id", "repeat_return").iter_rows())
+            assert flags == {min(ids): False, max(ids): True}, ids
