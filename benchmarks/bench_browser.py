@@ -1,0 +1,298 @@
+"""Speed as a person meets it, in a real browser: cold start, first visit of every page, one
+widget change per page; with an empty disk cache and with the cache a previous server left.
+
+    .venv/bin/python benchmarks/bench_browser.py [--runs 3] [--data DIR] [--json OUT]
+
+Each run starts ``streamlit run`` on a free port of 127.0.0.1 with its own disk cache
+(``CX_RADAR_CACHE``): an *empty* run on a new directory, then a *warm* run, a new server on
+the directory the empty run filled (a restart); ``--modes off`` runs without the disk
+cache, as the app was before it. Headless Chromium (Debian's, as in the
+browser tests) opens the Overview, then each other page through the sidebar as a person
+would, and on each page changes one widget (the first select box, else slider, number
+input, toggle or radio of the page's main area).
+
+Timing never sleeps: a script observes Streamlit's own script state (``stApp``'s
+``data-test-script-state``) in the page and records each change with ``performance.now()``.
+A step is complete when the script ran and has been idle for ``QUIET_S`` since; its time
+runs from the action (navigation start, the click, the key press) to the end of that last
+run. Cold start is also given from the server's launch, imports included. Prints medians
+per page over the runs, and their spread (min-max).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from playwright.sync_api import Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = [
+    "workshop",
+    "risk",
+    "tension",
+    "escalations",
+    "cost",
+    "process",
+    "forecast",
+    "economics",
+    "data",
+]
+FLAGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-dev-shm-usage"]
+QUIET_S = 0.5  # no new run this long after the last one ended: the step is complete
+LIMIT_S = 900.0  # one step on a cold, busy machine
+ACT_MS = 30_000  # finding and using a widget (not its answer)
+START_S = 60.0  # an action the app does not answer with a run at all
+# Records every script-state change of this document as [performance.now(), state].
+OBSERVE = """
+window.__cxStates = [];
+const note = (app) => window.__cxStates.push([performance.now(),
+    app.getAttribute('data-test-script-state')]);
+new MutationObserver((records) => {
+  for (const r of records) {
+    const el = r.target;
+    if (el.nodeType === 1 && el.getAttribute('data-testid') === 'stApp'
+        && r.attributeName === 'data-test-script-state') note(el);
+    if (r.type === 'childList') for (const n of r.addedNodes)
+      if (n.nodeType === 1) {
+        const app = n.matches('[data-testid=stApp]') ? n : n.querySelector('[data-testid=stApp]');
+        if (app) note(app);
+      }
+  }
+}).observe(document, {subtree: true, attributes: true, childList: true,
+                      attributeFilter: ['data-test-script-state']});
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve(cache_dir: Path, data: str | None, off: bool = False) -> Iterator[tuple[str, float]]:
+    """``streamlit run`` on a free port with ``cache_dir`` as its disk cache (``off``: none,
+    memory only, as before the disk cache existed): its URL and the ``perf_counter`` at its
+    launch."""
+    port = _free_port()
+    env = {**os.environ, "CX_RADAR_CACHE": "off" if off else str(cache_dir)}
+    env["CX_RADAR_STATE"] = str(cache_dir.parent / f"state_{port}.sqlite")
+    if data:
+        env["CX_RADAR_DATA"] = data
+    launched = time.perf_counter()
+    server = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "streamlit", "run", "dashboard/app.py"),
+            *("--server.port", str(port), "--server.address", "127.0.0.1"),
+            *("--server.headless", "true"),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}", launched
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def _done_at(page: Page, since_ms: float) -> float:
+    """``performance.now()`` at the end of the last script run that started after
+    ``since_ms``, once the app has stayed idle ``QUIET_S`` after it."""
+    deadline = time.monotonic() + LIMIT_S
+    while time.monotonic() < deadline:
+        states = page.evaluate("window.__cxStates")
+        now = page.evaluate("performance.now()")
+        after = [(t, s) for t, s in states if t >= since_ms]
+        if not after and now - since_ms > START_S * 1000:
+            raise TimeoutError(f"{page.url}: no script run within {START_S:.0f} s")
+        ran = any(s == "running" for _, s in after)
+        if ran and after[-1][1] == "notRunning" and now - after[-1][0] >= QUIET_S * 1000:
+            return after[-1][0]
+        page.wait_for_timeout(50)
+    raise TimeoutError(f"{page.url}: not complete within {LIMIT_S:.0f} s")
+
+
+def _log(text: str) -> None:
+    print(f"  {time.strftime('%H:%M:%S')} {text}", file=sys.stderr, flush=True)
+
+
+def _exception(page: Page) -> bool:
+    return page.get_by_test_id("stException").count() > 0
+
+
+def _change_a_widget(page: Page) -> tuple[str, float] | None:
+    """Change the first usable widget of the page's main area; (its kind, the
+    ``performance.now()`` of the action), or None when the page has none."""
+    main = page.get_by_test_id("stMain")
+    select = main.get_by_test_id("stSelectbox")
+    if select.count():
+        select.first.get_by_role("combobox").click(timeout=ACT_MS)
+        options = page.get_by_role("option")
+        options.first.wait_for(timeout=ACT_MS)
+        if options.count() > 1:
+            started = page.evaluate("performance.now()")
+            options.nth(1).click(timeout=ACT_MS)
+            return "select box", started
+        page.keyboard.press("Escape")
+    slider = main.get_by_role("slider")
+    if slider.count():
+        slider.first.focus(timeout=ACT_MS)
+        started = page.evaluate("performance.now()")
+        slider.first.press("ArrowRight", timeout=ACT_MS)
+        return "slider", started
+    step_up = main.get_by_test_id("stNumberInputStepUp")
+    if step_up.count():
+        started = page.evaluate("performance.now()")
+        step_up.first.click(timeout=ACT_MS)
+        return "number input", started
+    for kind, test_id in (("toggle", "stCheckbox"), ("radio", "stRadio")):
+        found = main.get_by_test_id(test_id)
+        if found.count():
+            target = found.first.locator("label").last
+            started = page.evaluate("performance.now()")
+            target.click(timeout=ACT_MS)
+            return kind, started
+    return None
+
+
+def one_run(url: str, launched: float, pages: list[str]) -> dict[str, dict[str, object]]:
+    """Overview cold, then every page's first visit and one widget change on it."""
+    out: dict[str, dict[str, object]] = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=FLAGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+        context.add_init_script(OBSERVE)
+        page = context.new_page()
+        page.set_default_timeout(LIMIT_S * 1000)
+        asked = time.perf_counter()
+        page.goto(f"{url}/")
+        done = _done_at(page, 0.0)  # from this document's navigation start
+        out["overview"] = {
+            "first_s": done / 1000,
+            "from_launch_s": asked - launched + done / 1000,
+            "exception": _exception(page),
+        }
+        _log(f"overview {out['overview']['first_s']:.1f} s")
+        for name in ["overview", *pages]:
+            try:
+                if name != "overview":
+                    link = page.locator(f'[data-testid="stSidebarNavLink"][href$="/{name}"]')
+                    started = page.evaluate("performance.now()")
+                    link.click(timeout=ACT_MS)
+                    out[name] = {
+                        "first_s": (_done_at(page, started) - started) / 1000,
+                        "exception": _exception(page),
+                    }
+                    _log(f"{name} {out[name]['first_s']:.1f} s")
+                changed = _change_a_widget(page)
+                if changed is not None:
+                    kind, started = changed
+                    out[name]["widget"] = kind
+                    out[name]["widget_s"] = (_done_at(page, started) - started) / 1000
+                    _log(f"{name} {kind} {out[name]['widget_s']:.2f} s")
+            except Exception as exc:  # a step that never completes: noted, the rest still run
+                out.setdefault(name, {})["error"] = f"{type(exc).__name__}: {exc}"[:200]
+                _log(f"{name} failed: {out[name]['error']}")
+        browser.close()
+    return out
+
+
+def summarise(runs: list[dict[str, dict[str, object]]]) -> dict[str, dict[str, object]]:
+    """Per page: the median and range of each timing over the runs."""
+    table: dict[str, dict[str, object]] = {}
+    for name in runs[0]:
+        row: dict[str, object] = {}
+        for metric in ("first_s", "from_launch_s", "widget_s"):
+            values = [r[name][metric] for r in runs if metric in r.get(name, {})]
+            if values:
+                row[metric] = round(statistics.median(values), 2)  # type: ignore[arg-type]
+                row[f"{metric}_range"] = [round(min(values), 2), round(max(values), 2)]  # type: ignore[type-var]
+        row["widget"] = runs[0][name].get("widget")
+        row["exceptions"] = sum(bool(r[name].get("exception")) for r in runs if name in r)
+        row["failures"] = sum("error" in r[name] for r in runs if name in r)
+        table[name] = row
+    return table
+
+
+def _print(mode: str, table: dict[str, dict[str, object]]) -> None:
+    print(f"\n{mode}: median s (min-max)")
+    print(f"{'page':<12} {'first visit':>22} {'widget change':>22}  widget")
+    for name, row in table.items():
+        cells = []
+        for metric in ("first_s", "widget_s"):
+            if metric in row:
+                low, high = row[f"{metric}_range"]  # type: ignore[misc]
+                cells.append(f"{row[metric]:>7.2f} ({low:.2f}-{high:.2f})")
+            else:
+                cells.append("—")
+        print(f"{name:<12} {cells[0]:>22} {cells[1]:>22}  {row.get('widget') or ''}")
+        if name == "overview":
+            low, high = row["from_launch_s_range"]  # type: ignore[misc]
+            print(f"{'  from launch':<12} {row['from_launch_s']:>7.2f} ({low:.2f}-{high:.2f})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--data", help="data folder (default: the sample company)")
+    parser.add_argument("--pages", nargs="*", default=PAGES, help="pages after the Overview")
+    parser.add_argument(
+        "--modes",
+        nargs="*",
+        default=["empty", "warm"],
+        choices=["off", "empty", "warm"],
+        help="off: no disk cache (as before it); warm: a restart on what empty left",
+    )
+    parser.add_argument("--json", help="also write the runs and medians here")
+    args = parser.parse_args()
+    load_before = os.getloadavg()[0]
+    runs: dict[str, list[dict[str, dict[str, object]]]] = {mode: [] for mode in args.modes}
+    with tempfile.TemporaryDirectory(prefix="cx_bench_") as tmp:
+        for i in range(args.runs):
+            cache_dir = Path(tmp) / f"cache_{i}"
+            for mode in args.modes:  # "warm" restarts on what "empty" left
+                with serve(cache_dir, args.data, off=mode == "off") as (url, launched):
+                    result = one_run(url, launched, args.pages)
+                runs[mode].append(result)
+                overview = result["overview"]["first_s"]
+                _log(f"run {i + 1} {mode} done: overview {overview:.1f} s")
+    tables = {mode: summarise(done) for mode, done in runs.items() if done}
+    for mode, table in tables.items():
+        _print(mode, table)
+    load = [round(load_before, 1), round(os.getloadavg()[0], 1)]
+    print(
+        f"\nruns: {args.runs}; 1-minute load average before/after: {load}; cores: {os.cpu_count()}"
+    )
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps({"runs": runs, "medians": tables, "load_average": load}, indent=1)
+        )
+
+
+if __name__ == "__main__":
+    main()
