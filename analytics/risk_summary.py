@@ -66,20 +66,22 @@ def customer_list(
 ) -> pl.DataFrame:
     """The riskiest customers (the silent ones only with ``silent_only``), most money at
     risk first, then the highest probability, then customer id. Columns: customer_id,
-    p_churn, the money column, the model's slices present, silent (with events), and
-    ``reasons`` last: each customer's reasons in words (``templates``: reason key ->
-    words, see :func:`~analytics.risk.reason_words`) joined by "; "."""
+    p_churn, the money column, the model's slices present, silent (with events),
+    ``main_reason`` (the strongest, "" without one) and ``reasons``, all of them as a
+    list: each customer's reasons in words (``templates``: reason key -> words, see
+    :func:`~analytics.risk.reason_words`), strongest first."""
     scored, column = model.scored, money_column(model)
     listed = (silent_at_risk(scored) if silent_only else at_risk(scored)).sort(
         column, "p_churn", "customer_id", descending=[True, True, False], nulls_last=True
     )
-    words = ["; ".join(r) for r in reason_words(listed, templates)]
+    words = pl.Series("reasons", reason_words(listed, templates), dtype=pl.List(pl.String))
     slices = [s for s in model.slices if s in listed.columns]
-    return listed.with_columns(pl.Series("reasons", words, dtype=pl.String)).select(
+    return listed.with_columns(words, words.list.first().fill_null("").alias("main_reason")).select(
         "customer_id",
         "p_churn",
         column,
         *slices,
         *(["silent"] if has_events else []),
+        "main_reason",
         "reasons",
     )

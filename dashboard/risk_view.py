@@ -13,6 +13,7 @@ from analytics.risk_model import coefficients
 from analytics.risk_summary import validation_table
 from dashboard.chart_locale import chart_config
 from dashboard.charts import bars_figure
+from dashboard.escape import md
 from dashboard.fmt import number, percent
 from dashboard.headers import headers
 from dashboard.i18n import t
@@ -35,8 +36,20 @@ def table(frame: pl.DataFrame, currency: str = "") -> None:
     show(frame, KINDS, currency=currency, labels=headers("risk.col", frame.columns))
 
 
-def csv(frame: pl.DataFrame, currency: str) -> bytes:
+def csv(listed: pl.DataFrame, currency: str) -> bytes:
+    """The at-risk list for a spreadsheet: every reason in one cell, "; " between them."""
+    frame = listed.drop("main_reason").with_columns(pl.col("reasons").list.join("; "))
     return export_csv(frame, KINDS, currency=currency, labels=headers("risk.col", frame.columns))
+
+
+def customer_reasons(listed: pl.DataFrame) -> None:
+    """One listed customer's reasons in full, as a list (the table shows the strongest)."""
+    if not listed.height:
+        return
+    ids = listed["customer_id"].to_list()
+    pick = st.selectbox(t("risk.col.reasons"), ids, key="risk_why")
+    reasons = listed.row(ids.index(pick), named=True)["reasons"] or []
+    st.markdown("\n".join(f"* {md(r)}" for r in reasons))
 
 
 def model_card(model: RiskModel) -> None:

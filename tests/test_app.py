@@ -326,6 +326,6 @@ def test_risk_reasons_are_worded_in_the_chosen_language(app):
     app.query_params["lang"] = "RU"
     at = app.run().switch_page("app_pages/risk.py").run()
     assert not at.exception
-    table = next(d.value for d in at.dataframe if "reasons" in d.value.columns)
-    worded = [r for r in table["reasons"] if r]
+    table = next(d.value for d in at.dataframe if "main_reason" in d.value.columns)
+    worded = [r for r in table["main_reason"] if r]
     assert worded and all(any("а" <= ch <= "я" for ch in r) for r in worded)

@@ -47,9 +47,11 @@ def test_risk_page_scores_a_customers_only_snapshot(snapshot_dir, monkeypatch):
         f"{model.scored['p_churn'].sum():,.0f}"
     )
     # The at-risk list with reasons in words from the attributes.
-    listed = next(d.value for d in at.dataframe if "reasons" in d.value.columns)
+    listed = next(d.value for d in at.dataframe if "main_reason" in d.value.columns)
     assert len(listed) == min(300, at_risk(model.scored).height) > 0
-    assert any("Contract is monthly" in r or "tenure" in r for r in listed["reasons"])
+    assert any("Contract is monthly" in r or "tenure" in r for r in listed["main_reason"])
+    # The first customer's reasons in full under the table, one a line.
+    assert any(m.value.startswith("* ") and "pp of risk" in m.value for m in at.markdown)
     # The logistic baseline's coefficients are shown by name when it is the model used.
     if model.method == "logistic":
         coef = next(d.value for d in at.dataframe if "coefficient" in d.value.columns)
@@ -63,5 +65,5 @@ def test_risk_page_scores_a_customers_only_snapshot(snapshot_dir, monkeypatch):
 def test_risk_page_words_snapshot_reasons_in_russian(snapshot_dir, monkeypatch):
     at = _page(snapshot_dir, monkeypatch, "RU")
     assert not at.exception
-    listed = next(d.value for d in at.dataframe if "reasons" in d.value.columns)
-    assert any("п. п. риска" in r for r in listed["reasons"])
+    listed = next(d.value for d in at.dataframe if "main_reason" in d.value.columns)
+    assert any("п. п. риска" in r for r in listed["main_reason"])

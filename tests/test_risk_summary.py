@@ -71,9 +71,11 @@ def test_the_list_is_ordered_by_money_then_probability_then_id_with_reasons_last
         "segment",
         "region",
         "silent",
+        "main_reason",
         "reasons",
     ]
-    assert listed["reasons"].to_list() == ["7 bot loops", "8 bot loops", "9 bot loops"]
+    assert listed["main_reason"].to_list() == ["7 bot loops", "8 bot loops", "9 bot loops"]
+    assert listed["reasons"].to_list() == [["7 bot loops"], ["8 bot loops"], ["9 bot loops"]]
     quiet = customer_list(_model(), True, {"bot_loops": "{value:.0f}"}, True)
     assert quiet["customer_id"].to_list() == ["C09"]
     assert "silent" not in customer_list(_model(), False, {"bot_loops": ""}, False).columns

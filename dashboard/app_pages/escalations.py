@@ -65,17 +65,14 @@ if not customer_lists():  # viewers: alerts that name a customer are left out
     alerts = [x for x in alerts if x["rule"] not in named]
 
 f1, f2, f3, f4 = st.columns([2, 3, 2, 2])  # wide enough for the toggle's label at 1366 px
+every = {"placeholder": t("filters.all")}  # an empty choice keeps every value
 severities = f1.multiselect(
-    t("esc.severity"), list(reversed(SEVERITIES)), format_func=severity, key="esc_severity"
+    t("esc.severity"), list(reversed(SEVERITIES)), format_func=severity, key="esc_severity", **every
 )
-owners = f2.multiselect(
-    t("esc.owner"), sorted({a["owner"] for a in alerts}), format_func=tr, key="esc_owner"
-)
+owner_names = sorted({a["owner"] for a in alerts})
+owners = f2.multiselect(t("esc.owner"), owner_names, format_func=tr, key="esc_owner", **every)
 statuses = f3.multiselect(
-    t("esc.status"),
-    ["new", "ongoing", "resolved"],
-    format_func=status,
-    key="esc_status",
+    t("esc.status"), ["new", "ongoing", "resolved"], format_func=status, key="esc_status", **every
 )
 grouped = f4.toggle(t("esc.grouped"), key="esc_grouped", help=t("alerts.grouped_help"))
 shown = select(alerts, severities, owners, statuses, grouped)
@@ -116,7 +113,8 @@ delivery_log(view)
 st.subheader(t("esc.precision"))
 kinds = {"alerts": "count", "precision": "percent"}
 labels = {c: t(f"esc.{c}") for c in ("rule", "owner", "alerts", "basis")}
-precision = tr_columns(run.precision, "rule", "owner", "basis")
+# Per rule; its owner is in the alerts above, and the width goes to how it is measured.
+precision = tr_columns(run.precision.drop("owner"), "rule", "basis")
 show(precision, kinds, labels=labels | {"precision": t("esc.precision_col")})  # type: ignore[arg-type]
 validation = inputs.validation
 base = percent(validation["churned"].mean()) if validation is not None else "—"  # type: ignore[arg-type]

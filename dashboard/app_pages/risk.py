@@ -19,7 +19,7 @@ from dashboard.charts import bars_figure
 from dashboard.fmt import compact_money, money, number, percent, symbol
 from dashboard.i18n import t
 from dashboard.needs import require
-from dashboard.risk_view import csv, model_card, table
+from dashboard.risk_view import csv, customer_reasons, model_card, table
 from dashboard.state import current_dataset, engine
 
 dataset = current_dataset()
@@ -85,9 +85,11 @@ if model is not None:
         **{k: t(f"riskmodel.reason.{k}") for k in SNAPSHOT_REASONS},
     }
     listed = customer_list(model, only_silent, templates, has_events)
-    table(listed.head(300), currency)
+    # The strongest reason fits the table at 1366 px; a picked customer's reasons in full.
+    table(listed.head(300).drop("reasons"), currency)
     help_key = "riskmodel.list_help_snapshot" if snapshot else "risk.list_help"
     st.caption(t(help_key, shown=number(min(300, listed.height)), total=number(listed.height)))
+    customer_reasons(listed.head(300))
     export_button(
         t("risk.download"),
         lambda: csv(listed, currency),
