@@ -56,7 +56,8 @@ def variants(
     """Each distinct path the ``cases`` (a :func:`~analytics.cases.case_table`) take:
     ``variant`` (the path joined by :data:`SEP`), ``path``, ``cases``, ``steps``,
     ``median_duration_s``, ``share``, ``cumulative_share`` and, given per-case ``costs``
-    with ``case_id`` and ``cost``, ``median_cost``; most frequent first, ties by variant
+    with ``case_id`` and ``cost`` (or cases with a ``cost`` column), ``median_cost``; most
+    frequent first, ties by variant
     text. ``paths`` are the :func:`variant_paths` of the steps the cases came from: the
     cases are grouped by path id and the few paths joined on afterwards."""
     frame = (
@@ -65,7 +66,7 @@ def variants(
         else cases.join(costs.select("case_id", "cost"), on="case_id", how="left")
     )
     aggs = [pl.len().alias("cases"), pl.col("duration_s").median().alias("median_duration_s")]
-    if costs is not None:
+    if "cost" in frame.columns:
         aggs.append(pl.col("cost").median().alias("median_cost"))
     table = (
         frame.group_by("variant")

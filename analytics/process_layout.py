@@ -36,6 +36,7 @@ from typing import Any
 import polars as pl
 
 from analytics.cases import Loops
+from analytics.cost import cost_view
 from analytics.dataset import Dataset
 from analytics.process import (
     SEP,
@@ -144,14 +145,24 @@ def _direct(fn: Callable[..., Any], dataset: Dataset, *params: object) -> Any:
 
 
 def process_views(
-    dataset: Dataset, collapse: bool | None = None, compute: Callable[..., Any] = _direct
+    dataset: Dataset,
+    collapse: bool | None = None,
+    closing: tuple[str, ...] | None = None,
+    compute: Callable[..., Any] = _direct,
 ) -> ProcessViews:
     """:class:`ProcessViews` of a dataset (``collapse`` as in
-    :func:`analytics.process.case_views`, which it asks ``compute(fn, dataset, *params)``
-    for, so a cache such as the app's can hand over the case views it already has)."""
+    :func:`analytics.process.case_views`); with ``closing`` states, the cases carry their
+    ``cost`` from :func:`analytics.cost.cost_view` (when the data has any cost). The case
+    views and the costs come from ``compute(fn, dataset, *params)``, so a cache such as
+    the app's hands over what it already has."""
     # The default as other pages ask for it, so a cache hands over the same entry.
     choice = () if collapse is None else (collapse,)
     steps, cases, paths, loops = compute(case_views, dataset, *choice)
+    if closing is not None:
+        priced = compute(cost_view, dataset, None, closing).cases
+        if priced["cost"].sum():  # joined once here, not on every widget change
+            costs = priced.select("case_id", "cost")
+            cases = cases.join(costs, on="case_id", how="left", maintain_order="left")
     names = ["", *cases["scenario"].drop_nulls().unique().sort()] if cases.height else []
     months = monthly_cases(cases)
     return ProcessViews(

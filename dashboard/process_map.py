@@ -23,14 +23,16 @@ def process_map_figure(
 ) -> go.Figure:
     """The map drawn at its own pixel size (1 layout unit = 1 px), so labels, laid out not
     to overlap, never do: activities as boxes (orange border where manual exceptions
-    enter, tinted when on the standard path), lines as thick as their share of the
-    transitions, red for rework and back edges, blue along the ``standard`` path, grey for
-    the other deviations; counts and median times on hover (``words``: "transitions",
-    "cases", "median", "minutes" in the reader's language); a self-loop's count just above
-    its box, in the gap between boxes."""
+    enter, tinted when on the standard path); lines 1-7 px thick by their transitions
+    (relative to the busiest edge), red for rework and back edges, blue along the
+    ``standard`` path, grey for the other deviations; counts and median times on hover
+    (``words``: "transitions", "cases", "median", "minutes" in the reader's language); a
+    self-loop's count just above its box, in the gap between boxes."""
     # Traces, shapes and annotations are collected first and handed over once: adding them
     # one by one revalidates the whole figure each time (seconds for a map of 40 edges).
-    traces: list[go.Scatter] = []
+    # Edges of one colour and (whole-pixel) width share a trace, their routes separated by
+    # gaps, each point hovering with its edge's text.
+    lines: dict[tuple[str, int], tuple[list[float | None], ...]] = {}
     shapes: list[dict[str, object]] = []
     notes: list[dict[str, object]] = []
     top = max(int(edges["count"].max() or 1), 1) if edges.height else 1
@@ -45,23 +47,29 @@ def process_map_figure(
             f"<br>{words['cases']}: {row['cases']:,}"
             f"<br>{words['median']}: {(row['median_s'] or 0) / 60:,.0f} {words['minutes']}"
         )
-        traces.append(
-            go.Scatter(
-                x=[p[0] for p in points],
-                y=[p[1] for p in points],
-                mode="lines",
-                line={"color": color, "width": 1 + 6 * row["count"] / top},
-                opacity=0.6,
-                hoverinfo="text",
-                text=hover,
-            )
-        )
+        xs, ys, texts = lines.setdefault((color, round(1 + 6 * row["count"] / top)), ([], [], []))
+        xs.extend([*(p[0] for p in points), None])
+        ys.extend([*(p[1] for p in points), None])
+        texts.extend([hover] * len(points) + [None])
         (x0, y0), (x1, y1) = points[-2], points[-1]
         notes.append({
             "x": x1, "y": y1, "ax": x0, "ay": y0, "xref": "x", "yref": "y", "axref": "x",
             "ayref": "y", "showarrow": True, "arrowhead": 2, "arrowsize": 1, "arrowwidth": 1.5,
             "arrowcolor": color, "text": "",
         })  # fmt: skip
+    traces = [
+        go.Scatter(
+            x=xs,
+            y=ys,
+            text=texts,
+            mode="lines",
+            line={"color": color, "width": width},
+            opacity=0.6,
+            hoverinfo="text",
+            connectgaps=False,
+        )
+        for (color, width), (xs, ys, texts) in sorted(lines.items())
+    ]
     on_path = {n for e in standard for n in e}
     for name, (x0, y0, x1, y1) in layout.boxes.items():
         shapes.append({

@@ -177,8 +177,20 @@ def test_map_colours_the_standard_path_rework_and_manual_steps():
     pairs = zip(edges["source"], edges["target"], strict=True)
     layout = layered_layout(pairs, HINT)
     figure = process_map_figure(layout, edges, {"c"}, {("a", "b"), ("b", "c")}, WORDS)
-    lines = {t.text.split("<br>")[0]: t.line.color for t in figure.data[:-1]}
+    lines = {
+        text.split("<br>")[0]: trace.line.color
+        for trace in figure.data[:-1]
+        for text in trace.text
+        if text
+    }
     assert lines == {"a → b": BLUE, "b → c": BLUE, "b → a": RED, "c → d": GREY}
+    widths = {
+        text.split("<br>")[0]: trace.line.width
+        for trace in figure.data[:-1]
+        for text in trace.text
+        if text
+    }
+    assert (widths["a → b"], widths["c → d"]) == (7, 2)  # 1 + 6 x count / 10, rounded
     borders = {s.x0: s.line.color for s in figure.layout.shapes}
     assert borders[layout.boxes["c"][0]] == ORANGE
     assert borders[layout.boxes["d"][0]] != ORANGE

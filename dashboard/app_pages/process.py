@@ -24,7 +24,9 @@ require(dataset, "events")
 st.caption(t("process.intro"))
 # A status-update log repeats a state over many updates: by default (more than 20 % of
 # the transitions) a run of them is one step; the switch undoes or forces it.
-views = engine_using(process_views, dataset)
+# Cases priced as on the Cost page, under its default closing states (the same cache entry).
+closing = tuple(engine(closing_states, dataset)[1])
+views = engine_using(process_views, dataset, None, closing)
 if views.loops.share:
     collapse = st.toggle(
         t("status_log.collapse"),
@@ -33,12 +35,10 @@ if views.loops.share:
         help=t("status_log.collapse_help", share=percent(views.loops.share)),
     )
     if collapse != views.loops.collapsed:
-        views = engine_using(process_views, dataset, collapse)
+        views = engine_using(process_views, dataset, collapse, closing)
 if views.loops.collapsed:
     st.info(t("status_log.collapsed", share=percent(views.loops.share)))
-# The cost page's view under its default closing states: the same cached computation.
-priced = engine(cost_view, dataset, None, tuple(engine(closing_states, dataset)[1]))
-costs = priced.cases.select("case_id", "cost") if priced.cases["cost"].sum() else None
+priced = engine(cost_view, dataset, None, closing)
 mark = t("status_log.estimate_mark") if priced.basis == "estimated" else ""
 
 scenarios = list(views.scenarios)
@@ -51,7 +51,7 @@ scenario = left.selectbox(
     key="scenario",
     bind="query-params",
 )
-table = variants(views.cases_of(scenario), views.paths, costs)
+table = variants(views.cases_of(scenario), views.paths)
 # The most frequent path unless the user picks another, such as the documented procedure.
 choices = table["variant"].to_list()
 shares = dict(zip(choices, table["share"], strict=True))
