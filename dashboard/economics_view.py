@@ -181,7 +181,8 @@ def loss_tiles(s: ChurnScenario, loss: SilentChurnLoss, currency: str) -> None:
     """The three tiles (short labels, exact figures in their help) and the sentence."""
     exact = {"month": money(loss.revenue_lost_per_month, currency)}
     exact["year"] = money(loss.revenue_lost_per_year, currency)
-    a, b, c = st.columns(3)
+    # Money tiles get the room a Russian "257,1 млн ₽" needs at 1366 px.
+    a, b, c = st.columns([1, 1.4, 1.4])
     a.metric(t("economics.extra_month"), number(loss.extra_customers_per_month))
     b.metric(
         t("economics.lost_month"),
@@ -238,8 +239,11 @@ def definitions(s: ChurnScenario, loss: SilentChurnLoss, currency: str) -> None:
         width="stretch",
         config=chart_config(),
     )
-    frame = pl.DataFrame({"definition": names, "amount": amounts, "explanation": why})
-    tables.show(frame, {"amount": "money"}, currency=currency, key="eco_definitions")
+    # A static table: the explanations are sentences, which a grid would cut off.
+    amount = tables.header("amount")  # each cell carries its currency sign
+    shown = [money(v, currency) for v in amounts]
+    columns = {tables.header("definition"): names, amount: shown}
+    st.table(pl.DataFrame(columns | {tables.header("explanation"): why}))
 
 
 def projection(loss: SilentChurnLoss) -> None:
@@ -261,6 +265,7 @@ def observed(data: DataInputs) -> None:
             frame = data.by_segment.pivot(on="segment", index="month", values="churn_rate")
         else:
             frame = data.monthly.select("month", "churn_rate")
+        frame = frame.with_columns(pl.col("month").dt.strftime("%Y-%m"))
         kinds: dict[str, tables.Kind] = {c: "percent" for c in frame.columns if c != "month"}
         tables.show(frame, kinds, key="eco_observed")
         st.caption(t("economics.observed_note"))
@@ -278,7 +283,7 @@ def retention_tiles(s: ChurnScenario, currency: str) -> None:
     except ValueError:
         st.error(t("economics.reduction_error"))
         return
-    a, b, c = st.columns(3)
+    a, b = st.columns(2)  # two tiles a row: a half-page row of three cuts money at 1366 px
     a.metric(
         t("economics.saved"),
         number(kept.saved_per_month),
@@ -286,7 +291,7 @@ def retention_tiles(s: ChurnScenario, currency: str) -> None:
     )
     for column, label, value in (
         (b, "economics.kept_month", kept.revenue_kept_per_month),
-        (c, "economics.kept_year", kept.revenue_kept_per_year),
+        (a, "economics.kept_year", kept.revenue_kept_per_year),
     ):
         column.metric(t(label), compact_money(value, currency), help=money(value, currency))
 
@@ -337,7 +342,10 @@ def _nps_evidence(
         "low": "percent",
         "high": "percent",
     }
-    tables.show(table.select("band", *kinds), kinds, key="eco_nps")
+    bands = {b: t(f"economics.band_{b}") for b in ("detractor", "passive", "promoter")}
+    shown = table.select(pl.col("band").replace_strict(bands, default=pl.col("band")), *kinds)
+    labels = {"low": t("economics.nps_low"), "high": t("economics.nps_high")}
+    tables.show(shown, kinds, labels=labels, key="eco_nps")
     detect = nps_detectability(surveys)
     if detect is not None:
         answers, mde = detect
@@ -368,8 +376,9 @@ def initiative_results(i: Initiative, gap: float, currency: str) -> None:
         payback = t("economics.at_once")
     else:
         payback = t("economics.payback_months", n=number(outcome.payback_months, 1))
-    a.metric(t("economics.payback"), payback)
-    b.metric(t("economics.break_even"), f"{number(100 * outcome.break_even_reduction, 3)} pp")
+    a.metric(t("economics.payback"), payback, help=t("economics.payback_help"))
+    pp = t("economics.pp")
+    b.metric(t("economics.break_even"), f"{number(100 * outcome.break_even_reduction, 3)} {pp}")
     a.metric(t("economics.probability"), percent(outcome.probability_pays_off, 0))
     st.markdown(f"**{t('economics.curve')}**")
     try:
@@ -384,7 +393,7 @@ def initiative_results(i: Initiative, gap: float, currency: str) -> None:
     st.caption(
         t(
             "economics.curve_explain",
-            max=number(100 * gap, 2) + " pp",
+            max=f"{number(100 * gap, 2)} {pp}",
             optimum=money(curve.optimum_spend, currency),
             net=money(curve.optimum_net, currency),
         )

@@ -107,9 +107,9 @@ def delivered(acd: pl.DataFrame, interval_s: float, target: float, goal: float) 
 
 
 def _names(frame: pl.DataFrame) -> pl.DataFrame:
-    """Model and frequency ids in words."""
+    """Model and frequency ids in words (short model names: the sentences give the long)."""
     names = {c: frame[c].unique().to_list() for c in ("model", "frequency") if c in frame.columns}
-    prefix = {"model": "forecast.model_", "frequency": "forecast."}
+    prefix = {"model": "forecast.short_", "frequency": "forecast."}
     return frame.with_columns(
         pl.col(c).replace_strict({v: t(prefix[c] + v) for v in values}, return_dtype=pl.String)
         for c, values in names.items()
@@ -221,12 +221,7 @@ def breach_map(shown: pl.DataFrame, calibration: Calibration, target: float, goa
 def breach_points_table(points: pl.DataFrame, calibrated: bool) -> None:
     st.markdown(f"**{t('forecast.points')}**")
     if points.height:
-        labels = {
-            "time": t("forecast.when"),
-            "mean": t("forecast.calls"),
-            "agents": t("forecast.planned"),
-            "erlang_sl": t("sla_risk.erlang_sl"),
-        }
+        labels = {"time": t("forecast.when")}
         tables.show(points.select(POINTS), BREACHES, labels=labels, key="fc_points")
     else:
         st.success(t("forecast.no_points"))

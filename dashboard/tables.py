@@ -61,10 +61,26 @@ def _config(name: str, kind: Kind, currency: str, labels: Mapping[str, str] | No
     if kind == "flag":
         return st.column_config.CheckboxColumn(label)
     if kind == "date":
-        return st.column_config.DateColumn(label, format="localized")
+        return st.column_config.DateColumn(label, format="YYYY-MM-DD")
     if kind == "datetime":
-        return st.column_config.DatetimeColumn(label, format="localized")
+        return st.column_config.DatetimeColumn(label, format="YYYY-MM-DD HH:mm")
     return st.column_config.TextColumn(label)
+
+
+def kind_of(name: str, dtype: pl.DataType, kinds: Mapping[str, Kind]) -> Kind:
+    """The column's kind: as given, else read from its type (dates, times, flags, whole
+    numbers as counts, other numbers with one decimal, the rest as text)."""
+    if name in kinds:
+        return kinds[name]
+    if dtype == pl.Date:
+        return "date"
+    if isinstance(dtype, pl.Datetime):
+        return "datetime"
+    if dtype == pl.Boolean:
+        return "flag"
+    if dtype.is_integer():
+        return "count"
+    return "number" if dtype.is_float() else "text"
 
 
 def _finite(frame: pl.DataFrame) -> pl.DataFrame:
@@ -93,7 +109,7 @@ def show(
         key=key,
         placeholder=MISSING,
         column_config={
-            c: _config(c, kinds.get(c, "text"), currency, labels) for c in frame.columns
+            c: _config(c, kind_of(c, d, kinds), currency, labels) for c, d in frame.schema.items()
         },
     )
 
@@ -118,7 +134,10 @@ def for_export(
         for c in flags
     )
     return words.rename(
-        {c: header(c, kinds.get(c, "text"), currency, labels, export=True) for c in frame.columns}
+        {
+            c: header(c, kind_of(c, d, kinds), currency, labels, export=True)
+            for c, d in frame.schema.items()
+        }
     )
 
 

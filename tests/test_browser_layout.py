@@ -1,0 +1,51 @@
+"""Nothing cut off in Russian at 1366×768 and 1920×1080: metric labels and values, button
+labels. Streamlit ends a text that does not fit with "…" (``text-overflow: ellipsis``),
+so an element whose ``scrollWidth`` exceeds its ``clientWidth`` is one a person cannot
+read in full. The screenshots are saved beside the test's temporary files for a look.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser
+
+from tests.conftest import SAMPLE_DIR
+from tests.test_browser import browser, serve, settled  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.browser
+
+# Text inside metrics and buttons that is clipped: [what, text, needed px, shown px].
+_CUT = """() => [...document.querySelectorAll(
+    '[data-testid=stMetric] *, [data-testid=stButton] *, [data-testid=stDownloadButton] *')]
+  .filter(e => getComputedStyle(e).overflow !== 'visible' && e.scrollWidth > e.clientWidth)
+  .map(e => [e.closest('[data-testid^=stMetric], button').dataset.testid || 'button',
+             e.innerText, e.scrollWidth, e.clientWidth])"""
+
+
+@pytest.fixture(scope="module")
+def sample_server() -> Iterator[str]:
+    with serve(SAMPLE_DIR) as url:
+        yield url
+
+
+@pytest.mark.parametrize("path", ["economics", "forecast"])
+def test_nothing_is_cut_off_in_russian(browser: Browser, sample_server, path, tmp_path):  # noqa: F811
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="ru-RU")
+    page = context.new_page()
+    page.set_default_timeout(300_000)
+    try:
+        # The NPS evidence shown too (the widest variant of the initiative block).
+        page.goto(f"{sample_server}/{path}?lang=RU&eco_via_nps=true")
+        page.get_by_test_id("stMetric").first.wait_for()
+        settled(page, quiet_s=3.0, limit_s=600.0)
+        labels = [text for text in page.get_by_test_id("stMetricLabel").all_inner_texts() if text]
+        assert len(labels) >= 10  # the tiles drew (collapsed ones have no text)
+        for width, height in ((1366, 768), (1920, 1080)):
+            page.set_viewport_size({"width": width, "height": height})
+            page.wait_for_timeout(1500)  # the layout follows the window, no rerun
+            page.screenshot(path=tmp_path / f"{path}_{width}.png")
+            assert (width, page.evaluate(_CUT)) == (width, [])
+    finally:
+        context.close()
