@@ -296,3 +296,19 @@ def test_an_admin_edits_rules_uploads_and_sees_the_export_log(app):
             "rows": 41,
         }
     ]
+
+
+def test_the_sign_in_screen_speaks_the_chosen_language(app):
+    app.query_params["lang"] = "RU"
+    at = _as(app, None).run()
+    assert [t.value for t in at.title] == ["Вход в CX Radar"]
+    assert [b.label for b in at.button] == ["Войти"]
+
+
+def test_unconfigured_it_runs_open_with_every_right(small_dir, monkeypatch):
+    monkeypatch.setenv("CX_RADAR_DATA", str(small_dir))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).switch_page("app_pages/data.py").run()
+    assert not at.exception
+    assert not any("Signed in" in c.value for c in at.sidebar.caption)
+    assert at.dataframe and at.get("file_uploader")  # previews, uploads
+    assert any(e.label.startswith("Exports of customer-level data") for e in at.expander)
