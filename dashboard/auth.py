@@ -26,6 +26,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
+from streamlit.errors import StreamlitAuthError
 
 from analytics.store import Store, StoreError
 from dashboard.escape import md
@@ -170,7 +171,10 @@ def sign_in_gate() -> Person:
         st.title(t("auth.title"))
         st.markdown(t("auth.intro"))
         if st.button(t("auth.sign_in"), type="primary"):
-            st.login()
+            try:
+                st.login()
+            except StreamlitAuthError as exc:  # an [auth] section Streamlit cannot use
+                st.error(t("auth.bad_config", error=md(exc)))
         st.stop()
     if person.role is None:
         st.error(t("auth.no_role", who=md(person.name)))

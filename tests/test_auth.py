@@ -312,3 +312,11 @@ def test_unconfigured_it_runs_open_with_every_right(small_dir, monkeypatch):
     assert not any("Signed in" in c.value for c in at.sidebar.caption)
     assert at.dataframe and at.get("file_uploader")  # previews, uploads
     assert any(e.label.startswith("Exports of customer-level data") for e in at.expander)
+
+
+def test_an_auth_section_streamlit_cannot_use_is_said_not_raised(app):
+    # st.login validates Streamlit's own secrets, which hold no [auth] in this test.
+    at = _as(app, None).run()
+    at.button[0].click().run()
+    assert not at.exception
+    assert "Sign-in is configured wrongly" in at.error[0].value
