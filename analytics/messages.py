@@ -82,10 +82,10 @@ def plural_form(n: object, lang: str) -> int:
     return 2
 
 
-def group(value: float, lang: str, decimals: int = 0) -> str:
-    """``1234567.5`` -> ``1,234,568`` (en) or ``1 234 568`` with non-breaking spaces (ru)."""
-    text = f"{value:,.{decimals}f}"
-    return text.replace(",", _NBSP).replace(".", ",") if lang == "ru" else text
+def group(value: int, lang: str) -> str:
+    """``1234567`` -> ``1,234,567`` (en) or ``1 234 567`` with non-breaking spaces (ru)."""
+    text = f"{value:,}"
+    return text.replace(",", _NBSP) if lang == "ru" else text
 
 
 class _Formatter(string.Formatter):
@@ -121,7 +121,7 @@ def _value(value: object, lang: str) -> object:
 class Message(str):
     """A catalogue key and its values; as a ``str``, the English text.
 
-    ``Message("io.empty", name="calls.csv")`` reads ``calls.csv: the file is empty...``
+    ``Message("load.not_data", name="notes.md")`` reads ``notes.md: not a data file...``
     wherever a string is expected, and ``render(message, "ru")`` gives the Russian.
     """
 
@@ -142,10 +142,14 @@ def _rebuild(key: str, values: dict[str, object]) -> Message:
     return Message(key, **values)
 
 
+# Texts that reach the app as plain English (the alert store and webhooks keep them so).
+_FIXED_SECTIONS = ("rule.",)
+
+
 @cache
 def _fixed_texts() -> dict[str, str]:
-    """English text -> key of every catalogue entry without placeholders."""
-    return {v: k for k, v in catalogue("en").items() if "{" not in v}
+    """English text -> key of the default rules' names, owners, actions and bases."""
+    return {v: k for k, v in catalogue("en").items() if k.startswith(_FIXED_SECTIONS)}
 
 
 def render(text: object, lang: str) -> str:
