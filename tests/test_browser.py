@@ -179,9 +179,21 @@ def test_cost_and_process_pages_draw_their_charts(server, page):
     expect(page.get_by_text("Expensive behaviours")).to_be_visible()
     expect(page.locator(".js-plotly-plot").first).to_be_visible()
     page.goto(f"{server}/process?scenario=delivery")
-    expect(page.get_by_role("heading", name="Directly-follows graph")).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="Process map: the common paths, left to right")
+    ).to_be_visible()
     settled(page)
-    expect(page.locator(".js-plotly-plot")).to_have_count(2)  # coverage curve and the graph
+    expect(page.locator(".js-plotly-plot")).to_have_count(1)  # the process map
+    # As the browser renders it: no two pieces of text on the map intersect.
+    boxes = page.locator(".js-plotly-plot").evaluate(
+        "plot => [...plot.querySelectorAll('g.textpoint text, g.annotation-text-g text')]"
+        ".filter(e => e.textContent).map(e => { const r = e.getBoundingClientRect();"
+        " return [r.left, r.top, r.right, r.bottom]; })"
+    )
+    assert len(boxes) >= 5
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
 
 
 def test_forecast_page_draws_the_breach_heat_map(server, page):
