@@ -21,10 +21,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 import streamlit as st
+from streamlit import config
 from streamlit.delta_generator import DeltaGenerator
 from streamlit.errors import StreamlitAuthError
 
@@ -113,8 +115,16 @@ OPEN = Person(OPEN_NAME, "admin", signed_in=False)
 
 
 def configured() -> bool:
-    """Sign-in is on: Streamlit's secrets hold an ``[auth]`` section."""
-    return st.secrets.load_if_toml_exists() and "auth" in st.secrets
+    """Sign-in is on: Streamlit's secrets hold an ``[auth]`` section. A secrets file that
+    exists but cannot be read raises :class:`AuthConfigError`: a typo must not open the
+    server to everyone."""
+    if st.secrets.load_if_toml_exists():
+        return "auth" in st.secrets
+    # the files Streamlit's secrets read (config.get_option: what the secrets module sees)
+    broken = [f for f in config.get_option("secrets.files") if Path(f).is_file()]
+    if broken:
+        raise AuthConfigError(f"{broken[0]}: the secrets file cannot be read as TOML")
+    return False
 
 
 def role_config() -> RoleConfig:
@@ -126,7 +136,8 @@ def role_config() -> RoleConfig:
 
 def current() -> Person | None:
     """The person looking; ``None`` when sign-in is on and nobody has signed in yet.
-    Computed from ``st.user`` on every call, never kept where a client could set it."""
+    Computed from ``st.user`` on every call, never kept where a client could set it.
+    Raises :class:`AuthConfigError` when the settings cannot be used."""
     if not configured():
         return OPEN
     if st.user.get("is_logged_in") is not True:
@@ -160,13 +171,13 @@ def _role_name(person: Person | None) -> str:
 def sign_in_gate() -> Person:
     """Before any page: the sign-in screen, a refusal, or the account in the sidebar.
     Stops the run unless the person may look at all."""
-    if not configured():
-        return OPEN
     try:
         person = current()
     except AuthConfigError as exc:  # fail closed: nobody in until the settings are fixed
         st.error(t("auth.bad_config", error=md(exc)))
         st.stop()
+    if person is OPEN:
+        return OPEN
     if person is None:
         st.title(t("auth.title"))
         st.markdown(t("auth.intro"))

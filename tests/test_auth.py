@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.util import patch_config_options
 
 from analytics.store import Store, StoreError
 from dashboard import auth
@@ -320,3 +321,13 @@ def test_an_auth_section_streamlit_cannot_use_is_said_not_raised(app):
     at.button[0].click().run()
     assert not at.exception
     assert "Sign-in is configured wrongly" in at.error[0].value
+
+
+def test_a_secrets_file_that_is_not_toml_lets_nobody_in(tmp_path):
+    broken = tmp_path / "secrets.toml"
+    broken.write_text('[auth\nclient_id = "cx-radar"\n', encoding="utf-8")
+    with patch_config_options({"secrets.files": [str(broken)]}):
+        with pytest.raises(AuthConfigError, match="cannot be read as TOML"):
+            auth.configured()
+        assert not auth.can("customers") and not auth.can("settings")
+    assert auth.configured() is False  # no secrets file at all: open, as before
