@@ -33,7 +33,9 @@ KINDS: dict[str, Kind] = {
 
 
 def table(frame: pl.DataFrame, currency: str = "") -> None:
-    show(frame, KINDS, currency=currency, labels=headers("risk.col", frame.columns))
+    labels = headers("risk.col", frame.columns)
+    wide = [c for c in ("main_reason",) if c in frame.columns]  # a sentence: room to be read
+    show(frame, KINDS, currency=currency, labels=labels, wide=wide)
 
 
 def csv(listed: pl.DataFrame, currency: str) -> bytes:

@@ -17,7 +17,7 @@ name. Everything is vectorised: no Python callback runs inside Polars.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import polars as pl
 import streamlit as st
@@ -99,8 +99,15 @@ def show(
     labels: Mapping[str, str] | None = None,
     key: str | None = None,
     height: int | str = "auto",
+    wide: Collection[str] = (),
 ) -> None:
-    """``st.dataframe`` with headers in words, formatted numbers and ``—`` for missing."""
+    """``st.dataframe`` with headers in words, formatted numbers and ``—`` for missing.
+    Columns in ``wide`` (long text) get 400 px before the others share what is left."""
+    config = {
+        c: _config(c, kind_of(c, d, kinds), currency, labels) for c, d in frame.schema.items()
+    }
+    for c in wide:
+        config[c] = {**config[c], "width": "large"}  # type: ignore[typeddict-item]
     st.dataframe(
         _finite(frame),
         hide_index=True,
@@ -108,9 +115,7 @@ def show(
         height=height,  # type: ignore[arg-type]
         key=key,
         placeholder=MISSING,
-        column_config={
-            c: _config(c, kind_of(c, d, kinds), currency, labels) for c, d in frame.schema.items()
-        },
+        column_config=config,
     )
 
 

@@ -59,6 +59,7 @@ if model is not None:
         s: t(f"risk.by_{s}") if s in ("segment", "region", "scenario", "channel") else s
         for s in model.slices
     }
+    by = None
     if slices:
         by = st.segmented_control(
             t("riskmodel.by_month") if money_col == "revenue_at_risk_month" else t("risk.by"),
@@ -85,8 +86,10 @@ if model is not None:
         **{k: t(f"riskmodel.reason.{k}") for k in SNAPSHOT_REASONS},
     }
     listed = customer_list(model, only_silent, templates, has_events)
-    # The strongest reason fits the table at 1366 px; a picked customer's reasons in full.
-    table(listed.head(300).drop("reasons"), currency)
+    # What fits at 1366 px: the slice chosen above and the strongest reason (the download
+    # has every slice and reason); a picked customer's reasons in full below.
+    hidden = ["reasons", *(s for s in slices if s in listed.columns and s != by)]
+    table(listed.head(300).drop(hidden), currency)
     help_key = "riskmodel.list_help_snapshot" if snapshot else "risk.list_help"
     st.caption(t(help_key, shown=number(min(300, listed.height)), total=number(listed.height)))
     customer_reasons(listed.head(300))
