@@ -353,7 +353,7 @@ def load_cached(path: str | Path, cache: DiskCache) -> Dataset:
     """:func:`analytics.io.load_path` through ``cache``: keyed by the digests of the files
     read (cheap: the bytes are hashed, not parsed), so unchanged exports load from Parquet
     and an edited file loads afresh."""
-    from analytics.io import load_sources, read_path
+    from analytics.io import load_sources, read_path, with_reduced
 
     sources = read_path(path)
     name = Path(path).name
@@ -366,6 +366,7 @@ def load_cached(path: str | Path, cache: DiskCache) -> Dataset:
         sources.mapping_text,
     )
     digest = hashlib.blake2b(repr(read).encode(), digest_size=16).hexdigest()
-    return cache.get_or_compute(
+    loaded = cache.get_or_compute(
         digest, "analytics.io.load_sources", (), lambda: load_sources(sources, name=name)
     )
+    return with_reduced(loaded, path)

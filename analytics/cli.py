@@ -12,12 +12,16 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from analytics.dataset import Dataset, LoadReport
 from analytics.io import load_path
 from analytics.mapping import Mapping
+
+if TYPE_CHECKING:
+    from analytics.reduce.tables import Reduced
 
 
 def _mapping(path: str | None) -> Mapping | None:
@@ -151,11 +155,15 @@ def _cmd_variants(args: argparse.Namespace) -> int:
     dataset = _loaded(args, "events")
     if dataset is None:
         return 1
-    steps = case_steps(dataset.events)
-    cases, paths = case_table(steps), variant_paths(steps)
-    if args.scenario:
-        cases = cases.filter(pl.col("scenario") == args.scenario)
-    table = variants(cases, paths)
+    reduced = _paths_reduced(dataset)
+    if reduced is not None and not args.scenario:
+        cases, table = reduced.cases, reduced.variants
+    else:
+        steps = case_steps(dataset.events)
+        cases, paths = case_table(steps), variant_paths(steps)
+        if args.scenario:
+            cases = cases.filter(pl.col("scenario") == args.scenario)
+        table = variants(cases, paths)
     top = table.head(args.top)
     if args.json:
         return _print_json(
@@ -171,6 +179,13 @@ def _cmd_variants(args: argparse.Namespace) -> int:
     return 0
 
 
+def _paths_reduced(dataset: Dataset) -> Reduced | None:
+    """The reduced tables of a folder `cx-radar reduce` wrote, when their paths are the
+    events' own (self-loops not collapsed: these commands show every step)."""
+    reduced = dataset.reduced_tables()
+    return None if reduced is None or reduced.loops.collapsed else reduced
+
+
 def _cmd_dfg(args: argparse.Namespace) -> int:
     from analytics.cases import case_steps
     from analytics.process import directly_follows
@@ -178,7 +193,8 @@ def _cmd_dfg(args: argparse.Namespace) -> int:
     dataset = _loaded(args, "events")
     if dataset is None:
         return 1
-    edges = directly_follows(case_steps(dataset.events))
+    reduced = _paths_reduced(dataset)
+    edges = reduced.dfg if reduced is not None else directly_follows(case_steps(dataset.events))
     if args.json:
         return _print_json(
             edges.select(

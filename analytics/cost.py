@@ -28,6 +28,7 @@ import numpy as np
 import polars as pl
 
 from analytics.cases import (
+    SELF_LOOP_SHARE,
     Loops,
     attach,
     case_bounds,
@@ -309,8 +310,16 @@ def case_costs(
     updates is then neither a repeat nor an approval's wait cut short. Cost, contacts
     and bot loops count every event.
 
-    ``steps`` are :func:`costed_steps` of the dataset when already at hand.
+    ``steps`` are :func:`costed_steps` of the dataset when already at hand. A dataset
+    opened from a folder ``cx-radar reduce`` wrote has these rows already (in ``case_id``
+    order, counts as Int64): they are read from there when the reduce read the paths as
+    asked here.
     """
+    reduced = dataset.reduced_tables() if steps is None else None
+    if reduced is not None and tuple(reduced.closing) == tuple(closing):
+        loops = reduced.loops
+        if loops.collapsed == (loops.share > SELF_LOOP_SHARE if collapse is None else collapse):
+            return reduced.cases.drop("variant", "steps", "path_duration_s")
     if steps is None:
         steps = costed_steps(dataset)
     loop, loops = self_loops(steps, collapse)

@@ -99,6 +99,17 @@ class Dataset:
     report: LoadReport
     calls: pl.DataFrame | None = None
     acd_derived: bool = False  # acd is the interval report of ``calls``, not an export
+    # (content hash, analytics.reduce.tables.Reduced) of a folder `cx-radar reduce` wrote
+    reduced: tuple[str, Any] | None = None
+
+    def reduced_tables(self) -> Any:
+        """The tables a reduce computed for exactly this data and these settings (the
+        folder was written by ``cx-radar reduce``), an ``analytics.reduce.tables.Reduced``;
+        None otherwise, and once the data are filtered or the settings changed (either
+        gives another content hash)."""
+        if self.reduced is None or self.reduced[0] != self.content_hash:
+            return None
+        return self.reduced[1]
 
     def table(self, name: str) -> pl.DataFrame | None:
         return {

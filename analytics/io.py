@@ -1077,8 +1077,27 @@ def _long_cases(events: pl.DataFrame) -> list[str]:
 def load_path(
     path: str | Path, mapping: Mapping | None = None, settings: Settings | None = None
 ) -> Dataset:
-    """Load a folder, zip or single file (see :func:`load_sources`)."""
-    return load_sources(read_path(path), mapping, settings, name=Path(path).name)
+    """Load a folder, zip or single file (see :func:`load_sources`). A folder that
+    ``cx-radar reduce`` wrote comes with its reduced tables (:meth:`Dataset.reduced_tables`)
+    unless its canonical files changed since (a warning says so)."""
+    dataset = load_sources(read_path(path), mapping, settings, name=Path(path).name)
+    return dataset if mapping or settings else with_reduced(dataset, path)
+
+
+def with_reduced(dataset: Dataset, path: str | Path) -> Dataset:
+    """``dataset``, loaded from ``path`` as it is, with the reduced tables of the folder
+    when ``cx-radar reduce`` wrote it; a warning instead when its canonical files changed
+    since the reduce."""
+    from analytics.reduce import layout  # the reduce imports the engine, which imports io
+
+    if not (Path(path) / layout.REDUCED / layout.MANIFEST).is_file():
+        return dataset
+    try:
+        reduced = layout.read_reduced(path)
+    except layout.ReducedError as exc:
+        report = replace(dataset.report, warnings=(*dataset.report.warnings, str(exc)))
+        return replace(dataset, report=report)
+    return replace(dataset, reduced=(dataset.content_hash, reduced))
 
 
 def with_settings(dataset: Dataset, settings: Settings) -> Dataset:

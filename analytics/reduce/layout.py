@@ -182,4 +182,5 @@ def read_reduced(out: str | Path) -> Reduced:
         intervals=tables.get("intervals"),
         loops=found["self_loops"],
         closing=tuple(found["closing"]),
+        features=tables.get("features"),
     )

@@ -16,7 +16,12 @@ Every engine writes the same five tables, with the schemas below and in the sort
 * ``dfg``: :func:`analytics.process.directly_follows` of the paths;
 * ``tags``: :func:`analytics.cost.tag_costs` of the cases, in :data:`TAGS` order;
 * ``intervals``: :func:`analytics.calls.interval_report` of the per-call records under
-  the dataset's settings (interval, target, short abandons); absent without calls.
+  the dataset's settings (interval, target, short abandons); absent without calls;
+* ``features``: the churn-risk model's per-customer features
+  (:func:`analytics.risk_features.features`) at each of its snapshot cut-offs
+  (:func:`analytics.risk_features.cutoffs`, default horizon), with the ``cutoff`` and its
+  ``role`` (train, validation, score); absent without customers and events with a dated
+  outcome (:func:`analytics.risk.data_mode`). Written by the in-memory engine.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ from analytics.cost import (
 from analytics.dataset import Dataset
 from analytics.kpi import is_contact
 from analytics.process import SEP, directly_follows, variant_paths, variants
+from analytics.risk import RiskUnavailable, data_mode
+from analytics.risk_features import FEATURES, cutoffs, features
 from analytics.schema import Settings
 
 _COUNT = pl.Int64
@@ -106,6 +113,17 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "wait_total_s": pl.Float64(),
         "agents": pl.Float64(),
     },
+    "features": {
+        "cutoff": pl.Date(),
+        "role": pl.String(),
+        "customer_id": pl.String(),
+        **{name: pl.Float64() for name in FEATURES},
+        "segment": pl.String(),
+        "region": pl.String(),
+        "scenario": pl.String(),
+        "channel": pl.String(),
+        "churn_date": pl.Date(),
+    },
 }
 
 # Each table's rows in a total order: the same data gives the same file.
@@ -115,6 +133,7 @@ ORDER: dict[str, tuple[list[str], list[bool]]] = {
     "dfg": (["count", "source", "target"], [True, False, False]),
     "tags": (["tag_order"], [False]),
     "intervals": (["queue", "interval_start"], [False, False]),
+    "features": (["cutoff", "customer_id"], [False, False]),
 }
 
 
@@ -146,6 +165,7 @@ class Reduced:
     intervals: pl.DataFrame | None
     loops: Loops
     closing: tuple[str, ...]
+    features: pl.DataFrame | None = None
 
     def tables(self) -> dict[str, pl.DataFrame]:
         """The present tables by name."""
@@ -155,6 +175,7 @@ class Reduced:
             "dfg": self.dfg,
             "tags": self.tags,
             "intervals": self.intervals,
+            "features": self.features,
         }
         return {name: table for name, table in found.items() if table is not None}
 
@@ -199,6 +220,26 @@ def empty(name: str) -> pl.DataFrame:
     return pl.DataFrame(schema=SCHEMAS[name])
 
 
+def snapshot_features(dataset: Dataset, cases: pl.DataFrame) -> pl.DataFrame | None:
+    """The risk model's per-customer features at each of its snapshot cut-offs, by the
+    model's own definitions, with ``cutoff`` and ``role``; ``cases`` are the
+    :func:`analytics.cost.case_costs` of the dataset. None when the model does not work
+    from snapshots of events (no customers, no dated outcome)."""
+    try:
+        if data_mode(dataset) != "time_split":
+            return None
+    except RiskUnavailable:
+        return None
+    frames = [
+        features(dataset, cutoff, cases).with_columns(
+            pl.lit(cutoff).alias("cutoff"), pl.lit(role).alias("role")
+        )
+        for role, dates in cutoffs(dataset).items()
+        for cutoff in dates
+    ]
+    return conform("features", pl.concat(frames, how="diagonal_relaxed"))
+
+
 def reduce_dataset(
     dataset: Dataset, collapse: bool | None = None, closing: Sequence[str] = CLOSING_STATES
 ) -> Reduced:
@@ -238,4 +279,5 @@ def reduce_dataset(
         else conform("intervals", report_for(calls, dataset.settings)),
         loops=loops,
         closing=tuple(closing),
+        features=snapshot_features(dataset, costs),
     )
