@@ -48,7 +48,7 @@ class Leaks:
 def leaks(dataset: Dataset, now: dt.datetime, compute: Callable[..., Any] = _direct) -> Leaks:
     """:class:`Leaks` of a dataset with events; ``compute(fn, dataset, *params)`` runs each
     engine step (the app passes its cache); ``now`` stamps the alerts."""
-    inputs = inputs_for(dataset, compute=compute)
+    inputs = compute(inputs_for, dataset)  # the app's cache keeps the whole, reused by pages
     run = evaluate(Rules.default(), inputs, {}, now)
     found = (
         inputs.zones.filter(pl.col("zone"))

@@ -9,6 +9,8 @@ process and ``python -m dashboard.warm`` share every result and recompute nothin
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import os
 from collections.abc import Callable
@@ -128,11 +130,19 @@ def _engine(
     _fn: Callable[..., T],
     _dataset: Dataset,
 ) -> T:
-    return disk_cache().get_or_compute(content_hash, name, params, lambda: _fn(_dataset, *params))
+    call = functools.partial(_fn, compute=engine) if _takes_compute(_fn) else _fn
+    return disk_cache().get_or_compute(content_hash, name, params, lambda: call(_dataset, *params))
+
+
+@functools.cache
+def _takes_compute(fn: Callable[..., object]) -> bool:
+    return "compute" in inspect.signature(fn).parameters
 
 
 def engine(fn: Callable[..., T], dataset: Dataset, *params: object) -> T:
-    """``fn(dataset, *params)``, computed once per dataset content and parameters."""
+    """``fn(dataset, *params)``, computed once per dataset content and parameters. A
+    function with a ``compute`` keyword (such as ``escalation.inputs_for``) is given this
+    cache as it, so its own steps are shared with the pages' and the whole is cached too."""
     return _engine(qualified_name(fn), dataset.content_hash, params, _fn=fn, _dataset=dataset)
 
 

@@ -288,5 +288,6 @@ def test_app_restart_recomputes_nothing(small_dir: Path, monkeypatch) -> None:
     second = AppTest.from_file(APP, default_timeout=300).run()
     assert not second.exception
     warm = state.disk_cache().stats
-    assert warm.misses == 0 and warm.hits >= cold.writes
+    # Fewer hits than writes: a cached whole (the escalation inputs) holds its own steps.
+    assert warm.misses == 0 and 0 < warm.hits <= cold.writes
     assert [m.value for m in second.metric] == [m.value for m in first.metric]

@@ -57,7 +57,7 @@ with st.expander(t("esc.rules")):
 rules = Rules.from_toml(st.session_state.get("rules_toml", default_rules_text()))
 view = read_store()
 with st.spinner(t("esc.running")):
-    inputs = inputs_for(dataset, compute=engine)
+    inputs = engine(inputs_for, dataset)  # one computation shared with the Overview
 run = evaluate(rules, inputs, view.state, dt.datetime.now().replace(microsecond=0))
 alerts = rank(run.alerts)
 if not customer_lists():  # viewers: alerts that name a customer are left out
