@@ -55,6 +55,7 @@ def acknowledgements(view: StoreView, titles: dict[str, str]) -> None:
         default=acked,
         format_func=titles.__getitem__,
         key="esc_actioned",
+        placeholder=t("alerts.none_marked"),
         help=t("store.actioned_help"),
         disabled=not view.usable,
     )

@@ -93,6 +93,7 @@ def table(alerts: list[dict[str, Any]], titles: dict[str, str], currency: str) -
         {"money_at_stake": "money"},
         currency=currency,
         labels=labels,
+        wide=["alert"],  # the alert in words: room to be read at 1366 px
     )
 
 

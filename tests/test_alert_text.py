@@ -175,7 +175,7 @@ def test_a_tension_alert_says_the_change_the_start_and_the_money(lang):
     assert not any("268" in w for w in _words(TENSION))  # the shift in sd stays technical
     lang("ru")
     words = _words(TENSION)
-    assert words[0] == "Регион Yekaterinburg: ухудшается показатель «повторные обращения»"
+    assert words[0] == "Регион Yekaterinburg: ухудшение — повторные обращения"
     assert words[2].endswith("(тест Манна — Кендалла, p < 0,001).")
 
 
