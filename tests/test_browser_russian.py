@@ -71,12 +71,16 @@ _VISIBLE = """() => {
     const part = node.innerText;
     if (part) text = text.replace(part, ' ');
   }
-  // A wrapped label is one <text> of several <tspan> lines: read them as words.
+  // A wrapped label is one <text> of several <tspan> lines: each piece of text a word.
+  const words = node => {
+    const walk = document.createTreeWalker(node, NodeFilter.SHOW_TEXT);
+    const parts = [];
+    while (walk.nextNode()) parts.push(walk.currentNode.nodeValue);
+    return parts.join(' ');
+  };
   const svg = [...document.querySelectorAll('.js-plotly-plot svg text')]
     .filter(n => n.getBoundingClientRect().width > 0)
-    .map(n => n.children.length
-      ? [...n.querySelectorAll('tspan')].map(s => s.textContent).join(' ')
-      : n.textContent);
+    .map(words);
   const cells = [...document.querySelectorAll('[data-testid=stDataFrame] table th, '
     + '[data-testid=stDataFrame] table td')].map(n => n.textContent)
     .filter(text => text !== 'true' && text !== 'false');  // a checkbox drawn on the canvas
