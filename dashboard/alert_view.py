@@ -69,7 +69,10 @@ def figure(chart: Chart, currency: str) -> go.Figure:
             d["week"], d["value"], d["ewma"], d["upper"], d["lower"], labels, chart.started
         )
     names = [_word(chart.label_key + x) if chart.label_key else x for x in chart.labels]
-    return bars_figure(names, list(chart.values), t(chart.title_key, currency=symbol(currency)))
+    fig = bars_figure(names, list(chart.values), t(chart.title_key, currency=symbol(currency)))
+    if chart.value_kind == "share":  # probabilities read as percents
+        fig.update_xaxes(tickformat=".0%")
+    return fig
 
 
 def status(name: str) -> str:

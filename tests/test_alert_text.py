@@ -292,3 +292,26 @@ def test_segment_digest_and_resolved_alerts_have_sentences_too(lang):
         f"Клиентов: 14{NB}057; ожидается, что уйдут 1{NB}250 (средний риск 8,9{NB}%) и унесут "
         f"32{NB}801{NB}502{NB}₽ выручки."
     )
+
+
+def test_bar_charts_name_behaviours_in_words_and_read_probabilities_as_percents(lang):
+    from analytics.alert_text import Chart
+
+    lang("ru")
+    costs = alert_view.figure(
+        Chart(
+            "bars",
+            "alerts.chart.cost",
+            labels=("bot_loop",),
+            values=(5.0,),
+            label_key="alerts.tag.",
+        ),
+        "RUB",
+    )
+    assert costs.data[0].y == ("петли бота",)
+    assert costs.layout.xaxis.tickformat is None
+    sla = alert_view.figure(
+        Chart("bars", "alerts.chart.sla", labels=("10:00",), values=(0.9,), value_kind="share"),
+        "RUB",
+    )
+    assert sla.layout.xaxis.tickformat == ".0%"
