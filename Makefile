@@ -12,7 +12,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,spark]"
 	touch $(STAMP)
 
-# The disk cache filled for the sample first (once per data and code; then about 2 s).
+# The disk cache filled for the sample first (once per data and code; later starts only
+# find its marker), so the first visit reads results instead of computing them.
 run: $(STAMP)
 	-$(BIN)/python -m dashboard.warm
 	$(BIN)/streamlit run dashboard/app.py --server.port $(PORT)
