@@ -5,9 +5,6 @@ message key (the words live in the dashboard's ``[alerts]`` catalogue section, o
 language) and typed values (:class:`Fact`), which the UI formats the reader's way (money,
 shares, dates). Nothing here is English text.
 
-* :func:`rank`: open alerts before resolved ones (a resolved alert's money is from when it
-  last fired), then the money at stake (most first), the severity (critical first) and
-  the id: a total order, so the same alerts in any order give the same list.
 * :func:`headline` and :func:`evidence`: an alert's title and its evidence, one set of
   sentences per signal, each naming the numbers the alert was raised on.
 * :func:`chart`: the chart that shows the evidence (a control chart, or bars).
@@ -62,19 +59,6 @@ class Chart:
     values: tuple[float, ...] = ()
     label_key: str = ""
     value_kind: FactKind = "money"
-
-
-def rank(alerts: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Open first, then money at stake (most first), severity (critical first), id."""
-    return sorted(
-        alerts,
-        key=lambda a: (
-            a["status"] == "resolved",
-            -float(a["money_at_stake"] or 0.0),
-            -SEVERITIES.index(a["severity"]),
-            a["id"],
-        ),
-    )
 
 
 def _money(value: float) -> Fact:

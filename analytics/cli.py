@@ -337,7 +337,8 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
         total = s.forecast["mean"].sum()
         print(
             f"{s.frequency:>8}  {s.name:<14} {s.model:<15} MASE {m[s.model]['mase']:.3f} "
-            f"(seasonal naive {m['seasonal_naive']['mase']:.3f})  sMAPE {m[s.model]['smape']:.1f} %  "
+            f"(seasonal naive {m['seasonal_naive']['mase']:.3f})  "
+            f"sMAPE {m[s.model]['smape']:.1f} %  "
             f"total {total:,.0f}"
         )
         for note in s.notes:

@@ -667,21 +667,26 @@ def to_act_on(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def evaluate(rules: Rules, inputs: Inputs, state: dict[str, Any], now: dt.datetime) -> Run:
-    """Fire the rules, reconcile with the previous state, apply the alert budget.
+def rank(alerts: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Open alerts before resolved ones (a resolved alert's money is from when it last
+    fired), then the money at stake (most first), the severity (critical first) and the id:
+    a total order, so the same alerts in any order give the same list. The one order of
+    alerts: the page, the CLI, the JSON and the webhook all list them so."""
+    return sorted(
+        alerts,
+        key=lambda a: (
+            a["status"] == "resolved",
+            -float(a["money_at_stake"] or 0.0),
+            -SEVERITIES.index(a["severity"]),
+            a["id"],
+        ),
+    )
 
-    Alerts come out by status, severity, money at stake, then id: a total order, so the
-    same signals in any row order give the same list."""
+
+def evaluate(rules: Rules, inputs: Inputs, state: dict[str, Any], now: dt.datetime) -> Run:
+    """Fire the rules, reconcile with the previous state, apply the alert budget; the
+    alerts come out in :func:`rank`'s order."""
     fired = fire(rules, inputs)
     alerts, next_state = reconcile(fired, state, now)
-    alerts = apply_budget(alerts, rules.budget)
-    order = {s: i for i, s in enumerate(("new", "ongoing", "resolved"))}
-    alerts.sort(
-        key=lambda a: (
-            order[a["status"]],
-            -SEVERITIES.index(a["severity"]),
-            -a["money_at_stake"],
-            a["id"],
-        )
-    )
+    alerts = rank(apply_budget(alerts, rules.budget))
     return Run(alerts, next_state, precision(rules, inputs, state))

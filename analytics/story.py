@@ -365,7 +365,7 @@ def _fix_first(src: _Sources) -> Step:
     alerts = to_act_on(evaluate(Rules.default(), src.inputs, {}, now).alerts)
     if not alerts:
         return _skip("fix_first", "story.skip.no_alerts")
-    ranked = sorted(alerts, key=lambda a: (-a["money_at_stake"], a["id"]))
+    ranked = alerts  # already in the engine's one order: money at stake first
     top = pl.DataFrame(
         [
             {k: a[k] for k in ("severity", "zone", "reason", "owner", "action", "money_at_stake")}

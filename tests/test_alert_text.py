@@ -8,8 +8,8 @@ import itertools
 import polars as pl
 import pytest
 
-from analytics.alert_text import by_owner, chart, evidence, headline, rank, select, tally
-from analytics.escalation import Inputs, Rules, fire
+from analytics.alert_text import by_owner, chart, evidence, headline, select, tally
+from analytics.escalation import Inputs, Rules, fire, rank
 from dashboard import alert_view, fmt, i18n
 
 NB = "\u00a0"  # the non-breaking space numbers and units are joined with

@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics.alert_text import evidence, rank, select, tally
-from analytics.escalation import Rules, evaluate, inputs_for
+from analytics.alert_text import evidence, select, tally
+from analytics.escalation import Rules, evaluate, inputs_for, rank
 from analytics.io import load_path
 from dashboard import alert_view, fmt, i18n
 

@@ -14,7 +14,7 @@ from functools import partial
 
 import streamlit as st
 
-from analytics.alert_text import by_owner, headline, rank, select, tally
+from analytics.alert_text import by_owner, headline, select, tally
 from analytics.escalation import (
     SEVERITIES,
     Rules,
@@ -22,6 +22,7 @@ from analytics.escalation import (
     default_rules_text,
     evaluate,
     inputs_for,
+    rank,
 )
 from dashboard.alert_store import acknowledgements, delivery_log, read_store
 from dashboard.alert_view import card, say, severity, status, table
