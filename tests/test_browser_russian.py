@@ -58,14 +58,15 @@ ALLOWED = {
 # part of an identifier (snake_case, digits) and not a file extension (state.sqlite).
 _LATIN_WORD = re.compile(r"(?<!\w)(?<!\w\.)[A-Za-z][A-Za-z'-]*[A-Za-z](?!\w)")
 # innerText of the page less icon ligatures, the screen-reader skip link, code (commands,
-# file names, keys: `cx-radar escalate`) and the file uploader's drop zone (Streamlit's own
-# English, which it offers no way to translate); the text drawn in the charts' SVG; the
-# table cells (the grid draws on a canvas; its accessibility table holds the rows on
-# screen). Nothing is removed from the page: React still owns those nodes.
+# file names, keys: `cx-radar escalate`), the file uploader's drop zone (Streamlit's own
+# English, which it offers no way to translate) and the charts (innerText runs a wrapped
+# label's lines together); then the charts' SVG text, piece by piece; then the table cells
+# (the grid draws on a canvas; its accessibility table holds the rows on screen). Nothing
+# is removed from the page: React still owns those nodes.
 _VISIBLE = """() => {
   const skip = '[data-testid=stIconMaterial], [data-testid=stExpanderIcon], '
     + '[data-testid=stSkipToContent], [data-testid=stFileUploaderDropzoneInstructions], '
-    + '[data-testid=stFileUploaderDropzone] button, code';
+    + '[data-testid=stFileUploaderDropzone] button, code, .js-plotly-plot';
   let text = document.body.innerText;
   for (const node of document.querySelectorAll(skip)) {
     const part = node.innerText;
