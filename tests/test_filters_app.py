@@ -93,3 +93,30 @@ def test_choices_the_data_lacks_get_no_widget_and_russian_reads_its_dates(tmp_pa
     assert any("(03.01.2024 – 31.01.2024)" in c.value for c in at.caption)
     # 3 contacts in 3 cases against 3 in 2 (see test_filters)
     assert _metric(at, "Контактов на обращение") == ("1,00", "-0,50")
+
+
+def test_escalations_under_a_filter_leave_out_what_the_slice_does_not_raise(tiny_dir, monkeypatch):
+    import os
+
+    from analytics.store import Store
+
+    # An alert the whole data raised on an earlier run, still open in the state store.
+    old = {"rule": "region-revenue-at-risk", "zone": "region Kazan", "reason": "revenue at risk"}
+    old |= {"owner": "regional director", "severity": "high", "money_at_stake": 1000.0}
+    old |= {"first_seen": "2024-03-01T00:00:00", "last_seen": "2024-03-01T00:00:00"}
+    with Store.open(os.environ["CX_RADAR_STATE"]) as store:
+        store.save_alerts({"old-alert": old | {"status": "open"}}, "2024-03-01T00:00:00")
+
+    def statuses(at: AppTest) -> list[str]:
+        table = next(d.value for d in at.dataframe if "status" in d.value.columns)
+        return list(table["status"])
+
+    at = _app(tiny_dir, monkeypatch).run()
+    at.switch_page("app_pages/escalations.py").run()
+    assert not at.exception
+    assert "resolved" in statuses(at)  # the whole data no longer raises it: resolved
+    at = _app(tiny_dir, monkeypatch, dates=["2024-02-01", "2024-02-29"]).run()
+    at.switch_page("app_pages/escalations.py").run()
+    assert not at.exception
+    assert "resolved" not in statuses(at)  # outside the slice is not resolved
+    assert any(c.value.startswith("The sidebar filters are on") for c in at.caption)

@@ -33,7 +33,7 @@ from dashboard.i18n import t, tr, tr_columns
 from dashboard.state import current_dataset, engine
 from dashboard.tables import export_csv, show
 
-dataset = current_dataset()
+dataset, whole = current_dataset(), current_dataset(filtered=False)
 currency = dataset.settings.currency
 st.title(t("esc.title"))
 st.caption(t("esc.intro"))
@@ -61,6 +61,9 @@ with st.spinner(t("esc.running")):
     inputs = engine(inputs_for, dataset)  # one computation shared with the Overview
 run = evaluate(rules, inputs, view.state, dt.datetime.now().replace(microsecond=0))
 alerts = rank(run.alerts)
+if dataset.content_hash != whole.content_hash:  # a slice: what it does not raise is outside it
+    alerts = [x for x in alerts if x["status"] != "resolved"]
+    st.caption(t("esc.sliced"))
 if not customer_lists():  # viewers: alerts that name a customer are left out
     named = {r.id for r in rules.rules if r.signal == "customer_risk"}
     alerts = [x for x in alerts if x["rule"] not in named]
