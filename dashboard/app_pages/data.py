@@ -42,7 +42,8 @@ def preview(frame: pl.DataFrame) -> None:
     st.dataframe(frame.head(200), width="stretch", column_config=labels)
 
 
-dataset = current_dataset()
+# What was loaded, all of it: the sidebar filters cut what the analyses read, not the load.
+dataset = current_dataset(filtered=False)
 report = dataset.report
 st.title(t("data.title"))
 st.caption(t("data.intro"))
