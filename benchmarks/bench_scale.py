@@ -12,8 +12,8 @@ Run one or more stages: ``.venv/bin/python benchmarks/bench_scale.py parts big o
   figures, the same medians and shares;
 * ``orders``: the 10 M events with long string ids in time order, case order and
   shuffled: variants + DFG and cost + tags by CX Radar, variants + DFG by pm4py side by
-  side in the same run (pm4py in a virtual environment the benchmark creates for itself:
-  AGPL, never a project dependency);
+  side in the same run, ``--runs`` times each, alternating (pm4py in a virtual environment
+  the benchmark creates for itself: AGPL, never a project dependency);
 * ``spark``: the committed sample company (1.3 M events) reduced by Polars in memory and
   by Spark in local mode (2 cores), both from the same canonical Parquet.
 
@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -102,8 +104,9 @@ def _tables(folder: Path) -> dict[str, pl.DataFrame]:
 
 def _identical(a: Path, b: Path) -> list[str]:
     """The names of the tables that differ between two folders. ``tags`` is compared to
-    1e-12 relative: ``cost.tag_costs`` itself varies in the last bits from run to run on
-    millions of cases (its per-scenario mean is a parallel group-by)."""
+    1e-12 relative, as when ``cost.tag_costs`` varied in the last bits from run to run (a
+    parallel group-by); its sums are now added in a fixed order (``cost.group_totals``),
+    not yet measured again at 10 M."""
     left, right = _tables(a), _tables(b)
     differ = []
     for name in sorted({*left, *right}):
@@ -243,7 +246,11 @@ print(json.dumps({"format_s": formatted, "process_s": seconds, "variants": len(f
 
 def _orders(events: Path, folder: Path) -> dict[str, Path]:
     """The 10 M events with ids as long as a real export's, in time order, in case order
-    and shuffled, each as a folder with one events.parquet."""
+    and shuffled, each as a folder with one events.parquet (kept when already written)."""
+    names = ("time order", "case order", "shuffled")
+    paths = {name: folder / name.replace(" ", "_") for name in names}
+    if all((path / "events.parquet").exists() for path in paths.values()):
+        return paths
     frame = pl.read_parquet(events).with_columns(
         ("SR-2025-" + pl.col("case_id") + "-MOSCOW-RETAIL-SUPPORT").alias("case_id"),
         ("CUST-" + pl.col("customer_id") + "-7700-RU").alias("customer_id"),
@@ -253,9 +260,7 @@ def _orders(events: Path, folder: Path) -> dict[str, Path]:
         "case order": frame.sort("case_id", "timestamp", maintain_order=True),
         "shuffled": frame.sample(fraction=1.0, shuffle=True, seed=18),
     }
-    paths = {}
     for name, shaped in shapes.items():
-        paths[name] = folder / name.replace(" ", "_")
         paths[name].mkdir(parents=True, exist_ok=True)
         shaped.write_parquet(paths[name] / "events.parquet")
     return paths
@@ -272,29 +277,50 @@ def _pm4py_python(venv: Path) -> Path:
     return python
 
 
-def stage_orders(work: Path, venv: Path) -> list[str]:
+def stage_orders(work: Path, venv: Path, runs: int, data: Path | None) -> list[str]:
+    """Each order ``runs`` times, ours and pm4py alternating in fresh processes; medians
+    and the ratio of the medians, with the machine's speed (a numpy sort of 10 M floats,
+    0.15 s when quiet) and load average beside them."""
     python = _pm4py_python(venv)
     lines = [
         "order | ours: variants + DFG | cost + tags | pm4py: variants + DFG | "
-        "(+ format) | ratio | same variants, edges, counts"
+        "(+ format) | ratio of medians | same variants, edges, counts | machine"
     ]
-    for name, folder in _orders(_ten_m(), work / "orders").items():
-        ours = _run(OURS, str(folder))
-        out = subprocess.run(
-            [str(python), "-c", PM4PY, str(folder / "events.parquet")],
-            stdout=subprocess.PIPE,
-            text=True,
-            check=True,
+    for name, folder in _orders(_ten_m(), data or work / "orders").items():
+        ours, theirs, loads = [], [], []
+        for _ in range(runs):
+            loads.append(os.getloadavg()[0])
+            ours.append(_run(OURS, str(folder)))
+            out = subprocess.run(
+                [str(python), "-c", PM4PY, str(folder / "events.parquet")],
+                stdout=subprocess.PIPE,
+                text=True,
+                check=True,
+            )
+            theirs.append(json.loads(out.stdout.splitlines()[-1]))  # after pm4py's banner
+            print(f"  {name}: ours {ours[-1]}; pm4py {theirs[-1]}", file=sys.stderr, flush=True)
+        same = all(o[k] == t[k] for o, t in zip(ours, theirs, strict=True) for k in SAME)
+        mine, pm4py = (statistics.median([r["process_s"] for r in rs]) for rs in (ours, theirs))
+        cost = statistics.median([r["cost_s"] for r in ours])
+        sort = [r["calibration_s"] for r in ours]
+        formatting = statistics.median([r["format_s"] for r in theirs])
+        line = (
+            f"{name} | {mine:.2f} s ({_range(ours, 'process_s')}) | {cost:.2f} s "
+            f"({_range(ours, 'cost_s')}) | {pm4py:.2f} s ({_range(theirs, 'process_s')}) | "
+            f"{formatting:.2f} s | {pm4py / mine:.1f}x | {same} | "
+            f"sort {min(sort):.2f}-{max(sort):.2f} s, load {min(loads):.1f}-{max(loads):.1f}"
         )
-        theirs = json.loads(out.stdout.splitlines()[-1])  # pm4py prints a banner first
-        same = all(ours[k] == theirs[k] for k in ("variants", "edges", "count", "top"))
-        lines.append(
-            f"{name} | {ours['process_s']:.2f} s | {ours['cost_s']:.2f} s | "
-            f"{theirs['process_s']:.2f} s | {theirs['format_s']:.2f} s | "
-            f"{theirs['process_s'] / ours['process_s']:.1f}x | {same} "
-            f"(machine: sort {ours['calibration_s']:.2f} s)"
-        )
+        print(line, flush=True)
+        lines.append(line)
     return lines
+
+
+SAME = ("variants", "edges", "count", "top")
+
+
+def _range(results: list[dict[str, float]], key: str) -> str:
+    values = [r[key] for r in results]
+    return f"{min(values):.2f}-{max(values):.2f}"
 
 
 def stage_spark(work: Path) -> list[str]:
@@ -332,6 +358,10 @@ def main() -> None:
         "--big", type=Path, default=Path(tempfile.gettempdir()) / "cx_radar_100m" / "events.parquet"
     )
     parser.add_argument("--parts", type=int, default=10, help="parts for the 100 M run")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each order and engine")
+    parser.add_argument(
+        "--orders", type=Path, default=None, help="where the ordered logs are (written once)"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench_scale_"))
     for stage in args.stages:
@@ -340,7 +370,7 @@ def main() -> None:
         elif stage == "big":
             lines = stage_big(work, args.big, args.parts)
         elif stage == "orders":
-            lines = stage_orders(work, args.venv)
+            lines = stage_orders(work, args.venv, args.runs, args.orders)
         else:
             lines = stage_spark(work)
         print("\n".join(lines), flush=True)
