@@ -72,7 +72,7 @@ def test_forecast_page_works_from_an_interval_report_alone(monkeypatch):
 def test_data_page_reports_per_call_records(monkeypatch):
     at = _run("calls", "data", monkeypatch)
     summary = at.table[0].value
-    assert summary["Table"].tolist() == ["calls"]
+    assert summary["Table"].tolist() == ["per-call records"]  # tables named in words
     assert summary["Rows read"].tolist() == ["12"]
 
 

@@ -166,7 +166,7 @@ def test_economics_reads_the_monthly_loss_of_the_preset(server, page):
     settled(page)
     page.get_by_role("button", name="Mission example").click()
     settled(page)
-    loss = page.get_by_test_id("stMetric").filter(has_text="Future revenue lost a month")
+    loss = page.get_by_test_id("stMetric").filter(has_text="Revenue lost a month")
     expect(loss.get_by_test_id("stMetricValue")).to_have_text("₽30.24M")
     expect(page.get_by_text("₽30,240,000", exact=False).first).to_be_visible()
     assert "eco_to=5" in page.url  # the scenario is in the link a CFO can send
@@ -222,4 +222,4 @@ def test_overview_leads_to_an_alert_with_its_evidence(server, page):
     expect(page.get_by_role("heading", name="Evidence")).to_be_visible(timeout=120_000)
     settled(page)
     expect(page.get_by_text("Owner:").first).to_be_visible()
-    expect(page.get_by_text("The numbers behind it")).to_be_visible()
+    expect(page.get_by_text("Technical details")).to_be_visible()  # raw evidence kept apart
