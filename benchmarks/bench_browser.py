@@ -37,18 +37,10 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
+from dashboard.nav import DEFAULT, URLS
+
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = [
-    "workshop",
-    "risk",
-    "tension",
-    "escalations",
-    "cost",
-    "process",
-    "forecast",
-    "economics",
-    "data",
-]
+PAGES = [u for u in URLS if u != DEFAULT]  # after the Overview, the cold start's page
 FLAGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-dev-shm-usage"]
 QUIET_S = 0.5  # no new run this long after the last one ended: the step is complete
 LIMIT_S = 900.0  # one step on a cold, busy machine

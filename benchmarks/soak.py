@@ -33,8 +33,10 @@ from pathlib import Path
 import psutil
 from playwright.async_api import Page, async_playwright
 
+from dashboard.nav import URLS
+
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["", "risk", "escalations", "cost", "process", "forecast", "economics", "data"]
+PAGES = list(URLS)
 FLAGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-dev-shm-usage"]
 
 

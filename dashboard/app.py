@@ -9,6 +9,7 @@ from dashboard.escape import md
 from dashboard.filters import sidebar as filter_sidebar
 from dashboard.fmt import number
 from dashboard.i18n import CODES, default_language, t, tr
+from dashboard.nav import DEFAULT, PAGES, script
 from dashboard.state import current_dataset, uploaded_dataset
 
 # An emoji icon: a :material: one makes every browser fetch it from fonts.gstatic.com.
@@ -58,58 +59,7 @@ with st.sidebar:
         )
 
 pages = [
-    st.Page(
-        "app_pages/overview.py",
-        title=t("nav.overview"),
-        icon=":material/radar:",
-        default=True,
-        url_path="overview",
-    ),
-    st.Page(
-        "app_pages/workshop.py",
-        title=t("workshop.nav"),
-        icon=":material/co_present:",
-        url_path="workshop",
-    ),
-    st.Page(
-        "app_pages/risk.py", title=t("nav.risk"), icon=":material/crisis_alert:", url_path="risk"
-    ),
-    st.Page(
-        "app_pages/tension.py",
-        title=t("nav.tension"),
-        icon=":material/trending_up:",
-        url_path="tension",
-    ),
-    st.Page(
-        "app_pages/escalations.py",
-        title=t("nav.escalations"),
-        icon=":material/notifications_active:",
-        url_path="escalations",
-    ),
-    st.Page(
-        "app_pages/cost.py",
-        title=t("nav.cost"),
-        icon=":material/receipt_long:",
-        url_path="cost",
-    ),
-    st.Page(
-        "app_pages/process.py",
-        title=t("nav.process"),
-        icon=":material/account_tree:",
-        url_path="process",
-    ),
-    st.Page(
-        "app_pages/forecast.py",
-        title=t("nav.forecast"),
-        icon=":material/query_stats:",
-        url_path="forecast",
-    ),
-    st.Page(
-        "app_pages/economics.py",
-        title=t("nav.economics"),
-        icon=":material/payments:",
-        url_path="economics",
-    ),
-    st.Page("app_pages/data.py", title=t("nav.data"), icon=":material/database:", url_path="data"),
+    st.Page(script(p.url), title=t(p.title), icon=p.icon, url_path=p.url, default=p.url == DEFAULT)
+    for p in PAGES
 ]
 st.navigation(pages).run()

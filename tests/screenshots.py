@@ -12,20 +12,10 @@ import sys
 
 from playwright.sync_api import expect, sync_playwright
 
+from dashboard.nav import URLS
 from tests.test_browser import CHROMIUM_FLAGS, ROOT, serve, settled
 
-# URL paths of the pages; the Overview is the root.
-PAGES = {
-    "overview": "",
-    "risk": "risk",
-    "tension": "tension",
-    "escalations": "escalations",
-    "cost": "cost",
-    "process": "process",
-    "forecast": "forecast",
-    "economics": "economics",
-    "data": "data",
-}
+PAGES = {u: u for u in URLS}  # screenshot name: URL path
 
 
 def main(names: list[str]) -> None:

@@ -12,19 +12,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard.nav import URLS
+
 APP = "../dashboard/app.py"
 SHAPES = Path(__file__).parent / "data" / "shapes"
-PAGES = (
-    "overview",
-    "risk",
-    "tension",
-    "escalations",
-    "cost",
-    "process",
-    "forecast",
-    "economics",
-    "data",
-)
+# The workshop tells the sample's story (tests/test_workshop.py); every other page here.
+PAGES = tuple(u for u in URLS if u != "workshop")
 # Pages that cannot work on a shape, and so must say what they need.
 NEEDS = {
     ("calls", "risk"),

@@ -16,24 +16,13 @@ import polars as pl
 import pytest
 from playwright.sync_api import Page, expect
 
+from dashboard.nav import URLS
 from tests.conftest import SAMPLE_DIR
 from tests.test_browser import browser, serve, settled  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 
-# URL paths; the overview is the default page, at the root.
-PAGES = (
-    "",
-    "workshop",
-    "risk",
-    "tension",
-    "escalations",
-    "cost",
-    "process",
-    "forecast",
-    "economics",
-    "data",
-)
+PAGES = URLS
 # Codes, units and names a Russian CX team reads in Latin letters.
 ALLOWED = {
     # Metrics and abbreviations of the trade.
@@ -160,7 +149,7 @@ def read_page(page: Page, url: str) -> str:
     return "\n".join(texts)
 
 
-@pytest.mark.parametrize("name", PAGES, ids=lambda p: p or "overview")
+@pytest.mark.parametrize("name", PAGES)
 def test_every_page_reads_in_russian(server, page, name):
     text = read_page(page, f"{server}/{name}?lang=RU")
     assert "Traceback" not in text
