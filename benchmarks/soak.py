@@ -33,10 +33,10 @@ from pathlib import Path
 import psutil
 from playwright.async_api import Page, async_playwright
 
-from dashboard.nav import URLS
+from dashboard.nav import URLS, address
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = list(URLS)
+PAGES = [address(u) for u in URLS]
 FLAGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-dev-shm-usage"]
 
 

@@ -34,3 +34,8 @@ URLS = tuple(p.url for p in PAGES)
 def script(url: str) -> str:
     """The page's script, relative to the app."""
     return f"app_pages/{url}.py"
+
+
+def address(url: str) -> str:
+    """The page's path on the server: the default page is served at the root only."""
+    return "" if url == DEFAULT else url

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -37,10 +38,14 @@ def _own_state_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CX_RADAR_STATE", str(tmp_path / "cx_radar_state.sqlite"))
 
 
-@pytest.fixture(autouse=True)
-def _own_disk_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The app's disk cache (analytics.cache): per test, never .cx_radar_cache in the checkout.
-    monkeypatch.setenv("CX_RADAR_CACHE", str(tmp_path / "cx_radar_cache"))
+@pytest.fixture(scope="session", autouse=True)
+def _one_disk_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # The app's disk cache (analytics.cache): one for the run, as a server keeps one across
+    # restarts, so a result computed for one test's data serves the next (keys hold the
+    # content hash, function, parameters and code); never .cx_radar_cache in the checkout.
+    # Set before any module's fixtures, so the browser tests' servers share it too; the
+    # tests of the cache itself set their own.
+    os.environ["CX_RADAR_CACHE"] = str(tmp_path_factory.mktemp("cx_radar_cache"))
 
 
 @pytest.fixture(autouse=True)

@@ -12,10 +12,10 @@ import sys
 
 from playwright.sync_api import expect, sync_playwright
 
-from dashboard.nav import URLS
+from dashboard.nav import URLS, address
 from tests.test_browser import CHROMIUM_FLAGS, ROOT, serve, settled
 
-PAGES = {u: u for u in URLS}  # screenshot name: URL path
+PAGES = {u: address(u) for u in URLS}  # screenshot name: URL path
 
 
 def main(names: list[str]) -> None:

@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 from playwright.sync_api import Page, expect
 
-from dashboard.nav import URLS
+from dashboard.nav import URLS, address
 from tests.conftest import SAMPLE_DIR
 from tests.test_browser import browser, serve, settled  # noqa: F401 (fixtures)
 
@@ -151,7 +151,7 @@ def read_page(page: Page, url: str) -> str:
 
 @pytest.mark.parametrize("name", PAGES)
 def test_every_page_reads_in_russian(server, page, name):
-    text = read_page(page, f"{server}/{name}?lang=RU")
+    text = read_page(page, f"{server}/{address(name)}?lang=RU")
     assert "Traceback" not in text
     left = latin_words(text, data_values())
     assert not left, f"{name}: {sorted(left.items(), key=lambda kv: -kv[1])}"

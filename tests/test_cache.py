@@ -271,7 +271,7 @@ def test_default_cache_follows_the_environment(tmp_path: Path, monkeypatch) -> N
     assert cache_module.default_cache().entries is None
 
 
-def test_app_restart_recomputes_nothing(small_dir: Path, monkeypatch) -> None:
+def test_app_restart_recomputes_nothing(small_dir: Path, tmp_path: Path, monkeypatch) -> None:
     """The Overview twice with Streamlit's caches cleared between (a restarted server):
     the second run reads every engine result from disk and computes none."""
     import streamlit as st
@@ -279,6 +279,7 @@ def test_app_restart_recomputes_nothing(small_dir: Path, monkeypatch) -> None:
     from dashboard import state
 
     monkeypatch.setenv("CX_RADAR_DATA", str(small_dir))
+    monkeypatch.setenv("CX_RADAR_CACHE", str(tmp_path / "own"))  # empty: not the run's
     first = AppTest.from_file(APP, default_timeout=300).run()
     assert not first.exception
     cold = state.disk_cache().stats
