@@ -26,9 +26,7 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,6 +35,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
+from dashboard.local_server import app_server
 from dashboard.nav import DEFAULT, URLS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,49 +66,18 @@ new MutationObserver((records) => {
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextlib.contextmanager
 def serve(cache_dir: Path, data: str | None, off: bool = False) -> Iterator[tuple[str, float]]:
     """``streamlit run`` on a free port with ``cache_dir`` as its disk cache (``off``: none,
     memory only, as before the disk cache existed): its URL and the ``perf_counter`` at its
     launch."""
-    port = _free_port()
     env = {**os.environ, "CX_RADAR_CACHE": "off" if off else str(cache_dir)}
-    env["CX_RADAR_STATE"] = str(cache_dir.parent / f"state_{port}.sqlite")
+    env["CX_RADAR_STATE"] = str(cache_dir.parent / f"state_{time.monotonic_ns()}.sqlite")
     if data:
         env["CX_RADAR_DATA"] = data
     launched = time.perf_counter()
-    server = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "streamlit", "run", "dashboard/app.py"),
-            *("--server.port", str(port), "--server.address", "127.0.0.1"),
-            *("--server.headless", "true"),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}", launched
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+    with app_server(env, wait_s=120, logs=False) as (url, _):
+        yield url, launched
 
 
 def _done_at(page: Page, since_ms: float) -> float:

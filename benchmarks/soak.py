@@ -20,10 +20,7 @@ import json
 import os
 import random
 import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -33,17 +30,12 @@ from pathlib import Path
 import psutil
 from playwright.async_api import Page, async_playwright
 
+from dashboard.local_server import app_server
 from dashboard.nav import URLS, address
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [address(u) for u in URLS]
 FLAGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-dev-shm-usage"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Monitor(threading.Thread):
@@ -135,28 +127,8 @@ def main() -> None:
     parser.add_argument("--page-timeout", type=float, default=180.0)
     parser.add_argument("--data", help="data folder (default: the sample company)")
     args = parser.parse_args()
-    port = _free_port()
     env = {**os.environ, **({"CX_RADAR_DATA": args.data} if args.data else {})}
-    server = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "streamlit", "run", "dashboard/app.py"),
-            *("--server.port", str(port), "--server.address", "127.0.0.1"),
-            *("--server.headless", "true"),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.3)
+    with app_server(env, logs=False) as (url, server):
         load_before = os.getloadavg()[0]
         monitor = Monitor(url, server.pid)
         monitor.start()
@@ -194,12 +166,6 @@ def main() -> None:
                 indent=1,
             )
         )
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 if __name__ == "__main__":

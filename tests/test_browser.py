@@ -10,9 +10,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +17,8 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from dashboard.local_server import app_server
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.browser
@@ -37,52 +36,13 @@ CHROMIUM_FLAGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def serve(data_dir: Path | None = None) -> Iterator[str]:
-    """The app running headless on a free port of 127.0.0.1 (on ``data_dir``, else the
-    sample company): its URL, for as long as the block lasts."""
-    port = _free_port()
+    """The app on ``data_dir`` (else the sample company): its URL, for as long as the block
+    lasts."""
     env = {**os.environ, **({"CX_RADAR_DATA": str(data_dir)} if data_dir else {})}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "dashboard/app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError as exc:
-                if proc.poll() is not None:
-                    output = proc.stdout.read().decode() if proc.stdout else ""
-                    raise RuntimeError(f"streamlit exited: {output}") from exc
-                time.sleep(0.3)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with app_server(env) as (url, _):
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ idempotency key, in the payload and in the ``Idempotency-Key`` header.
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ import pytest
 
 from analytics.escalation import DeliveryFailed, deliver, post_json
 from analytics.store import Store, idempotency_key
+from dashboard.local_server import free_port
 
 TIMEOUT_S = 0.4  # the client's timeout in these tests; "slow" answers after 2x that
 
@@ -85,12 +85,6 @@ def _serve(receiver: Receiver, port: int = 0) -> ThreadingHTTPServer:
     return server
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
     with Store.open(tmp_path / "state.sqlite") as opened:
@@ -112,7 +106,7 @@ def run_matrix_case(fault: str, store: Store, alerts: int = 17, faults: int = 5)
     nothing listens during the first round)."""
     store.enqueue(_alerts(alerts))
     receiver = Receiver(fault, 0 if fault == "refused" else faults)
-    port = _free_port()
+    port = free_port()
     server = None if fault == "refused" else _serve(receiver, port)
     url = f"http://127.0.0.1:{port}/hook"
     rounds = 0
@@ -198,7 +192,7 @@ def test_timeouts_refusals_and_non_http_urls_are_failures():
         server.shutdown()
         server.server_close()
     with pytest.raises(DeliveryFailed, match="cannot connect"):
-        post_json(f"http://127.0.0.1:{_free_port()}/", {}, "k", timeout_s=TIMEOUT_S)
+        post_json(f"http://127.0.0.1:{free_port()}/", {}, "k", timeout_s=TIMEOUT_S)
     with pytest.raises(DeliveryFailed, match="must be an http"):
         post_json("file:///etc/passwd", {}, "k")
 
