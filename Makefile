@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml constraints.txt
 # find its marker), so the first visit reads results instead of computing them.
 run: $(STAMP)
 	-$(BIN)/python -m dashboard.warm
-	$(BIN)/streamlit run dashboard/app.py --server.port $(PORT)
+	$(BIN)/python -m dashboard.serve --server.port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -39,6 +39,28 @@ def data_end(dataset: Dataset) -> dt.date | None:
     return last.date() if last is not None else None  # type: ignore[union-attr]
 
 
+@dataclass(frozen=True)
+class Span:
+    """What the data covers: events, distinct customers among them, first and last day."""
+
+    events: int
+    customers: int
+    first: dt.date | None
+    last: dt.date | None
+
+
+def span(dataset: Dataset) -> Span:
+    """:class:`Span` of the dataset's events (the sidebar's caption)."""
+    events = dataset.events
+    first = events["timestamp"].min()
+    return Span(
+        events=events.height,
+        customers=events["customer_id"].n_unique(),
+        first=first.date() if first is not None else None,  # type: ignore[union-attr]
+        last=data_end(dataset),
+    )
+
+
 def active_customers(dataset: Dataset) -> pl.DataFrame | None:
     """The customers active at the end of the data (see the module docstring), sorted by
     ``customer_id``; None without a customers table or events."""

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from analytics.measures import span
 from dashboard.auth import sign_in_gate
 from dashboard.escape import md
 from dashboard.filters import sidebar as filter_sidebar
 from dashboard.fmt import number
 from dashboard.i18n import CODES, default_language, t, tr
 from dashboard.nav import DEFAULT, PAGES, script
-from dashboard.state import current_dataset, uploaded_dataset
+from dashboard.state import current_dataset, engine, uploaded_dataset
 
 # An emoji icon: a :material: one makes every browser fetch it from fonts.gstatic.com.
 st.set_page_config(page_title="CX Radar", page_icon="📡", layout="wide")
@@ -45,18 +46,11 @@ with st.sidebar:
             more = t("upload.more", n=len(reasons) - 1) if len(reasons) > 1 else ""
             st.caption(f"{t('upload.why', reason=md(tr(reasons[0])))} {more}")
     filter_sidebar(current_dataset(filtered=False))
-    dataset = current_dataset()
-    events = dataset.events
-    if events.height:
-        st.caption(
-            t(
-                "sidebar.caption",
-                events=number(events.height),
-                customers=number(events["customer_id"].n_unique()),
-                first=events["timestamp"].min().date(),  # type: ignore[union-attr]
-                last=events["timestamp"].max().date(),  # type: ignore[union-attr]
-            )
-        )
+    covered = engine(span, current_dataset())
+    if covered.events:
+        events, customers = number(covered.events), number(covered.customers)
+        first, last = covered.first, covered.last
+        st.caption(t("sidebar.caption", events=events, customers=customers, first=first, last=last))
 
 pages = [
     st.Page(script(p.url), title=t(p.title), icon=p.icon, url_path=p.url, default=p.url == DEFAULT)

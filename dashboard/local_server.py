@@ -24,13 +24,14 @@ def free_port() -> int:
 def app_server(
     env: dict[str, str], wait_s: float = 60, logs: bool = True
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """``streamlit run`` of the app with ``env``: its URL and process once it accepts
-    connections, stopped when the block ends. ``logs`` keeps its output for the error when
-    it exits early; a long run discards it instead, so a full pipe never stalls the server."""
+    """The app (:mod:`dashboard.serve`: ``streamlit run``, modules preloaded) with ``env``:
+    its URL and process once it accepts connections, stopped when the block ends. ``logs``
+    keeps its output for the error when it exits early; a long run discards it instead, so
+    a full pipe never stalls the server."""
     port = free_port()
     proc = subprocess.Popen(
         [
-            *(sys.executable, "-m", "streamlit", "run", "dashboard/app.py"),
+            *(sys.executable, "-m", "dashboard.serve"),
             *("--server.port", str(port), "--server.address", "127.0.0.1"),
             *("--server.headless", "true"),
         ],

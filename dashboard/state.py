@@ -59,6 +59,12 @@ def _sample(path: str) -> Dataset:
     return load_cached(path, disk_cache())
 
 
+def preload_sample() -> None:
+    """Read the built-in dataset into the memory cache (:mod:`dashboard.serve` does it at
+    start, so the first visit finds it loaded)."""
+    _sample(str(sample_dir()))
+
+
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _uploaded(key: str, _files: tuple[tuple[str, bytes], ...], mapping_toml: str) -> Dataset:
     """The uploaded files as a dataset. Never raises: whatever goes wrong becomes an error

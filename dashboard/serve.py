@@ -1,0 +1,65 @@
+"""Start the app with its modules and the built-in data loaded ahead of the first visit:
+``python -m dashboard.serve [streamlit run options]`` (``make run`` does).
+
+``streamlit run`` imports a page's modules on its first run, inside the first visitor's
+wait: scikit-learn, statsmodels and SciPy alone took 3-14 s on this 2-core machine. Here a
+background thread imports every engine and app module, then reads the built-in dataset
+(from the disk cache :mod:`dashboard.warm` filled), while the server starts; a visitor who
+arrives earlier simply waits for the same import. The server is Streamlit's own command,
+unchanged.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+import sys
+import threading
+from pathlib import Path
+
+APP = Path(__file__).resolve().parent / "app.py"
+# Scripts (the router and its pages), and what is not on the app's path: the command line,
+# the warm-up, this launcher, the distributed engine.
+_SCRIPTS = ("dashboard.app", "dashboard.app_pages")
+_SKIP = ("analytics.cli", "analytics.reduce", "dashboard.warm", "dashboard.serve")
+_log = logging.getLogger("cx_radar")
+
+
+def modules() -> list[str]:
+    """The engine's and the app's modules, in name order (the pages are scripts, not here)."""
+    import analytics
+    import dashboard
+
+    names = []
+    for package in (analytics, dashboard):
+        for info in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+            name = info.name
+            if name not in _SCRIPTS and not name.startswith((*_SKIP, "dashboard.app_pages.")):
+                names.append(name)
+    return sorted(names)
+
+
+def preload() -> None:
+    """Import :func:`modules` and read the built-in dataset into the app's memory cache.
+    Best effort: a failure is logged and left for the page to meet and report."""
+    try:
+        for name in modules():
+            importlib.import_module(name)
+        from dashboard import state
+
+        state.preload_sample()
+    except Exception:
+        _log.exception("preloading the app failed; pages will load what they need")
+
+
+def main(argv: list[str] | None = None) -> None:
+    from streamlit.web import cli
+
+    threading.Thread(target=preload, name="cx-radar-preload", daemon=True).start()
+    args = ["run", str(APP), *(sys.argv[1:] if argv is None else argv)]
+    cli.main(args=args, prog_name="streamlit")
+
+
+if __name__ == "__main__":
+    main()
