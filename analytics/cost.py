@@ -555,7 +555,8 @@ def customer_costs(
         pl.col("contacts").sum(),
         pl.col("cost").sum(),
         pl.col("manual_steps").sum(),
-        pl.col("scenario").mode().first().alias("main_scenario"),
+        # the most frequent; a tie goes to the first name, not to whichever came first
+        pl.col("scenario").mode().sort().first().alias("main_scenario"),
     )
     if customers is None:
         return per

@@ -10,12 +10,28 @@ the concentration is exact, not read off the Pareto curve's points.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
-from analytics.cost import TAGS, excess_cost
+from analytics.cost import (
+    TAGS,
+    CostView,
+    cost_view,
+    customer_costs,
+    excess_cost,
+    pareto,
+    period_months,
+    priciest,
+    quantiles,
+    tag_costs,
+    twins,
+    whale,
+)
+from analytics.dataset import Dataset
+from analytics.measures import fsum
 
 TOP_SHARE = 0.2  # the concentration tile: the most expensive fifth of customers
 
@@ -43,13 +59,14 @@ class CostSummary:
 def top_share(people: pl.DataFrame, share: float = TOP_SHARE) -> float:
     """Share of all service cost taken by the most expensive ``share`` of customers:
     customers ranked by cost (ties by ``customer_id``), the first ``ceil(share x n)`` of
-    them; their cost / the total. 0 when nothing costs anything."""
-    total = people["cost"].sum()
+    them; their cost / the total (exactly rounded sums: the same in any row order). 0 when
+    nothing costs anything."""
+    total = fsum(people["cost"])
     if not people.height or not total:
         return 0.0
     top = math.ceil(share * people.height)
     ranked = people.sort(["cost", "customer_id"], descending=[True, False])
-    return float(ranked["cost"].head(top).sum() / total)
+    return fsum(ranked["cost"].head(top)) / total
 
 
 def summarize(cases: pl.DataFrame, people: pl.DataFrame) -> CostSummary:
@@ -61,7 +78,7 @@ def summarize(cases: pl.DataFrame, people: pl.DataFrame) -> CostSummary:
         return float(values.quantile(p, "nearest") or 0.0)
 
     return CostSummary(
-        total=float(case.sum()),
+        total=fsum(case),
         cases=cases.height,
         case_p10=q(case, 0.1),
         case_median=float(case.median() or 0.0),  # type: ignore[arg-type]
@@ -129,3 +146,82 @@ def twin_table(pairs: pl.DataFrame) -> pl.DataFrame:
         "cost_p10",
         "cost_p90",
     )
+
+
+def _direct(fn: Callable[..., Any], dataset: Dataset, *params: object) -> Any:
+    return fn(dataset, *params)
+
+
+@dataclass(frozen=True)
+class CostPage:
+    """Everything the Cost page draws for one choice of its view (:func:`page`), computed
+    once: ``people`` (:func:`~analytics.cost.customer_costs`, most expensive first, ties by
+    id), the headline ``figures``, the per-scenario ``boxes`` (quantiles), the ``pareto``
+    and ``whale`` curves (``whale`` None without margins), the behaviour ``tags``, the 15
+    ``priciest`` (scenario x behaviour) pairs, the customer ``pairs`` of twins, and the
+    first pair's two cases with their events (``pair_cases``, ``pair_events``: low, high)."""
+
+    view: CostView
+    months: float
+    people: pl.DataFrame
+    figures: CostSummary
+    boxes: pl.DataFrame
+    pareto: pl.DataFrame
+    whale: pl.DataFrame | None
+    tags: pl.DataFrame
+    priciest: pl.DataFrame
+    pairs: pl.DataFrame | None
+    pair_cases: pl.DataFrame | None
+    pair_events: tuple[pl.DataFrame, pl.DataFrame] | None
+
+
+def page(
+    dataset: Dataset,
+    collapse: bool | None,
+    closing: Sequence[str],
+    compute: Callable[..., Any] = _direct,
+) -> CostPage:
+    """The Cost page's figures for the view ``cost_view(dataset, collapse, closing)``;
+    ``compute(fn, dataset, *params)`` runs the view (the app passes its cache)."""
+    view: CostView = compute(cost_view, dataset, collapse, tuple(closing))
+    cases, months = view.cases, period_months(dataset.events)
+    people = customer_costs(cases, dataset.customers, months)
+    people = people.sort(["cost", "customer_id"], descending=[True, False])
+    margins = "margin" in people.columns and people["margin"].null_count() < people.height
+    pairs = twins(cases, dataset.customers) if dataset.customers is not None else None
+    pair_cases = pair_events = None
+    if pairs is not None and pairs.height:
+        first = pairs.row(0, named=True)
+        ids = [first["low_case"], first["high_case"]]
+        pair_cases = cases.filter(pl.col("case_id").is_in(ids))
+        low, high = (case_events(dataset.events, i) for i in ids)
+        pair_events = (low, high)
+    return CostPage(
+        view=view,
+        months=months,
+        people=people,
+        figures=summarize(cases, people),
+        boxes=quantiles(cases, "cost", "scenario"),
+        pareto=pareto(people),
+        whale=whale(people) if margins else None,
+        tags=tag_costs(cases).drop("mean_cost"),
+        priciest=priciest(cases).head(15),
+        pairs=pairs,
+        pair_cases=pair_cases,
+        pair_events=pair_events,
+    )
+
+
+def drill_list(
+    dataset: Dataset,
+    collapse: bool | None,
+    closing: Sequence[str],
+    scenario: str,
+    tag: str,
+    names: tuple[tuple[str, str], ...],
+    compute: Callable[..., Any] = _direct,
+) -> pl.DataFrame:
+    """:func:`case_list` of :func:`drill` (``names``: (tag, words) pairs) on the view
+    ``cost_view(dataset, collapse, closing)``."""
+    view: CostView = compute(cost_view, dataset, collapse, tuple(closing))
+    return case_list(drill(view.cases, scenario or None, tag or None), dict(names))

@@ -10,7 +10,7 @@ from functools import partial
 import polars as pl
 import streamlit as st
 
-from analytics.cost import CostView, closing_states, cost_view, minute_rate
+from analytics.cost import closing_states, cost_view, minute_rate
 from analytics.cost_summary import CostSummary
 from analytics.dataset import Dataset
 from analytics.export import Kind
@@ -83,10 +83,11 @@ def rates_editor(dataset: Dataset) -> None:
             _save(settings, cost_per_minute={**settings.cost_per_minute, channel: round(rate, 2)})
 
 
-def chosen_view(dataset: Dataset) -> CostView:
-    """The case costs as the reader chose them for a status-update log: which states close
-    a case (leaving one is a reopen) and whether a run of updates in one state is one step
-    (by default when the log is made of them)."""
+def chosen_view(dataset: Dataset) -> tuple[bool | None, tuple[str, ...]]:
+    """The case costs as the reader chose them for a status-update log, as the parameters
+    of :func:`~analytics.cost.cost_view`: whether a run of updates in one state is one step
+    (None: the default, when the log is made of them) and which states close a case
+    (leaving one is a reopen)."""
     activities, default_closing = engine(closing_states, dataset)
     left, right = st.columns(2)
     closing = tuple(
@@ -105,13 +106,7 @@ def chosen_view(dataset: Dataset) -> CostView:
         key="cost_collapse",
         help=t("status_log.collapse_help", share=percent(auto.loops.share)),
     )
-    if collapse == auto.loops.collapsed:
-        view = auto
-    else:
-        view = engine(cost_view, dataset, collapse, closing)
-    if view.loops.collapsed:
-        st.info(t("status_log.collapsed", share=percent(view.loops.share)))
-    return view
+    return (None if collapse == auto.loops.collapsed else collapse), closing
 
 
 def tiles(figures: CostSummary, dataset: Dataset, mark: str) -> None:

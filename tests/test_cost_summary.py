@@ -89,3 +89,45 @@ def test_a_cases_events_in_time_then_export_order():
     steps = case_events(events, "A")
     assert steps["activity"].to_list() == ["request", "bot", "resolved"]
     assert steps.columns == ["timestamp", "activity", "channel"]  # only the columns present
+
+
+def test_the_page_model_is_the_direct_calls_and_ignores_row_order(tmp_path):
+    """``page`` gathers what the Cost page drew with separate calls; a shuffled export gives
+    the same tables (every figure is order-independent). 1,500 customers over two months:
+    enough cases for twin groups (at least 50 cases each)."""
+    from dataclasses import replace
+
+    from analytics.cost import cost_view, pareto, priciest, quantiles, tag_costs, twins
+    from analytics.cost_summary import drill_list, page
+    from analytics.io import load_path
+    from analytics.sample import generate
+
+    generate(customers=1500, months=2, seed=5).write(tmp_path)
+    dataset = load_path(tmp_path)
+    shown = page(dataset, None, ("resolved",))
+    cases = cost_view(dataset, None, ("resolved",)).cases
+    assert shown.view.cases.equals(cases)
+    people = customer_costs(cases, dataset.customers, shown.months)
+    assert shown.figures == summarize(cases, people)
+    assert shown.pareto.equals(pareto(people))
+    assert shown.boxes.equals(quantiles(cases, "cost", "scenario"))
+    assert shown.tags.equals(tag_costs(cases).drop("mean_cost"))
+    assert shown.priciest.equals(priciest(cases).head(15))
+    assert shown.pairs is not None and shown.pairs.equals(twins(cases, dataset.customers))
+    assert shown.pairs.height
+    costs = shown.people["cost"].to_list()
+    assert costs == sorted(costs, reverse=True)
+    low, high = shown.pair_events or (None, None)
+    pair = shown.pairs.row(0, named=True)
+    assert low is not None and high is not None
+    assert low.equals(case_events(dataset.events, pair["low_case"]))
+    assert high.equals(case_events(dataset.events, pair["high_case"]))
+
+    names = tuple((g, g.upper()) for g in TAGS)
+    listed = drill_list(dataset, None, ("resolved",), "billing", "", names)
+    assert listed.equals(case_list(drill(cases, "billing", None), dict(names)))
+
+    shuffled = replace(dataset, events=dataset.events.sample(fraction=1.0, shuffle=True, seed=3))
+    again = page(shuffled, None, ("resolved",))
+    assert again.figures == shown.figures
+    assert again.tags.equals(shown.tags) and again.people.equals(shown.people)
