@@ -158,7 +158,9 @@ def features(dataset: Dataset, cutoff: dt.date, cases: pl.DataFrame | None = Non
         .join(surveys, on="customer_id", how="left")
         .with_columns(
             pl.col(counts).fill_null(0).cast(pl.Float64),
-            (pl.col("contacts").fill_null(0) - pl.col("cases").fill_null(0))
+            # Signed: the counts are unsigned, and fewer contacts than cases (cases of
+            # internal steps only) would wrap to 4.3e9 instead of clipping at 0.
+            (pl.col("contacts").fill_null(0).cast(pl.Int64) - pl.col("cases").fill_null(0))
             .clip(lower_bound=0)
             .cast(pl.Float64)
             .alias("repeat_contacts"),

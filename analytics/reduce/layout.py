@@ -36,6 +36,8 @@ from analytics.dataset import Dataset
 from analytics.reduce.tables import SCHEMAS, Reduced, conform
 
 CANONICAL = ("events", "calls", "customers", "acd", "surveys")
+# The canonical tables an engine reads whole into memory (far fewer rows than events).
+IN_MEMORY = ("calls", "customers", "surveys")
 SETTINGS_FILE = "settings.toml"
 REDUCED = "reduced"
 MANIFEST = "manifest.json"

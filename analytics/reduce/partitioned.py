@@ -17,13 +17,17 @@ transitions) and the results are combined, so that the tables equal
 * whether self-loops are collapsed is decided on the whole log; each part first
   follows its own share, and only a part whose share fell on the other side of
   :data:`analytics.cases.SELF_LOOP_SHARE` is reduced again;
-* the interval report comes from the calls, held in memory (far fewer than events).
+* the interval report comes from the calls, held in memory (far fewer than events);
+* the risk snapshots (per customer, not per case) split the events a second time, by a
+  hash of ``customer_id``, with only the columns the features read; each part's
+  customers get the risk model's own features (:func:`analytics.risk_features.features`).
 
 Peak memory is that of one part's reduce plus the per-case rows of the whole log.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import tempfile
 import time
@@ -48,10 +52,31 @@ from analytics.cost import CLOSING_STATES, REOPEN_DAYS, case_costs, costed_steps
 from analytics.dataset import Dataset, LoadReport
 from analytics.parsing import output_dtype
 from analytics.process import SEP, transitions, variant_paths, variants
-from analytics.reduce.tables import Reduced, activity_sets, conform, empty, tags_of
+from analytics.reduce.tables import (
+    Reduced,
+    activity_sets,
+    conform,
+    empty,
+    features_at,
+    snapshot_cutoffs,
+    tags_of,
+)
 from analytics.schema import TABLES, Settings
 
 EDGE = ["source", "target"]
+# The events' columns the risk model's per-customer features read.
+FEATURE_COLUMNS = (
+    "case_id",
+    "customer_id",
+    "timestamp",
+    "activity",
+    "channel",
+    "scenario",
+    "wait_s",
+    "outcome",
+    "is_manual",
+    "is_contact",
+)
 
 
 @dataclass(frozen=True)
@@ -82,11 +107,16 @@ def _canonical(frame: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def split(
-    events: Sequence[Path], calls: pl.DataFrame | None, parts: int, folder: Path
+    events: Sequence[Path],
+    calls: pl.DataFrame | None,
+    parts: int,
+    folder: Path,
+    by: str = "case_id",
+    columns: Sequence[str] | None = None,
 ) -> list[Path]:
     """The events (Parquet files, in export order) and the calls' phone contacts, with
-    ``row_nr`` and every canonical column, streamed into ``parts`` folders by a hash of
-    ``case_id``; the part folders."""
+    ``row_nr`` and every canonical column (or only ``columns``), streamed into ``parts``
+    folders by a hash of ``by``; the part folders."""
     frames = [pl.scan_parquet(list(events))] if events else []
     phone = call_events(calls) if calls is not None else pl.DataFrame()
     if phone.height:
@@ -97,7 +127,9 @@ def split(
     log = log.with_row_index("row_nr").with_columns(
         pl.coalesce("customer_id", "case_id").alias("customer_id")
     )
-    part = (pl.col("case_id").hash() % parts).alias("part")
+    if columns is not None:
+        log = log.select("row_nr", *columns)
+    part = (pl.col(by).hash() % parts).alias("part")
     log.sink_parquet(pl.PartitionBy(folder, key=part, include_key=False), mkdir=True)
     return [folder / f"part={k}" for k in range(parts) if (folder / f"part={k}").exists()]
 
@@ -233,6 +265,63 @@ def _edges(seconds: pl.DataFrame, edge_cases: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _snapshots(
+    events: Sequence[Path],
+    calls: pl.DataFrame | None,
+    parts: int,
+    folder: Path,
+    cases: pl.DataFrame,
+    customers: pl.DataFrame | None,
+    surveys: pl.DataFrame | None,
+    settings: Settings,
+) -> pl.DataFrame | None:
+    """The risk snapshots (``features``) of the whole log: the events split a second time,
+    by a hash of ``customer_id`` (only the columns the features read), so that each part
+    holds every event of its customers and the model's own features of a part are its
+    customers' rows; customers without events come last, with none. ``cases`` is the
+    combined per-case table."""
+    dates = snapshot_cutoffs(customers, cases["start"].min(), cases["end"].max(), settings)  # type: ignore[arg-type]
+    if dates is None or customers is None:
+        return None
+    frames, seen = [], []
+    paths = split(events, calls, parts, folder, by="customer_id", columns=FEATURE_COLUMNS)
+    for path in paths:
+        found = pl.read_parquet(path / "*.parquet").drop("row_nr")
+        ids = found["customer_id"].unique()
+        seen.append(ids)
+        frames.append(_customers_features(found, ids, cases, customers, surveys, settings, dates))
+    ids = customers["customer_id"]
+    rest = ids.filter(~ids.is_in(pl.concat(seen).implode()))
+    schema = {c.name: output_dtype(c) for c in TABLES["events"].columns}
+    none = pl.DataFrame(schema={c: schema[c] for c in FEATURE_COLUMNS})
+    frames.append(_customers_features(none, rest, cases, customers, surveys, settings, dates))
+    return conform("features", pl.concat(frames, how="diagonal_relaxed"))
+
+
+def _customers_features(
+    events: pl.DataFrame,
+    ids: pl.Series,
+    cases: pl.DataFrame,
+    customers: pl.DataFrame,
+    surveys: pl.DataFrame | None,
+    settings: Settings,
+    dates: dict[str, list[dt.date]],
+) -> pl.DataFrame:
+    """The features of the customers ``ids``, whose every event is in ``events``."""
+    mine = pl.col("customer_id").is_in(ids.implode())
+    dataset = Dataset(
+        "customers",
+        "",
+        events,
+        customers.filter(mine),
+        None,
+        None if surveys is None else surveys.filter(mine),
+        settings,
+        LoadReport({}),
+    )
+    return features_at(dataset, cases.filter(mine), dates)
+
+
 def reduce_parts(
     events: Sequence[Path],
     settings: Settings,
@@ -242,11 +331,14 @@ def reduce_parts(
     closing: Sequence[str] = CLOSING_STATES,
     work: Path | None = None,
     progress: Callable[[str], None] | None = None,
+    customers: pl.DataFrame | None = None,
+    surveys: pl.DataFrame | None = None,
 ) -> Reduced:
     """The reduced tables of the events in the Parquet files ``events`` (canonical
-    columns, export order) and of the ``calls``, by ``parts`` parts (see the module doc);
-    the parts are written under ``work`` (a temporary folder by default) and removed.
-    ``progress`` is told of each stage as it ends."""
+    columns, export order), of the ``calls`` and, for the risk snapshots, of the
+    ``customers`` and ``surveys``, by ``parts`` parts (see the module doc); the parts are
+    written under ``work`` (a temporary folder by default) and removed. ``progress`` is
+    told of each stage as it ends."""
     say = progress or (lambda _: None)
     folder = Path(tempfile.mkdtemp(prefix="cx-radar-parts-", dir=work))
     try:
@@ -288,6 +380,14 @@ def reduce_parts(
         "case_id", pl.col("id").alias("variant"), pl.col("path_duration_s").alias("duration_s")
     )
     cases = conform("cases", cases)
+    started = time.perf_counter()
+    folder = Path(tempfile.mkdtemp(prefix="cx-radar-customers-", dir=work))
+    try:
+        snapshots = _snapshots(events, calls, parts, folder, cases, customers, surveys, settings)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    if snapshots is not None:
+        say(f"risk snapshots of {snapshots.height:,} rows in {time.perf_counter() - started:.1f} s")
     return Reduced(
         cases=cases,
         variants=conform(
@@ -304,4 +404,5 @@ def reduce_parts(
         intervals=intervals,
         loops=Loops(share, collapsed),
         closing=tuple(closing),
+        features=snapshots,
     )

@@ -39,9 +39,20 @@ class Run:
     seconds: float
 
 
-def _canonical_input(source: Path) -> tuple[list[Path], pl.DataFrame | None, Settings]:
-    """The events' Parquet files in export order, the calls and the settings of a folder
-    of canonical tables; a clear error when it is not one."""
+@dataclass(frozen=True)
+class _Input:
+    """A folder of canonical tables: the events' Parquet files in export order, the
+    tables held in memory (calls, customers, surveys: far fewer rows) and the settings."""
+
+    events: list[Path]
+    calls: pl.DataFrame | None
+    customers: pl.DataFrame | None
+    surveys: pl.DataFrame | None
+    settings: Settings
+
+
+def _canonical_input(source: Path) -> _Input:
+    """The canonical tables of a folder; a clear error when it is not one."""
     found = layout.canonical_files(source) if source.is_dir() else {}
     if "events" not in found and "calls" not in found:
         raise ValueError(
@@ -56,8 +67,8 @@ def _canonical_input(source: Path) -> tuple[list[Path], pl.DataFrame | None, Set
         if settings_file.exists()
         else Settings()
     )
-    calls = pl.read_parquet(found["calls"]) if "calls" in found else None
-    return [f for f in files if f is not None], calls, settings
+    small = {n: pl.read_parquet(found[n]) if n in found else None for n in layout.IN_MEMORY}
+    return _Input([f for f in files if f is not None], **small, settings=settings)
 
 
 def check_out(source: Path, out: Path) -> None:
@@ -97,17 +108,26 @@ def reduce_canonical(
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     start = time.perf_counter()
     check_out(source, out)
-    events, calls, settings = _canonical_input(source)
+    found = _canonical_input(source)
     layout.copy_canonical(source, out)
     if engine == "spark":
         name = "spark"
-        loops, rows = _spark(source, out, settings, master, collapse, tuple(closing))
+        loops, rows = _spark(source, out, found.settings, master, collapse, tuple(closing))
         layout.write_manifest(out, name, loops, closing, rows)
     else:
         from analytics.reduce.partitioned import reduce_parts
 
         name = f"polars in {parts} parts"
-        reduced = reduce_parts(events, settings, parts, calls, collapse, closing)
+        reduced = reduce_parts(
+            found.events,
+            found.settings,
+            parts,
+            found.calls,
+            collapse,
+            closing,
+            customers=found.customers,
+            surveys=found.surveys,
+        )
         layout.write_reduced(out, reduced, name)
         loops, rows = reduced.loops, {n: t.height for n, t in reduced.tables().items()}
     return Run(name, rows, loops.share, loops.collapsed, time.perf_counter() - start)

@@ -17,7 +17,11 @@ identical tables on the sample company and on a status-update log):
 * what depends on the channel alone (rate, contact, meeting, human channel) and on the
   activity alone (approval, closing state) is worked out by the Polars expressions on the
   few distinct values, then joined on;
-* a nearest-rank quantile, as Polars' default: the value at rank round((n - 1) q).
+* a nearest-rank quantile, as Polars' default: the value at rank round((n - 1) q);
+* the risk snapshots: the cut-offs are decided on the driver by the model's own rules
+  (from the customers' outcome columns and the events' first and last times), then each
+  event joins the look-back windows it falls in (a few), and the customers active at each
+  cut-off get :func:`analytics.risk_features.features`, restated rule by rule.
 
 Sums of money are added in another order than Polars adds them: they agree to the last
 few bits, not bit for bit. Spark runs with the local master by default, without its UI and
@@ -26,6 +30,7 @@ bound to 127.0.0.1; ``master`` sends it to a cluster.
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +44,16 @@ from analytics.cost import CLOSING_STATES, REOPEN_DAYS, TAGS
 from analytics.parsing import output_dtype
 from analytics.process import SEP
 from analytics.reduce.layout import REDUCED
-from analytics.reduce.tables import ORDER, SCHEMAS, activity_sets, channel_lookup, conform
+from analytics.reduce.tables import (
+    ORDER,
+    SCHEMAS,
+    activity_sets,
+    channel_lookup,
+    complaints,
+    conform,
+    snapshot_cutoffs,
+)
+from analytics.risk_features import FEATURES, LOOKBACK_DAYS, RECENT_DAYS
 from analytics.schema import TABLES, Settings
 
 MICROS = 1_000_000
@@ -242,6 +256,7 @@ def _costed(
             "manual": manual,
             "meeting": meeting,
             "human_channel": F.col("lk_human_channel"),
+            "promised": F.col("lk_promised"),
         }
     )
 
@@ -485,6 +500,160 @@ def _intervals(calls: DataFrame, settings: Settings) -> DataFrame:
     )
 
 
+def _windows(spark: SparkSession, dates: dict[str, list[dt.date]]) -> DataFrame:
+    """The snapshot cut-offs as a few rows: ``cutoff``, ``role`` and the look-back's
+    bounds ``from_ts`` (included), ``recent_ts`` (its last ``RECENT_DAYS``) and ``to_ts``
+    (excluded), as :func:`analytics.risk_features.features` draws them."""
+    rows = []
+    for role, days in dates.items():
+        for cutoff in days:
+            end = dt.datetime.combine(cutoff, dt.time())
+            back = [end - dt.timedelta(days=d) for d in (LOOKBACK_DAYS, RECENT_DAYS)]
+            rows.append((cutoff, role, *back, end))
+    names = {"cutoff": pl.Date, "role": pl.String}
+    times = {n: pl.Datetime("us") for n in ("from_ts", "recent_ts", "to_ts")}
+    return _small(spark, pl.DataFrame(rows, schema={**names, **times}, orient="row"))
+
+
+def _modes(window: DataFrame, key: list[str]) -> DataFrame:
+    """Per ``key``, the commonest non-null ``scenario`` of the events and ``channel`` of
+    the contacts; of tied values the first in sort order (``mode().sort().first()``)."""
+
+    kinds = ("scenario", "channel")
+    values = F.array(
+        F.struct(F.lit("scenario").alias("kind"), F.col("scenario").alias("value")),
+        F.struct(
+            F.lit("channel").alias("kind"),
+            F.when(F.col("contact"), F.col("channel")).alias("value"),
+        ),
+    )
+    counted = (
+        window.select(*key, F.inline(values).alias("kind", "value"))
+        .filter(F.col("value").isNotNull())
+        .groupBy(*key, "kind", "value")
+        .count()
+    )
+    first = Window.partitionBy(*key, "kind").orderBy(F.desc("count"), F.asc("value"))
+    return (
+        counted.withColumn("_rank", F.row_number().over(first))
+        .filter(F.col("_rank") == 1)
+        .groupBy(*key)
+        .agg(*(F.max(F.when(F.col("kind") == k, F.col("value"))).alias(k) for k in kinds))
+    )
+
+
+def _last_answers(surveys: DataFrame, windows: DataFrame, key: list[str]) -> DataFrame:
+    """Per cut-off and customer, the last NPS and CSAT answers before the cut-off: the
+    greatest by date, case and value (as :func:`analytics.risk_features.features` orders
+    them, nulls first)."""
+
+    answered = surveys.join(F.broadcast(windows), F.col("date") < F.col("cutoff"))
+    latest = Window.partitionBy(*key).orderBy(
+        *(F.desc_nulls_last(k) for k in ("date", "case_id", "nps", "csat"))
+    )
+    found = [
+        answered.filter(F.col(c).isNotNull())
+        .withColumn("_rank", F.row_number().over(latest))
+        .filter(F.col("_rank") == 1)
+        .select(*key, F.col(c).cast("double").alias(c))
+        for c in ("nps", "csat")
+    ]
+    return found[0].join(found[1], key, "full")
+
+
+def _features(
+    costed: DataFrame,
+    cases: DataFrame,
+    customers: DataFrame,
+    surveys: DataFrame | None,
+    windows: DataFrame,
+    complained: list[str],
+) -> DataFrame:
+    """The risk model's per-customer features at each cut-off of ``windows``
+    (:func:`analytics.risk_features.features`, rule by rule): the events and cases of the
+    look-back, joined onto the customers active at the cut-off."""
+
+    key = ["cutoff", "customer_id"]
+    lookback = F.broadcast(windows)
+    within = (F.col("timestamp") >= F.col("from_ts")) & (F.col("timestamp") < F.col("to_ts"))
+    window = costed.join(lookback, within)
+    recent = F.col("timestamp") >= F.col("recent_ts")
+    over = F.coalesce(F.col("wait_s") > F.col("promised"), F.lit(False)) & F.col("contact")
+    scale = RECENT_DAYS / (LOOKBACK_DAYS - RECENT_DAYS)
+
+    def count(flag: Column) -> Column:
+        return F.sum(flag.cast("bigint"))
+
+    # Counted per case first: a case's cases and whether it was resolved come with them.
+    flags = {"contacts": F.col("contact"), "waits_over": over}
+    complaint = F.col("activity").isin(complained) if complained else F.lit(False)
+    per_case = window.groupBy(*key, "case_id").agg(
+        *(count(flag & recent).alias(f"{name}_recent") for name, flag in flags.items()),
+        *(count(flag & ~recent).alias(f"{name}_before") for name, flag in flags.items()),
+        count(F.col("manual")).alias("manual_steps"),
+        count(complaint).alias("complaints"),
+        F.max(F.coalesce(F.col("outcome") == "resolved", F.lit(False))).alias("resolved"),
+    )
+    recent_sum, before_sum = (lambda n: F.sum(f"{n}_recent")), (lambda n: F.sum(f"{n}_before"))
+    by_events = per_case.groupBy(*key).agg(
+        *(
+            column
+            for name in flags
+            for column in (
+                (recent_sum(name) + before_sum(name)).alias(name),
+                (recent_sum(name) - scale * before_sum(name)).alias(f"{name}_trend"),
+            )
+        ),
+        F.sum("manual_steps").alias("manual_steps"),
+        F.sum("complaints").alias("complaints"),
+        F.count(F.lit(1)).alias("cases"),
+        count(~F.col("resolved")).alias("unresolved_cases"),
+    )
+    started = (F.col("start") >= F.col("from_ts")) & (F.col("start") < F.col("to_ts"))
+    # Summed in whole millionths, rounded half to even (Polars' round), as the model sums.
+    millionths = F.bround(F.col("cost") * 1e6, 0).cast("bigint")
+    by_cases = (
+        cases.join(lookback, started)
+        .groupBy(*key)
+        .agg(
+            count(F.col("channel_hopping")).alias("channel_hops"),
+            count(F.col("bot_loop")).alias("bot_loops"),
+            (F.sum(millionths) / 1e6).alias("cost_to_serve"),
+        )
+    )
+    active = customers.join(
+        lookback,
+        (F.col("signup_date").isNull() | (F.col("signup_date") < F.col("cutoff")))
+        & (F.col("churn_date").isNull() | (F.col("churn_date") >= F.col("cutoff"))),
+    )
+    frame = (
+        active.join(by_events, key, "left")
+        .join(_modes(window, key), key, "left")
+        .join(by_cases, key, "left")
+    )
+    if surveys is not None:
+        frame = frame.join(_last_answers(surveys, windows, key), key, "left")
+    else:
+        frame = frame.withColumns({c: F.lit(None).cast("double") for c in ("nps", "csat")})
+    zero = F.lit(0.0)
+    derived = {
+        "repeat_contacts": F.greatest(
+            F.coalesce("contacts", F.lit(0)) - F.coalesce("cases", F.lit(0)), F.lit(0)
+        ),
+        "tenure_days": F.coalesce(F.datediff("cutoff", "signup_date"), F.lit(0)),
+        "monthly_revenue": F.coalesce("monthly_revenue", zero),
+        "low_nps": F.coalesce(10 - F.col("nps"), zero),
+        "low_csat": F.coalesce(5 - F.col("csat"), zero),
+        "surveyed": F.col("nps").isNotNull() | F.col("csat").isNotNull(),
+    }
+    values = [
+        (derived[c] if c in derived else F.coalesce(F.col(c), F.lit(0))).cast("double").alias(c)
+        for c in FEATURES
+    ]
+    rest = ("segment", "region", "scenario", "channel", "churn_date")
+    return frame.select("cutoff", "role", "customer_id", *values, *rest)
+
+
 def _write(table: DataFrame, name: str, folder: Path) -> int:
     """``table`` in :data:`SCHEMAS` columns and :data:`ORDER` rows as one Parquet file,
     ``folder/<name>.parquet`` (``folder`` seen at the same path by the driver and the
@@ -512,6 +681,22 @@ def _collect(table: DataFrame | pl.DataFrame, name: str, folder: Path) -> int:
     shaped = conform(name, frame)  # type: ignore[arg-type]
     shaped.write_parquet(folder / f"{name}.parquet")
     return shaped.height
+
+
+def _snapshot_dates(
+    path: Path, cases: DataFrame, settings: Settings
+) -> dict[str, list[dt.date]] | None:
+    """The risk snapshots' cut-offs (:func:`analytics.reduce.tables.snapshot_cutoffs`):
+    the outcome columns of the customers at ``path`` read on the driver, the events'
+    first and last times from the cases; None without customers or snapshots."""
+    if not path.exists():
+        return None
+    table = pl.scan_parquet(path if path.is_file() else path / "*.parquet")
+    present = table.collect_schema()
+    outcome = [c for c in ("customer_id", "churn_date", "churned") if c in present]
+    customers = table.select(outcome).collect()
+    bounds = cases.agg(F.min("start").alias("first"), F.max("end").alias("last")).first()
+    return snapshot_cutoffs(customers, bounds["first"], bounds["last"], settings)
 
 
 def reduce_folder(
@@ -551,6 +736,20 @@ def reduce_folder(
         small = {"variants": _variants(cases), "dfg": _dfg(path), "tags": _tags(cases)}
         for name, table in small.items():
             rows[name] = _collect(table, name, folder)
+        dates = _snapshot_dates(source / "customers.parquet", cases, settings)
+        if dates is not None:
+            surveys_path = source / "surveys.parquet"
+            surveys = _read(spark, surveys_path, "surveys", 0) if surveys_path.exists() else None
+            customers = _read(spark, source / "customers.parquet", "customers", 0)
+            features = _features(
+                costed,
+                cases,
+                customers,
+                surveys,
+                _windows(spark, dates),
+                complaints(found.activities),
+            )
+            rows["features"] = _write(features, "features", folder)
         for frame in (cases, path, steps):
             frame.unpersist()
     if calls is not None:

@@ -1,6 +1,6 @@
 """The reduced tables, their schemas, and the embedded Polars engine that defines them.
 
-Every engine writes the same five tables, with the schemas below and in the sort order of
+Every engine writes the same tables, with the schemas below and in the sort order of
 :data:`ORDER`:
 
 * ``cases``: one row per case: :func:`analytics.cost.case_costs` (``case_id``,
@@ -21,11 +21,12 @@ Every engine writes the same five tables, with the schemas below and in the sort
   (:func:`analytics.risk_features.features`) at each of its snapshot cut-offs
   (:func:`analytics.risk_features.cutoffs`, default horizon), with the ``cutoff`` and its
   ``role`` (train, validation, score); absent without customers and events with a dated
-  outcome (:func:`analytics.risk.data_mode`). Written by the in-memory engine.
+  outcome (:func:`analytics.risk.data_mode`). Every engine writes it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ import polars as pl
 
 from analytics.calls import report_for
 from analytics.cases import Loops, case_steps, case_table, collapse_self_loops, self_loops
+from analytics.churn import COMPLAINT_PATTERN
 from analytics.cost import (
     APPROVAL_PATTERN,
     CLOSING_STATES,
@@ -44,7 +46,7 @@ from analytics.cost import (
     costed_steps,
     tag_costs,
 )
-from analytics.dataset import Dataset
+from analytics.dataset import Dataset, LoadReport
 from analytics.kpi import is_contact
 from analytics.process import SEP, directly_follows, variant_paths, variants
 from analytics.risk import RiskUnavailable, data_mode
@@ -184,8 +186,9 @@ def channel_lookup(channels: Sequence[str | None], settings: Settings) -> pl.Dat
     """What an event's channel alone decides, per distinct channel (None included), by the
     expressions :func:`analytics.cost.costed_steps` uses: ``rate`` per handled minute,
     ``contact`` (before a row's own ``is_contact``), ``meeting`` and ``human_channel``
-    (one bit per :data:`analytics.cost.HUMAN_CHANNELS`). A few rows, worked out once and
-    joined onto the events by engines that cannot run Polars expressions."""
+    (one bit per :data:`analytics.cost.HUMAN_CHANNELS`); and the ``promised`` wait the
+    risk features compare waits with. A few rows, worked out once and joined onto the
+    events by engines that cannot run Polars expressions."""
     bits = [1 << i for i in range(len(HUMAN_CHANNELS))]
     frame = pl.DataFrame(
         {"channel": list(dict.fromkeys([*channels, None]))}, schema={"channel": pl.String}
@@ -197,6 +200,9 @@ def channel_lookup(channels: Sequence[str | None], settings: Settings) -> pl.Dat
         human_channel=pl.col("channel")
         .replace_strict(HUMAN_CHANNELS, bits, default=0, return_dtype=pl.Int64)
         .fill_null(0),
+        promised=pl.col("channel").replace_strict(
+            settings.promised_wait_s, default=None, return_dtype=pl.Float64
+        ),
     )
 
 
@@ -207,6 +213,13 @@ def activity_sets(activities: Sequence[str], closing: Sequence[str]) -> tuple[li
     names = {c.strip().casefold() for c in closing}
     approvals = [a for a in activities if re.search(APPROVAL_PATTERN, a)]
     return approvals, [a for a in activities if a.strip().casefold() in names]
+
+
+def complaints(activities: Sequence[str]) -> list[str]:
+    """Of the distinct ``activities``: the complaints, by the risk features' own pattern
+    (:data:`analytics.churn.COMPLAINT_PATTERN`, matched by Polars as they match it)."""
+    found = pl.Series("activity", list(activities), dtype=pl.String)
+    return found.filter(found.str.contains(COMPLAINT_PATTERN)).to_list()
 
 
 def tags_of(cases: pl.DataFrame) -> pl.DataFrame:
@@ -220,24 +233,51 @@ def empty(name: str) -> pl.DataFrame:
     return pl.DataFrame(schema=SCHEMAS[name])
 
 
+def snapshot_cutoffs(
+    customers: pl.DataFrame | None,
+    first: dt.datetime | None,
+    last: dt.datetime | None,
+    settings: Settings,
+) -> dict[str, list[dt.date]] | None:
+    """The risk model's snapshot cut-offs (:func:`analytics.risk_features.cutoffs`) by role
+    for events from ``first`` to ``last``; None when the model does not work from
+    snapshots of events (:func:`analytics.risk.data_mode`: no customers, no events, no
+    dated outcome). The model's own functions decide, on a stand-in dataset whose events
+    are the two bounds: both read no more of the events than that."""
+    bounds = [first, last] if first is not None and last is not None else []
+    events = pl.DataFrame({"timestamp": bounds}, schema={"timestamp": _TIME})
+    probe = Dataset("bounds", "", events, customers, None, None, settings, LoadReport({}))
+    try:
+        if data_mode(probe) != "time_split":
+            return None
+    except RiskUnavailable:
+        return None
+    return cutoffs(probe)
+
+
+def features_at(
+    dataset: Dataset, cases: pl.DataFrame, dates: dict[str, list[dt.date]]
+) -> pl.DataFrame:
+    """The model's own :func:`analytics.risk_features.features` of ``dataset`` at each
+    cut-off of ``dates``, with ``cutoff`` and ``role`` (rows in no set order)."""
+    frames = [
+        features(dataset, cutoff, cases).with_columns(
+            pl.lit(cutoff).alias("cutoff"), pl.lit(role).alias("role")
+        )
+        for role, days in dates.items()
+        for cutoff in days
+    ]
+    return pl.concat(frames, how="diagonal_relaxed")
+
+
 def snapshot_features(dataset: Dataset, cases: pl.DataFrame) -> pl.DataFrame | None:
     """The risk model's per-customer features at each of its snapshot cut-offs, by the
     model's own definitions, with ``cutoff`` and ``role``; ``cases`` are the
     :func:`analytics.cost.case_costs` of the dataset. None when the model does not work
     from snapshots of events (no customers, no dated outcome)."""
-    try:
-        if data_mode(dataset) != "time_split":
-            return None
-    except RiskUnavailable:
-        return None
-    frames = [
-        features(dataset, cutoff, cases).with_columns(
-            pl.lit(cutoff).alias("cutoff"), pl.lit(role).alias("role")
-        )
-        for role, dates in cutoffs(dataset).items()
-        for cutoff in dates
-    ]
-    return conform("features", pl.concat(frames, how="diagonal_relaxed"))
+    times = dataset.events["timestamp"]
+    dates = snapshot_cutoffs(dataset.customers, times.min(), times.max(), dataset.settings)  # type: ignore[arg-type]
+    return None if dates is None else conform("features", features_at(dataset, cases, dates))
 
 
 def reduce_dataset(
