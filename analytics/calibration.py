@@ -40,7 +40,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
-from scipy.stats import betabinom, binom
+from scipy.special import betaln
+from scipy.stats import binom
 
 from analytics.dataset import Dataset
 from analytics.sla import (
@@ -59,6 +60,32 @@ MIN_QUEUE_INTERVALS = 300
 MAX_RHO = 0.95
 RELIABILITY_BINS = 10
 SHRINK_WEEKS = 4  # a slot's effect counts fully only with many more weeks than this
+
+
+def betabinom_cdf(k: np.ndarray, n: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """P(X <= k) for X ~ BetaBinomial(n, a, b), element-wise (``scipy.stats.betabinom.cdf``
+    to rounding, which loops in Python over the elements: 0.9 s for a 7,000-interval
+    forecast). From log pmf(0) = betaln(a, n + b) - betaln(a, b) upward by the ratio
+    pmf(j + 1) / pmf(j) = (n - j)(j + a) / ((j + 1)(n - j - 1 + b)), the terms added in log
+    space (no underflow at large n); each step only touches the elements whose k is still
+    ahead, so the work is the sum of the k's."""
+    k, n, a, b = (np.asarray(v, dtype=float) for v in np.broadcast_arrays(k, n, a, b))
+    top = np.minimum(np.floor(k), n).ravel()
+    order = np.argsort(-top, kind="stable")  # the elements still summing come first
+    kk, nn, aa, bb = (v.ravel()[order] for v in (top, n, a, b))
+    log_p = betaln(aa, nn + bb) - betaln(aa, bb)
+    total = log_p.copy()
+    live = kk.size
+    for j in range(int(kk[0]) if kk.size and kk[0] > 0 else 0):
+        while live and kk[live - 1] <= j:
+            live -= 1
+        q, m, c, d = log_p[:live], nn[:live], aa[:live], bb[:live]
+        q += np.log((m - j) * (j + c)) - np.log((j + 1) * (m - j - 1 + d))
+        total[:live] = np.logaddexp(total[:live], q)
+    out = np.empty(kk.size)
+    out[order] = np.exp(total)
+    out = out.reshape(k.shape)
+    return np.where(k < 0, 0.0, np.where(k >= n, 1.0, np.minimum(out, 1.0)))
 
 
 @dataclass(frozen=True)
@@ -95,7 +122,7 @@ class Curve:
             p = binom.cdf(below, np.maximum(n, 1), m)
         else:
             shape = (1 - self.rho) / self.rho
-            p = betabinom.cdf(below, np.maximum(n, 1), m * shape, (1 - m) * shape)
+            p = betabinom_cdf(below, np.maximum(n, 1), m * shape, (1 - m) * shape)
         return np.where(n > 0, p, 0.0)
 
     def goal_level(self, goal: float, slot: np.ndarray) -> np.ndarray:

@@ -135,6 +135,18 @@ def _note(note: Note) -> str:
     return t(f"forecast.note.{note.key}", **values)
 
 
+@st.fragment
+def series_picker(run: ForecastRun, horizon: int, level: float) -> None:
+    """Pick a series and show it (a fragment: a pick redraws this part only)."""
+    series = run.daily + run.intraday
+    names = [f"{s.frequency}:{s.name}" for s in series]
+    labels = {
+        n: f"{s.name} · {t(f'forecast.{s.frequency}')}" for n, s in zip(names, series, strict=True)
+    }
+    picked = st.selectbox(t("forecast.pick"), names, format_func=labels.__getitem__, key="series")
+    one_series(series[names.index(picked)], run, horizon, level)
+
+
 def one_series(one: SeriesForecast, run: ForecastRun, horizon: int, level: float) -> None:
     """The picked series: recent history and forecast, the verdict, notes, backtest."""
     per_day = len(one.forecast) // horizon
@@ -307,8 +319,9 @@ def gap_map(shown: pl.DataFrame) -> None:
     st.caption(t("forecast.gap_help"))
 
 
+@st.fragment
 def calculator(interval_s: float, target: float, goal: float) -> None:
-    """Erlang C for one interval typed by hand."""
+    """Erlang C for one interval typed by hand (a fragment: typing redraws it alone)."""
     with st.expander(t("forecast.calculator")):
         a, b, c, d, e = st.columns(5)
         calls = a.number_input(t("forecast.calc_calls"), 0.0, 1e6, 100.0, format="%.0f")

@@ -515,3 +515,28 @@ def test_cli_lists_every_future_interval_and_the_calibration(centre, tmp_path, c
     assert len(likeliest) == 10 and min(p["p_breach"] for p in likeliest) >= 0.5
     assert main(argv[:-1]) == 0
     assert "SLA calibration: per_queue, out of sample on 336 intervals" in capsys.readouterr().out
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(-3, 260),
+            st.integers(1, 250),
+            st.floats(0.05, 400.0),
+            st.floats(0.05, 400.0),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_the_beta_binomial_cdf_is_scipys(rows):
+    """The vectorised cdf against scipy's own on the same (k, n, a, b), k outside the
+    support included (below 0: 0; at or above n: 1)."""
+    from scipy.stats import betabinom
+
+    from analytics.calibration import betabinom_cdf
+
+    k, n, a, b = (np.array(c) for c in zip(*rows, strict=True))
+    np.testing.assert_allclose(
+        betabinom_cdf(k, n, a, b), betabinom.cdf(k, n, a, b), rtol=1e-9, atol=1e-12
+    )

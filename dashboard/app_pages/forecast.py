@@ -8,14 +8,8 @@ import streamlit as st
 from analytics.calibration import calibrate_dataset
 from analytics.escalation import FORECAST_DAYS
 from analytics.forecast import forecast_all
-from analytics.sla import (
-    breach_points,
-    breach_totals,
-    edit_plan,
-    has_staffing,
-    queue_breaches,
-    weekly_plan,
-)
+from analytics.sla import has_staffing, plan_grid
+from analytics.sla_summary import breach_view, grid_key, roster
 from dashboard import forecast_view as view
 from dashboard import tables
 from dashboard.escape import md
@@ -57,12 +51,7 @@ if run.offset_columns:
     columns = md(", ".join(run.offset_columns))
     st.info(t("forecast.note.offsets", columns=columns, zone=run.timezone))
 view.volume_overview(run, horizon, level)
-names = [f"{s.frequency}:{s.name}" for s in series]
-labels = {
-    n: f"{s.name} · {t(f'forecast.{s.frequency}')}" for n, s in zip(names, series, strict=True)
-}
-picked = st.selectbox(t("forecast.pick"), names, format_func=labels.__getitem__, key="series")
-view.one_series(series[names.index(picked)], run, horizon, level)
+view.series_picker(run, horizon, level)
 
 st.subheader(t("forecast.breach"))
 if run.intraday_source != "acd" or not has_staffing(acd):
@@ -71,17 +60,17 @@ if run.intraday_source != "acd" or not has_staffing(acd):
 assert acd is not None
 calibration = engine(calibrate_dataset, dataset, run.interval_s)
 assert calibration is not None  # has_staffing holds
-plan = weekly_plan(acd)
+plan = engine(roster, dataset)
 with st.expander(t("forecast.plan")):
     queue, grid = view.plan_editor(plan, dataset.content_hash)
     extra = st.number_input(t("forecast.extra"), -20, 50, 0, key="extra_agents")
-plan = edit_plan(plan, queue, grid, extra)
-intraday = [(s.name, s.forecast) for s in run.intraday]
-breaches = queue_breaches(intraday, acd, run.interval_s, target, goal, plan, calibration)
-view.breach_tiles(breach_totals(breaches, run.interval_s))
+edited = "" if grid.equals(plan_grid(plan, queue)) else grid_key(grid)
+found = engine(breach_view, dataset, horizon, level, country, queue, edited, extra)
+breaches = found.breaches
+view.breach_tiles(found.totals)
 shown = view.by_day_and_time(breaches)
 view.breach_map(shown, calibration, target, goal)
-view.breach_points_table(breach_points(breaches, top=20), calibration.status != "uncalibrated")
+view.breach_points_table(found.points, calibration.status != "uncalibrated")
 
 view.calibration_block(calibration, queue)
 view.gap_map(shown)
