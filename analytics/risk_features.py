@@ -78,7 +78,15 @@ def features(dataset: Dataset, cutoff: dt.date, cases: pl.DataFrame | None = Non
       from the per-case behaviour tags and costs (cases started in the look-back);
     * low_nps = 10 - last NPS, low_csat = 5 - last CSAT (0 without an answer; ``surveyed``
       says whether there was one), so larger is always worse.
+
+    A dataset opened from a folder ``cx-radar reduce`` wrote has these rows already for
+    the model's default cut-offs (``cases`` then being its own per-case costs, as the
+    model passes them): they are read from there, not from the events.
     """
+    reduced = dataset.reduced_tables()
+    snapshots = None if reduced is None else reduced.features
+    if snapshots is not None and (snapshots["cutoff"] == cutoff).any():
+        return snapshots.filter(pl.col("cutoff") == cutoff).drop("cutoff", "role")
     customers = dataset.customers
     if customers is None:
         raise ValueError("the risk model needs the customers table")

@@ -314,18 +314,44 @@ def test_a_reduced_folder_whose_events_changed_is_read_without_its_tables(compan
     assert any("events.parquet changed since the reduce" in w for w in dataset.report.warnings)
 
 
-def test_the_risk_snapshots_are_the_models_own_features(company_out):
+def test_the_risk_snapshots_are_the_models_own_features(company_out, small_dir):
     from analytics.risk_features import cutoffs, features
 
-    dataset = load_path(company_out)
-    table = dataset.reduced_tables().features
-    dates = cutoffs(dataset)
+    raw = load_path(small_dir)
+    table = load_path(company_out).reduced_tables().features
+    dates = cutoffs(raw)
     assert sorted(set(table["role"])) == sorted(r for r, d in dates.items() if d)
     for role, cutoffs_of_role in dates.items():
         for cutoff in cutoffs_of_role:
             mine = table.filter(pl.col("cutoff") == cutoff).drop("cutoff", "role")
             assert set(table.filter(pl.col("cutoff") == cutoff)["role"]) == {role}
-            assert_frame_equal(mine, features(dataset, cutoff), check_dtypes=False)
+            assert_frame_equal(mine, features(raw, cutoff))
+
+
+def test_the_risk_model_of_a_reduced_folder_trains_on_its_snapshots(
+    company_out, small_dir, monkeypatch
+):
+    # The same model, scores and validation from the raw company and from OUT, where the
+    # features and case costs are read (computing them from the events would raise here).
+    from analytics.risk import train
+
+    raw = train(load_path(small_dir))
+    reduced = load_path(company_out)
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("computed from the events instead of read from the snapshots")
+
+    monkeypatch.setattr("analytics.risk_features._last_answers", refuse)
+    monkeypatch.setattr("analytics.cost.costed_steps", refuse)
+    got = train(reduced)
+    assert (got.mode, got.method, got.split, got.card) == (
+        raw.mode,
+        raw.method,
+        raw.split,
+        raw.card,
+    )
+    assert_frame_equal(got.scored, raw.scored)
+    assert_frame_equal(got.validation, raw.validation)
 
 
 def test_repeat_contacts_of_cases_without_contacts_are_zero(tmp_path):
