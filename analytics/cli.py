@@ -152,13 +152,16 @@ def _cmd_variants(args: argparse.Namespace) -> int:
     from analytics.cases import case_steps, case_table
     from analytics.process import variant_paths, variants
 
-    dataset = _loaded(args, "events")
-    if dataset is None:
-        return 1
-    reduced = _paths_reduced(dataset)
-    if reduced is not None and not args.scenario:
+    reduced = None if args.scenario else _reduced_only(args)
+    dataset = None
+    if reduced is None:
+        dataset = _loaded(args, "events")
+        if dataset is None:
+            return 1
+        reduced = None if args.scenario else _paths_reduced(dataset)
+    if reduced is not None:
         cases, table = reduced.cases, reduced.variants
-    else:
+    elif dataset is not None:
         steps = case_steps(dataset.events)
         cases, paths = case_table(steps), variant_paths(steps)
         if args.scenario:
@@ -186,15 +189,35 @@ def _paths_reduced(dataset: Dataset) -> Reduced | None:
     return None if reduced is None or reduced.loops.collapsed else reduced
 
 
+def _reduced_only(args: argparse.Namespace) -> Reduced | None:
+    """The reduced tables of the folder `cx-radar reduce` wrote at ``args.path``, read
+    without loading its events (a large log need not fit in memory again): when no
+    mapping is given, the manifest matches the canonical files and the paths are the
+    events' own; None otherwise (the dataset is then loaded)."""
+    from analytics.reduce import layout
+
+    if args.mapping or not (Path(args.path) / layout.REDUCED / layout.MANIFEST).is_file():
+        return None
+    try:
+        reduced = layout.read_reduced(args.path)
+    except (layout.ReducedError, OSError, pl.exceptions.PolarsError):
+        return None  # loaded as a dataset instead, which says what is wrong
+    return None if reduced.loops.collapsed else reduced
+
+
 def _cmd_dfg(args: argparse.Namespace) -> int:
     from analytics.cases import case_steps
     from analytics.process import directly_follows
 
-    dataset = _loaded(args, "events")
-    if dataset is None:
-        return 1
-    reduced = _paths_reduced(dataset)
-    edges = reduced.dfg if reduced is not None else directly_follows(case_steps(dataset.events))
+    reduced = _reduced_only(args)
+    if reduced is None:
+        dataset = _loaded(args, "events")
+        if dataset is None:
+            return 1
+        reduced = _paths_reduced(dataset)
+        edges = reduced.dfg if reduced is not None else directly_follows(case_steps(dataset.events))
+    else:
+        edges = reduced.dfg
     if args.json:
         return _print_json(
             edges.select(

@@ -289,6 +289,10 @@ def test_a_reduced_folder_opens_as_a_dataset_with_its_tables(
     monkeypatch.setattr("analytics.cost.costed_steps", refuse)
     for command in commands:
         assert _json(capsys, *command, str(company_out)) == raw[command], command
+    # The variants and the graph need no events at all: OUT is not even loaded.
+    monkeypatch.setattr("analytics.cli.load_path", refuse)
+    for command in commands[:2]:
+        assert _json(capsys, *command, str(company_out)) == raw[command], command
 
 
 def test_case_costs_of_a_reduced_folder_are_read_from_it(company_out, small_dir, monkeypatch):
