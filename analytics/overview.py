@@ -6,8 +6,10 @@
   marked estimated when :func:`analytics.cost.cost_basis` says so.
 * **Zones**: :func:`analytics.tension.zones` found out of control; the lines shown are the
   first zone of each indicator (three slices of one problem tell less), at most three.
-* **Alerts**: :func:`analytics.escalation.to_act_on` under the default rules; the lines shown
-  are the most urgent three: severity, then money at stake, then id (a total order).
+* **Alerts**: :func:`analytics.escalation.to_act_on` under the default rules, evaluated with
+  no previous state at the data's last event (so the same data gives the same lines on any
+  day); the lines shown are the first three in :func:`analytics.escalation.rank`'s order
+  (money at stake, severity, id), the Escalations page's order.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import polars as pl
 
 from analytics.cost import case_costs, cost_basis, excess_cost
 from analytics.dataset import Dataset
-from analytics.escalation import SEVERITIES, Rules, evaluate, inputs_for
+from analytics.escalation import Rules, evaluate, inputs_for
 from analytics.measures import revenue_at_risk
 
 SHOWN = 3  # zone and alert lines on the Overview
@@ -45,20 +47,19 @@ class Leaks:
     urgent: list[dict[str, Any]]
 
 
-def leaks(dataset: Dataset, now: dt.datetime, compute: Callable[..., Any] = _direct) -> Leaks:
+def leaks(dataset: Dataset, compute: Callable[..., Any] = _direct) -> Leaks:
     """:class:`Leaks` of a dataset with events; ``compute(fn, dataset, *params)`` runs each
-    engine step (the app passes its cache); ``now`` stamps the alerts."""
+    engine step (the app passes its cache)."""
     inputs = compute(inputs_for, dataset)  # the app's cache keeps the whole, reused by pages
+    last = dataset.events["timestamp"].max()
+    now = last if isinstance(last, dt.datetime) else dt.datetime(1970, 1, 1)
     run = evaluate(Rules.default(), inputs, {}, now)
     found = (
         inputs.zones.filter(pl.col("zone"))
         if inputs.zones is not None and inputs.zones.height
         else pl.DataFrame(schema={"indicator": pl.String})
     )
-    acts = run.to_act_on
-    urgent = sorted(
-        acts, key=lambda a: (-SEVERITIES.index(a["severity"]), -a["money_at_stake"], a["id"])
-    )
+    acts = run.to_act_on  # in rank's order
     return Leaks(
         at_risk=None if inputs.scored is None else revenue_at_risk(inputs.scored),
         excess=excess_cost(compute(case_costs, dataset)),
@@ -66,5 +67,5 @@ def leaks(dataset: Dataset, now: dt.datetime, compute: Callable[..., Any] = _dir
         zone_count=found.height,
         zones=found.unique("indicator", keep="first", maintain_order=True).head(SHOWN).to_dicts(),
         alerts=len(acts),
-        urgent=urgent[:SHOWN],
+        urgent=acts[:SHOWN],
     )

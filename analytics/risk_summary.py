@@ -9,13 +9,15 @@ Money: with a churn history, revenue at risk is ``p_churn x LTV`` per customer
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
+from analytics.dataset import Dataset
 from analytics.measures import revenue_at_risk
-from analytics.risk import RiskModel, at_risk, reason_words, silent_at_risk
+from analytics.risk import RiskModel, at_risk, reason_words, silent_at_risk, train
 
 
 def money_column(model: RiskModel) -> str:
@@ -85,3 +87,20 @@ def customer_list(
         "main_reason",
         "reasons",
     )
+
+
+def _direct(fn: Callable[..., Any], dataset: Dataset, *params: object) -> Any:
+    return fn(dataset, *params)
+
+
+def at_risk_list(
+    dataset: Dataset,
+    silent_only: bool,
+    templates: tuple[tuple[str, str], ...],
+    compute: Callable[..., Any] = _direct,
+) -> pl.DataFrame:
+    """:func:`customer_list` of the dataset's risk model (``compute(train, dataset)``; the app
+    passes its cache), ``templates`` as (reason key, words) pairs: one cached list per
+    language and choice instead of wording every customer's reasons on each redraw."""
+    model = compute(train, dataset)
+    return customer_list(model, silent_only, dict(templates), dataset.events.height > 0)

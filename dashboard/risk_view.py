@@ -44,8 +44,10 @@ def csv(listed: pl.DataFrame, currency: str) -> bytes:
     return export_csv(frame, KINDS, currency=currency, labels=headers("risk.col", frame.columns))
 
 
+@st.fragment
 def customer_reasons(listed: pl.DataFrame) -> None:
-    """One listed customer's reasons in full, as a list (the table shows the strongest)."""
+    """One listed customer's reasons in full, as a list (the table shows the strongest); a
+    fragment: picking another customer redraws this part only."""
     if not listed.height:
         return
     ids = listed["customer_id"].to_list()

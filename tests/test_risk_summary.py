@@ -85,3 +85,27 @@ def test_validation_table_marks_the_model_used_in_words():
     table = validation_table(_model(), {"logistic": "Logistic regression"})
     assert table["model"].to_list() == ["Logistic regression", "gbm"]  # unnamed: as it is
     assert table["used"].to_list() == [True, False]
+
+
+def test_the_cached_list_is_the_models_list_and_knows_whether_there_are_events(small_dir):
+    """``at_risk_list`` asks ``compute`` for the model (the app's cache) and lists it as
+    :func:`customer_list` does; the silent column follows the dataset's events."""
+    from dataclasses import replace
+
+    from analytics.io import load_path
+    from analytics.risk import train
+    from analytics.risk_summary import at_risk_list
+
+    asked = []
+
+    def compute(fn, dataset, *params):
+        asked.append((fn, params))
+        return _model()
+
+    dataset = load_path(small_dir)
+    templates = (("bot_loops", "{value:.0f} bot loops"),)
+    listed = at_risk_list(dataset, False, templates, compute)
+    assert asked == [(train, ())]
+    assert listed.equals(customer_list(_model(), False, dict(templates), True))
+    quiet = replace(dataset, events=dataset.events.clear())
+    assert "silent" not in at_risk_list(quiet, False, templates, compute).columns

@@ -3,8 +3,6 @@ change against the previous period when a date range is chosen in the sidebar.""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import streamlit as st
 
 from analytics.filters import changes, period, previous, starts_before_data
@@ -103,7 +101,7 @@ with right:
 if dataset.customers is not None and dataset.events.height:
     st.subheader(t("overview.leaks"))
     with st.spinner(t("overview.computing")):
-        found = leaks(dataset, dt.datetime.now().replace(microsecond=0), compute=engine)
+        found = engine(leaks, dataset)
     a, b, c, d = st.columns(4)
     estimated = t("status_log.estimate_mark") if found.estimated else ""
     tiles.show(a, "at_risk", found.at_risk, "compact")

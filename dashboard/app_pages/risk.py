@@ -12,7 +12,7 @@ from analytics.risk import (
     revenue_at_risk_by,
     train,
 )
-from analytics.risk_summary import customer_list, figures, money_column
+from analytics.risk_summary import at_risk_list, figures, money_column
 from dashboard.auth import customer_lists, export_button
 from dashboard.chart_locale import chart_config
 from dashboard.charts import bars_figure
@@ -85,7 +85,7 @@ if model is not None:
         **{k: t(f"risk.reason.{k}") for k in REASONS},
         **{k: t(f"riskmodel.reason.{k}") for k in SNAPSHOT_REASONS},
     }
-    listed = customer_list(model, only_silent, templates, has_events)
+    listed = engine(at_risk_list, dataset, only_silent, tuple(sorted(templates.items())))
     # What fits at 1366 px: the slice chosen above and the strongest reason (the download
     # has every slice and reason); a picked customer's reasons in full below.
     hidden = ["reasons", *(s for s in slices if s in listed.columns and s != by)]
