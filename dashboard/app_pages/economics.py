@@ -35,40 +35,48 @@ else:
     missing = "no_customers" if dataset.customers is None else "short"
     st.info(t(f"economics.examples_{missing}"))
 
-inputs, results = st.columns([1.3, 2], gap="large")
-with inputs, st.container(border=True):
-    scenario = view.scenario_inputs(data, dataset, mission, measured)
-loss = silent_churn_loss(scenario)
-with results:
-    st.subheader(t("economics.loss"))
-    view.loss_tiles(scenario, loss, currency)
-    view.definitions(scenario, loss, currency)
-    view.projection(loss)
-    if data is not None:
-        view.observed(data)
-    if data is not None and data.silent_share is not None:
-        st.subheader(t("economics.silent"))
-        share = percent(data.silent_share, 0)
-        st.markdown(t("economics.silent_value", share=share, n=number(data.churned)))
 
-st.divider()
-left, right = st.columns(2, gap="large")
-with left:
-    view.retention_tiles(scenario, currency)
-with right:
-    st.subheader(t("economics.tornado"))
-    st.caption(t("economics.tornado_explain"))
-    sensitivity = tornado(scenario, sensitivity_ranges(scenario))
-    names = {n: t(f"economics.{n}") for n in sensitivity["input"]}
-    st.plotly_chart(tornado_figure(sensitivity, names), width="stretch", config=chart_config())
+@st.fragment
+def what_if() -> None:
+    """The inputs and everything computed from them: a changed input redraws this part
+    only (the sidebar and the data are as they were)."""
+    inputs, results = st.columns([1.3, 2], gap="large")
+    with inputs, st.container(border=True):
+        scenario = view.scenario_inputs(data, dataset, mission, measured)
+    loss = silent_churn_loss(scenario)
+    with results:
+        st.subheader(t("economics.loss"))
+        view.loss_tiles(scenario, loss, currency)
+        view.definitions(scenario, loss, currency)
+        view.projection(loss)
+        if data is not None:
+            view.observed(data)
+        if data is not None and data.silent_share is not None:
+            st.subheader(t("economics.silent"))
+            share = percent(data.silent_share, 0)
+            st.markdown(t("economics.silent_value", share=share, n=number(data.churned)))
 
-st.divider()
-st.subheader(t("economics.initiative"))
-left, right = st.columns(2, gap="large")
-with left:
-    initiative = view.initiative_inputs(scenario, data, dataset)
-with right:
-    view.initiative_results(initiative, scenario.churn_to - scenario.churn_from, currency)
+    st.divider()
+    left, right = st.columns(2, gap="large")
+    with left:
+        view.retention_tiles(scenario, currency)
+    with right:
+        st.subheader(t("economics.tornado"))
+        st.caption(t("economics.tornado_explain"))
+        sensitivity = tornado(scenario, sensitivity_ranges(scenario))
+        names = {n: t(f"economics.{n}") for n in sensitivity["input"]}
+        st.plotly_chart(tornado_figure(sensitivity, names), width="stretch", config=chart_config())
 
-view.formulas()
-view.downloads(scenario, loss, sensitivity, currency)
+    st.divider()
+    st.subheader(t("economics.initiative"))
+    left, right = st.columns(2, gap="large")
+    with left:
+        initiative = view.initiative_inputs(scenario, data, dataset)
+    with right:
+        view.initiative_results(initiative, scenario.churn_to - scenario.churn_from, currency)
+
+    view.formulas()
+    view.downloads(scenario, loss, sensitivity, currency)
+
+
+what_if()

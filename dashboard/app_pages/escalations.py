@@ -98,10 +98,14 @@ with st.expander(t("alerts.by_owner")):
     per_owner = tr_columns(by_owner(shown), "owner")
     show(per_owner, kinds, currency=currency, labels=owner_labels)  # type: ignore[arg-type]
 
-st.subheader(t("esc.drill"))
-if not shown:
-    st.info(t("esc.none"))
-else:
+
+@st.fragment
+def drill() -> None:
+    """One alert in full: a pick redraws this part only."""
+    st.subheader(t("esc.drill"))
+    if not shown:
+        st.info(t("esc.none"))
+        return
     ids = [x["id"] for x in shown]
     pick = st.selectbox(
         t("alerts.pick"),
@@ -110,6 +114,9 @@ else:
         key="esc_pick",
     )
     card(by_id[pick], titles[pick], inputs, currency)
+
+
+drill()
 
 acknowledgements(view, {i: titles[i] for i, a in by_id.items() if a["rule"] != "digest"})
 delivery_log(view)

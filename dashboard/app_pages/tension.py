@@ -44,6 +44,46 @@ def change(z: dict) -> str:
     return t("risk.from_none") if rel is None else ("+" if rel > 0 else "") + percent(rel, 0)
 
 
+@st.fragment
+def zone_chart(found: pl.DataFrame, slices: dict[str, str], frequency: dict[str, str]) -> None:
+    """One zone's control chart: a pick redraws this part only."""
+    names = [
+        f"{slices[r['slice']]} {r['value']} · {t('risk.indicator.' + r['indicator'])} · "
+        f"{frequency[r['frequency']]}"
+        for r in found.iter_rows(named=True)
+    ]
+    pick = st.selectbox(t("risk.zone_pick"), range(len(names)), format_func=names.__getitem__)
+    z = found.row(pick, named=True)
+    st.plotly_chart(
+        control_chart(
+            z["week"],
+            z["x"],
+            z["ewma"],
+            z["upper"],
+            z["lower"],
+            {
+                "value": t("risk.daily_value" if z["frequency"] == "day" else "risk.weekly"),
+                "limits": t("risk.limits"),
+                "started": t("risk.started_at", date=z["started"]),
+            },
+            z["started"],
+        ),
+        width="stretch",
+        config=chart_config(),
+    )
+    st.caption(
+        t(
+            "risk.zone_stats",
+            start=z["baseline_start"],
+            end=z["baseline_end"],
+            change=change(z),
+            first=z["first_alarm"],
+            p=general(z["p_value"], ".1e"),
+            slope=general(z["sen_slope"]),
+        )
+    )
+
+
 if found.height == 0:
     st.info(t("risk.no_zones"))
 else:
@@ -90,41 +130,7 @@ else:
             "revenue_exposed": number_column(t("risk.exposed")),
         },
     )
-    names = [
-        f"{slices[r['slice']]} {r['value']} · {t('risk.indicator.' + r['indicator'])} · "
-        f"{frequency[r['frequency']]}"
-        for r in found.iter_rows(named=True)
-    ]
-    pick = st.selectbox(t("risk.zone_pick"), range(len(names)), format_func=names.__getitem__)
-    z = found.row(pick, named=True)
-    st.plotly_chart(
-        control_chart(
-            z["week"],
-            z["x"],
-            z["ewma"],
-            z["upper"],
-            z["lower"],
-            {
-                "value": t("risk.daily_value" if z["frequency"] == "day" else "risk.weekly"),
-                "limits": t("risk.limits"),
-                "started": t("risk.started_at", date=z["started"]),
-            },
-            z["started"],
-        ),
-        width="stretch",
-        config=chart_config(),
-    )
-    st.caption(
-        t(
-            "risk.zone_stats",
-            start=z["baseline_start"],
-            end=z["baseline_end"],
-            change=change(z),
-            first=z["first_alarm"],
-            p=general(z["p_value"], ".1e"),
-            slope=general(z["sen_slope"]),
-        )
-    )
+    zone_chart(found, slices, frequency)
 
 if not has(dataset, "events"):
     st.stop()  # the operational gaps read the events

@@ -38,50 +38,61 @@ st.caption(t("workshop.intro"))
 if "story_step" not in st.session_state:
     asked = st.query_params.get("step")
     st.session_state["story_step"] = asked if asked in STEPS else STEPS[0]
-back, pick, forward = st.columns([1, 5, 1], vertical_alignment="bottom")
-key = pick.selectbox(t("workshop.step"), STEPS, format_func=titles.__getitem__, key="story_step")
-st.query_params["step"] = key
-back.button(
-    t("workshop.previous"),
-    on_click=_move,
-    args=(-1,),
-    disabled=key == STEPS[0],
-    icon=":material/arrow_back:",
-    width="stretch",
-)
-forward.button(
-    t("workshop.next"),
-    on_click=_move,
-    args=(1,),
-    disabled=key == STEPS[-1],
-    icon=":material/arrow_forward:",
-    width="stretch",
-)
 
-with st.spinner(t("workshop.computing")):
-    step = engine(_step, dataset, key)
-said = story_view.words(step, currency)
-st.subheader(said.title)
-if said.skipped:
-    st.info(said.skipped)
-else:
-    st.markdown(said.headline)
-    st.page_link(
-        f"app_pages/{step.page}.py",
-        label=story_view.link_label(step),
-        query_params=step.params or None,
-        icon=":material/open_in_new:",
+
+@st.fragment
+def story() -> None:
+    """The step picked and what to say about it: moving through the story redraws this
+    part only."""
+    back, pick, forward = st.columns([1, 5, 1], vertical_alignment="bottom")
+    key = pick.selectbox(
+        t("workshop.step"), STEPS, format_func=titles.__getitem__, key="story_step"
     )
-    chart, notes = st.columns([3, 2], gap="large")
-    figure = story_view.figure(step)
-    if figure is not None:
-        chart.plotly_chart(figure, width="stretch", config=chart_config())
-    with notes.container(border=True):
-        st.markdown(f"**{t('workshop.notes')}**")
-        for label, text in said.notes:
-            st.markdown(f"**{label}**  \n{text}")
-with st.expander(t("workshop.all_steps")):
-    st.markdown("\n".join(f"{titles[k]}" + ("  ←" if k == key else "") for k in STEPS))
+    st.query_params["step"] = key
+    back.button(
+        t("workshop.previous"),
+        on_click=_move,
+        args=(-1,),
+        disabled=key == STEPS[0],
+        icon=":material/arrow_back:",
+        width="stretch",
+    )
+    forward.button(
+        t("workshop.next"),
+        on_click=_move,
+        args=(1,),
+        disabled=key == STEPS[-1],
+        icon=":material/arrow_forward:",
+        width="stretch",
+    )
+
+    with st.spinner(t("workshop.computing")):
+        step = engine(_step, dataset, key)
+    said = story_view.words(step, currency)
+    st.subheader(said.title)
+    if said.skipped:
+        st.info(said.skipped)
+    else:
+        st.markdown(said.headline)
+        st.page_link(
+            f"app_pages/{step.page}.py",
+            label=story_view.link_label(step),
+            query_params=step.params or None,
+            icon=":material/open_in_new:",
+        )
+        chart, notes = st.columns([3, 2], gap="large")
+        figure = story_view.figure(step)
+        if figure is not None:
+            chart.plotly_chart(figure, width="stretch", config=chart_config())
+        with notes.container(border=True):
+            st.markdown(f"**{t('workshop.notes')}**")
+            for label, text in said.notes:
+                st.markdown(f"**{label}**  \n{text}")
+    with st.expander(t("workshop.all_steps")):
+        st.markdown("\n".join(f"{titles[k]}" + ("  ←" if k == key else "") for k in STEPS))
+
+
+story()
 
 st.subheader(t("workshop.pack"))
 st.caption(t("workshop.pack_intro"))
