@@ -109,29 +109,31 @@ def _change_a_widget(page: Page) -> tuple[str, float] | None:
     """Change the first usable widget of the page's main area; (its kind, the
     ``performance.now()`` of the action), or None when the page has none."""
     main = page.get_by_test_id("stMain")
-    select = main.get_by_test_id("stSelectbox")
+    # Visible ones only: a select box in a closed expander cannot be used.
+    select = main.get_by_test_id("stSelectbox").filter(visible=True)
     if select.count():
         select.first.get_by_role("combobox").click(timeout=ACT_MS)
-        options = page.get_by_role("option")
-        options.first.wait_for(timeout=ACT_MS)
-        if options.count() > 1:
+        page.get_by_role("option").first.wait_for(timeout=ACT_MS)
+        # Another value than the one shown: choosing the same one runs nothing.
+        others = page.get_by_role("option").and_(page.locator('[aria-selected="false"]'))
+        if others.count():
             started = page.evaluate("performance.now()")
-            options.nth(1).click(timeout=ACT_MS)
+            others.first.click(timeout=ACT_MS)
             return "select box", started
         page.keyboard.press("Escape")
-    slider = main.get_by_role("slider")
+    slider = main.get_by_role("slider").filter(visible=True)
     if slider.count():
         slider.first.focus(timeout=ACT_MS)
         started = page.evaluate("performance.now()")
         slider.first.press("ArrowRight", timeout=ACT_MS)
         return "slider", started
-    step_up = main.get_by_test_id("stNumberInputStepUp")
+    step_up = main.get_by_test_id("stNumberInputStepUp").filter(visible=True)
     if step_up.count():
         started = page.evaluate("performance.now()")
         step_up.first.click(timeout=ACT_MS)
         return "number input", started
     for kind, test_id in (("toggle", "stCheckbox"), ("radio", "stRadio")):
-        found = main.get_by_test_id(test_id)
+        found = main.get_by_test_id(test_id).filter(visible=True)
         if found.count():
             target = found.first.locator("label").last
             started = page.evaluate("performance.now()")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 import polars as pl
+import streamlit as st
 
 from analytics.process_layout import MapLayout
 from dashboard.charts import BLUE, GREY, ORANGE, RED
@@ -12,6 +13,22 @@ PAD_PX = 24
 FONT_PX = 12
 LOOP_FONT_PX = 10
 INK = "#18181B"
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def cached_figure(
+    key: tuple[object, ...],
+    _layout: MapLayout,
+    _edges: pl.DataFrame,
+    _manual: frozenset[str],
+    _standard: frozenset[tuple[str, str]],
+    _words: tuple[tuple[str, str], ...],
+) -> go.Figure:
+    """:func:`process_map_figure`, built once per ``key`` (the dataset's content hash and
+    every choice the map depends on, the language included): plotly's validation of a
+    map's shapes and annotations takes a few hundred milliseconds a time. Never mutated."""
+    del key
+    return process_map_figure(_layout, _edges, set(_manual), set(_standard), dict(_words))
 
 
 def process_map_figure(

@@ -14,7 +14,7 @@ from dashboard.chart_locale import chart_config
 from dashboard.fmt import count_column, number, number_column, percent, share_column
 from dashboard.i18n import t
 from dashboard.needs import require
-from dashboard.process_map import process_map_figure
+from dashboard.process_map import cached_figure
 from dashboard.state import current_dataset, engine, engine_using
 
 dataset = current_dataset()
@@ -88,9 +88,13 @@ manual_here = engine(manual_steps, dataset).filter(
     pl.col("scenario") == scenario if scenario else True
 )
 if edges.height:
-    words = {k: t(f"process.{k}") for k in ("transitions", "cases", "median", "minutes")}
-    edge_set = standard_edges(standard["path"])
-    figure = process_map_figure(layout, edges, set(manual_here["activity"]), edge_set, words)
+    words = tuple((k, t(f"process.{k}")) for k in ("transitions", "cases", "median", "minutes"))
+    edge_set, manual = (
+        frozenset(standard_edges(standard["path"])),
+        frozenset(manual_here["activity"]),
+    )
+    choice = (dataset.content_hash, views.loops.collapsed, closing, scenario, shown, picked, words)
+    figure = cached_figure(choice, layout, edges, manual, edge_set, words)
     st.plotly_chart(figure, width="content", key="process_map", config=chart_config())
 
 # One set of column headers for every table below (each shows the columns it has).
