@@ -30,10 +30,10 @@ import polars as pl
 from analytics.cases import (
     SELF_LOOP_SHARE,
     Loops,
-    attach,
     case_bounds,
     case_steps,
     case_table,
+    fetch,
     self_loops,
     text_codes,
 )
@@ -141,6 +141,10 @@ REOPEN_DAYS = 14
 CLOSING_STATES = ("resolved", "closed", "решено", "закрыто", "выполнено")
 
 
+# Bits of the flag word costed_steps packs per event: the human channels, then these.
+CONTACT_BIT, MEETING_BIT, MANUAL_BIT = (1 << (len(HUMAN_CHANNELS) + i) for i in range(3))
+
+
 def costed_steps(dataset: Dataset, steps: pl.DataFrame | None = None) -> pl.DataFrame:
     """:func:`analytics.cases.case_steps` (computed when not given) with what costing
     needs, in step order: ``event_cost``, ``contact``, ``human_channel`` (one bit per
@@ -152,45 +156,57 @@ def costed_steps(dataset: Dataset, steps: pl.DataFrame | None = None) -> pl.Data
     Whatever depends on the channel alone is worked out once per distinct channel and
     looked up by a channel code: the text of 10 M channels is read once, not four times.
     Rows the mapping marks as contacts or not (``is_contact``) override their channel's
-    verdict, and their per-contact cost with it.
+    verdict, and their per-contact cost with it. The cost and the flags (packed into one
+    16-bit word) are worked out in the events' own row order and gathered into step
+    order once: three random gathers at 10 M events instead of one per column.
     """
     steps = case_steps(dataset.events) if steps is None else steps
     events = dataset.events
     codes, names = text_codes(events["channel"], events["channel"].hash().to_numpy())
     bits = [1 << i for i in range(len(HUMAN_CHANNELS))]
+    meeting = (pl.col("channel") == "meeting").fill_null(False)
     per_channel = pl.DataFrame({"channel": [*names, None]}, schema={"channel": pl.String}).select(
         **channel_terms(dataset.settings),
-        contact=is_contact(),
-        meeting=(pl.col("channel") == "meeting").fill_null(False),
-        human_channel=pl.col("channel")
-        .replace_strict(HUMAN_CHANNELS, bits, default=0, return_dtype=pl.UInt8)
-        .fill_null(0),
+        flags=pl.col("channel")
+        .replace_strict(HUMAN_CHANNELS, bits, default=0, return_dtype=pl.UInt16)
+        .fill_null(0)
+        | pl.when(is_contact()).then(CONTACT_BIT).otherwise(0)
+        | pl.when(meeting).then(MEETING_BIT).otherwise(0),
     )
-    channel = np.take(codes, steps["row"].to_numpy())
-    looked_up = pl.DataFrame(
-        {name: np.take(per_channel[name].to_numpy(), channel) for name in per_channel.columns}
-    )
+    looked_up = {name: np.take(per_channel[name].to_numpy(), codes) for name in per_channel.columns}
+    per_event = events.hstack(pl.DataFrame(looked_up).rename(lambda c: f"_{c}"))
+    terms = {"rate": pl.col("_rate"), "fixed": pl.col("_fixed")}
+    flags = pl.col("_flags") | pl.when(pl.col("is_manual")).then(MANUAL_BIT).otherwise(0)
+    if _has_values(events, "is_contact"):
+        contact = pl.coalesce("is_contact", pl.col("_flags") & CONTACT_BIT != 0)
+        terms["fixed"] = _fixed(dataset.settings, contact, pl.col("_flags") & MEETING_BIT != 0)
+        flags = (flags & (0xFFFF ^ CONTACT_BIT)) | pl.when(contact).then(CONTACT_BIT).otherwise(0)
+    if not _has_values(events, "cost"):
+        per_event = per_event.with_columns(pl.lit(None, dtype=pl.Float64).alias("cost"))
     resource = pl.col("resource")
-    fetched = [
-        pl.col("handle_s", "is_manual"),
-        pl.when(resource.is_not_null()).then(resource.hash()).otherwise(0).alias("resource_key"),
-    ]
-    # Most exports have none of these columns: they are fetched only when they say something.
-    optional = [c for c in ("cost", "reopen_count", "is_contact") if _has_values(events, c)]
-    fetched.append(pl.col(optional))
-    costed = attach(steps.hstack(looked_up), events, fetched)
-    if "cost" not in costed.columns:
-        costed = costed.with_columns(pl.lit(None, dtype=pl.Float64).alias("cost"))
-    if "is_contact" in costed.columns:
-        contact = pl.coalesce("is_contact", "contact")
-        costed = costed.with_columns(
-            contact.alias("contact"),
-            _fixed(dataset.settings, contact, pl.col("meeting")).alias("fixed"),
-        ).drop("is_contact")
-    terms = {"rate": pl.col("rate"), "fixed": pl.col("fixed")}
-    return costed.with_columns(
-        event_cost(dataset.settings, terms), pl.col("is_manual").fill_null(False).alias("manual")
-    ).drop("rate", "fixed", "handle_s", "is_manual", "cost")
+    resource_key = pl.when(resource.is_not_null()).then(resource.hash()).otherwise(0)
+    # Most exports have no reopen counter: it is fetched only when it says something.
+    counter = ["reopen_count"] if _has_values(events, "reopen_count") else []
+    fetched = fetch(
+        per_event,
+        [
+            flags.cast(pl.UInt16).alias("flags"),
+            resource_key.alias("resource_key"),
+            pl.col(counter),
+            event_cost(dataset.settings, terms),
+        ],
+        steps["row"],
+    )
+    word = fetched["flags"].to_numpy()
+    return steps.hstack(
+        [
+            pl.Series("contact", word & CONTACT_BIT != 0),
+            pl.Series("meeting", word & MEETING_BIT != 0),
+            pl.Series("human_channel", (word & (CONTACT_BIT - 1)).astype(np.uint8)),
+            *fetched.drop("flags"),
+            pl.Series("manual", word & MANUAL_BIT != 0),
+        ]
+    )
 
 
 def _has_values(events: pl.DataFrame, column: str) -> bool:
@@ -373,14 +389,18 @@ def case_costs(
     )
     # Reopened: the previous case of the same customer and scenario, by start (then by
     # case_id, as every engine orders them), ended at most REOPEN_DAYS before this one
-    # started. The long ids are sorted on only when two such cases start together.
-    who = pl.col("customer_id").hash() ^ pl.col("scenario").hash(1)
-    ordered = cases.select(pl.arg_sort_by(who, "start").alias("at"))["at"]
-    chain = cases.select(who.alias("who"), "start", "end")[ordered]
+    # started. The long ids are hashed once, and sorted on only when two such cases start
+    # together.
+    spans = cases.select(
+        (pl.col("customer_id").hash() ^ pl.col("scenario").hash(1)).alias("who"), "start", "end"
+    )
+    ordered = spans.select(pl.arg_sort_by("who", "start").alias("at"))["at"]
+    chain = spans[ordered]
     same = [pl.col(c) == pl.col(c).shift(1) for c in ("who", "start")]
     if chain.select(pl.all_horizontal(same).any()).item():
-        ordered = cases.select(pl.arg_sort_by(who, "start", "case_id").alias("at"))["at"]
-        chain = cases.select(who.alias("who"), "start", "end")[ordered]
+        tied = spans.hstack([cases["case_id"]])
+        ordered = tied.select(pl.arg_sort_by("who", "start", "case_id").alias("at"))["at"]
+        chain = spans[ordered]
     again = (
         (chain["who"] == chain["who"].shift(1))
         & (chain["start"] - chain["end"].shift(1) <= dt.timedelta(days=REOPEN_DAYS))

@@ -256,13 +256,13 @@ def _orders(events: Path, folder: Path) -> dict[str, Path]:
         ("CUST-" + pl.col("customer_id") + "-7700-RU").alias("customer_id"),
     )
     shapes = {
-        "time order": frame.sort("timestamp", maintain_order=True),
-        "case order": frame.sort("case_id", "timestamp", maintain_order=True),
-        "shuffled": frame.sample(fraction=1.0, shuffle=True, seed=18),
+        "time order": lambda: frame.sort("timestamp", maintain_order=True),
+        "case order": lambda: frame.sort("case_id", "timestamp", maintain_order=True),
+        "shuffled": lambda: frame.sample(fraction=1.0, shuffle=True, seed=18),
     }
-    for name, shaped in shapes.items():
+    for name, shaped in shapes.items():  # one copy of the frame at a time: 2 GB each
         paths[name].mkdir(parents=True, exist_ok=True)
-        shaped.write_parquet(paths[name] / "events.parquet")
+        shaped().write_parquet(paths[name] / "events.parquet")
     return paths
 
 

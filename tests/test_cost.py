@@ -6,6 +6,7 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 from analytics.cost import (
     TAGS,
@@ -15,6 +16,7 @@ from analytics.cost import (
     closing_states,
     cost_basis,
     cost_view,
+    costed_steps,
     customer_costs,
     event_cost,
     excess_cost,
@@ -26,7 +28,7 @@ from analytics.cost import (
     whale,
 )
 from analytics.io import load_path, load_sources, read_uploads
-from analytics.kpi import classic_metrics
+from analytics.kpi import classic_metrics, is_contact
 from analytics.mapping import Mapping
 from analytics.schema import Settings
 from tests.conftest import SAMPLE_DIR
@@ -450,3 +452,49 @@ def test_of_two_cases_opened_together_the_later_case_id_is_the_return():
             dataset = load_sources(read_uploads([("log.csv", csv.encode())]))
             flags = dict(case_costs(dataset).select("case_id", "repeat_return").iter_rows())
             assert flags == {min(ids): False, max(ids): True}, ids
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from("AB"),
+            st.sampled_from(["phone", "chat", "meeting", "internal", "bot", "pigeon", ""]),
+            st.sampled_from(["", "30", "125.5"]),
+            st.sampled_from(["yes", "no", ""]),  # is_manual
+            st.sampled_from(["yes", "no", ""]),  # is_contact
+            st.sampled_from(["", "", "99"]),  # explicit cost
+            st.sampled_from(["", "r1", "r2"]),
+        ),
+        min_size=1,
+        max_size=25,
+    ),
+    st.booleans(),
+)
+def test_costed_steps_are_the_per_event_expressions_in_step_order(rows, marked):
+    # costed_steps packs the flags into one word per event and gathers it into step order;
+    # each column must be the plain expression on the event the step refers to.
+    header = "case_id,customer_id,timestamp,activity,channel,handle_s,is_manual,cost,resource"
+    lines = [header + (",is_contact" if marked else "")]
+    for i, (case, channel, handle, manual, contact, cost, resource) in enumerate(rows):
+        line = f"{case},c{case},2024-01-01 10:{59 - i:02d},step,{channel},{handle},{manual},{cost}"
+        lines.append(f"{line},{resource}" + (f",{contact}" if marked else ""))
+    dataset = load_sources(read_uploads([("log.csv", "\n".join(lines).encode())]))
+    events = dataset.events
+    costed = costed_steps(dataset)
+    human = {"phone": 1, "chat": 2, "meeting": 32}  # bits of HUMAN_CHANNELS
+    expected = events.select(
+        event_cost(dataset.settings).alias("event_cost"),
+        is_contact().alias("contact"),
+        (pl.col("channel") == "meeting").fill_null(False).alias("meeting"),
+        pl.col("is_manual").fill_null(False).alias("manual"),
+        pl.col("channel")
+        .replace_strict(human, default=0, return_dtype=pl.UInt8)
+        .fill_null(0)
+        .alias("human_channel"),
+        pl.when(pl.col("resource").is_not_null())  # 0: no resource
+        .then(pl.col("resource").hash())
+        .otherwise(0)
+        .alias("resource_key"),
+    )[costed["row"]]
+    assert_frame_equal(costed.select(expected.columns), expected, check_exact=True)
