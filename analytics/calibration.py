@@ -41,7 +41,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 from scipy.special import betaln
-from scipy.stats import binom
 
 from analytics.dataset import Dataset
 from analytics.sla import (
@@ -119,6 +118,8 @@ class Curve:
         below = np.ceil(goal * n - 1e-9).astype(np.int64) - 1  # in target <= this: breach
         m = np.clip(mean, 1e-4, 1 - 1e-4)
         if self.rho <= 1e-9:
+            from scipy.stats import binom  # here: SciPy's stats take seconds to import
+
             p = binom.cdf(below, np.maximum(n, 1), m)
         else:
             shape = (1 - self.rho) / self.rho

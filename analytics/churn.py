@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import polars as pl
-from statsmodels.stats.proportion import proportion_confint
 
 from analytics.dataset import Dataset
+
+
+def wilson(count: Any, nobs: Any, alpha: float = 0.05) -> tuple[Any, Any]:
+    """Wilson score intervals of ``count`` successes in ``nobs`` (numbers or arrays):
+    statsmodels ``proportion_confint``, imported here, as it takes seconds to import and
+    most pages never need it."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    return proportion_confint(count, nobs, alpha=alpha, method="wilson")
 
 
 def active_at(month: pl.Expr) -> pl.Expr:
@@ -104,12 +113,7 @@ def monthly_churn(
         .filter(pl.col("active_at_start") > 0)
         .sort("month", *keys)
     )
-    low, high = proportion_confint(
-        table["churned"].to_numpy(),
-        table["active_at_start"].to_numpy(),
-        alpha=alpha,
-        method="wilson",
-    )
+    low, high = wilson(table["churned"].to_numpy(), table["active_at_start"].to_numpy(), alpha)
     return table.with_columns(
         (pl.col("churned") / pl.col("active_at_start")).alias("churn_rate"),
         pl.Series("low", low),
@@ -202,9 +206,7 @@ def churn_by_nps(
         return table.with_columns(
             *(pl.lit(None, pl.Float64).alias(c) for c in ("rate", "monthly", "low", "high"))
         )
-    low, high = proportion_confint(
-        table["left"].to_numpy(), table["answers"].to_numpy(), alpha=alpha, method="wilson"
-    )
+    low, high = wilson(table["left"].to_numpy(), table["answers"].to_numpy(), alpha)
     to_month = 30.4 / horizon_days
 
     def monthly(p: pl.Expr) -> pl.Expr:

@@ -22,10 +22,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
-from scipy.stats import norm
-from statsmodels.stats.proportion import proportion_confint
 
-from analytics.churn import churn_by_nps, dataset_churn, silent_churn_share
+from analytics.churn import churn_by_nps, dataset_churn, silent_churn_share, wilson
 from analytics.cost import monthly_cost_to_serve
 from analytics.dataset import Dataset
 from analytics.kpi import nps
@@ -230,6 +228,8 @@ def evaluate(i: Initiative) -> InitiativeResult:
     net = value - i.monthly_cost
     break_even = (i.monthly_cost + i.upfront / i.horizon_months) / unit if unit else math.inf
     if i.reduction_se > 0:
+        from scipy.stats import norm  # here: SciPy's stats take seconds to import
+
         probability = float(norm.sf(break_even, loc=i.churn_reduction, scale=i.reduction_se))
     else:
         probability = float(i.churn_reduction > break_even)
@@ -295,6 +295,8 @@ def nps_minimum_detectable_change(
     """Smallest NPS change (points) a comparison of two periods of ``answers`` each can
     tell from noise: ``z x sqrt(2) x SE``, ``SE = 100 x sqrt((p + d - (p - d)^2) / n)``."""
     se = 100 * math.sqrt((promoters + detractors - (promoters - detractors) ** 2) / answers)
+    from scipy.stats import norm  # here: SciPy's stats take seconds to import
+
     return float(norm.ppf(0.5 + confidence / 2) * math.sqrt(2) * se)
 
 
@@ -464,9 +466,7 @@ def loss_interval(s: ChurnScenario, alpha: float = 0.05) -> tuple[float, float]:
     """
     if s.customers <= 0:
         return 0.0, 0.0
-    low, high = proportion_confint(
-        s.customers * s.churn_to, s.customers, alpha=alpha, method="wilson"
-    )
+    low, high = wilson(s.customers * s.churn_to, s.customers, alpha)
     return (
         max(0.0, s.customers * (low - s.churn_from) * s.ltv),
         max(0.0, s.customers * (high - s.churn_from) * s.ltv),
@@ -482,9 +482,7 @@ def sensitivity_ranges(s: ChurnScenario, alpha: float = 0.05) -> dict[str, tuple
     }
     if s.customers > 0:
         for name in ("churn_from", "churn_to"):
-            low, high = proportion_confint(
-                s.customers * getattr(s, name), s.customers, alpha=alpha, method="wilson"
-            )
+            low, high = wilson(s.customers * getattr(s, name), s.customers, alpha)
             ranges[name] = (float(low), float(high))
     return ranges
 

@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
-from scipy.stats import norm
 
 if TYPE_CHECKING:
     from analytics.calibration import Calibration
@@ -542,6 +541,8 @@ def _queue_breach(
         limit = bisect_calls(level, goal, hi)
         with np.errstate(divide="ignore", invalid="ignore"):
             z = np.where(sd > 0, (limit - mean) / np.where(sd > 0, sd, 1.0), np.inf)
+        from scipy.stats import norm  # here: SciPy's stats take seconds to import
+
         p = np.where(sd > 0, norm.sf(z), (mean > limit).astype(float))
         needed = agents_for(lambda n: level(mean, n), np.full(mean.shape, goal), a)
     else:

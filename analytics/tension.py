@@ -61,7 +61,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from scipy.stats import kendalltau, theilslopes
 
 from analytics.cost import case_costs, tag_costs
 from analytics.dataset import Dataset
@@ -277,6 +276,8 @@ def mann_kendall(values: np.ndarray) -> tuple[float, float, float]:
     t = np.arange(len(x))
     if len(x) < 3 or np.ptp(x) == 0:
         return 0.0, 1.0, 0.0
+    from scipy.stats import kendalltau, theilslopes  # here: slow to import
+
     tau, p = kendalltau(t, x)
     slope = theilslopes(x, t)[0]
     return float(tau), float(p), float(slope)

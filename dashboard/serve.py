@@ -41,14 +41,14 @@ def modules() -> list[str]:
 
 
 def preload() -> None:
-    """Import :func:`modules` and read the built-in dataset into the app's memory cache.
+    """Read the built-in dataset into the app's memory cache, then import :func:`modules`.
     Best effort: a failure is logged and left for the page to meet and report."""
     try:
-        for name in modules():
-            importlib.import_module(name)
         from dashboard import state
 
-        state.preload_sample()
+        state.preload_sample()  # first: the Overview needs it, and its imports are light
+        for name in modules():
+            importlib.import_module(name)
     except Exception:
         _log.exception("preloading the app failed; pages will load what they need")
 
