@@ -1,0 +1,65 @@
+"""The launcher (dashboard/serve.py): what it preloads, and what the Overview's first visit
+must not have to import."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from dashboard import serve
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _python(code: str, **env: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_it_preloads_the_engine_and_app_modules_but_no_script():
+    names = serve.modules()
+    assert {"analytics.escalation", "analytics.risk", "dashboard.state", "dashboard.charts"} <= set(
+        names
+    )
+    assert not [n for n in names if n == "dashboard.app" or n.startswith("dashboard.app_pages")]
+    assert not [n for n in names if n.startswith(("analytics.reduce", "analytics.cli"))]
+
+
+def test_preloading_imports_every_module_and_reads_the_sample(small_dir):
+    code = (
+        "import json, sys; from dashboard import serve, state; serve.preload(); "
+        "missing = [m for m in serve.modules() if m not in sys.modules]; "
+        "scripts = [m for m in sys.modules if m == 'dashboard.app' or "
+        "m.startswith('dashboard.app_pages.')]; "
+        "rows = state._sample(str(state.sample_dir())).events.height; "
+        "print(json.dumps([missing, scripts, rows]))"
+    )
+    missing, scripts, rows = json.loads(_python(code, CX_RADAR_DATA=str(small_dir)))
+    assert (missing, scripts) == ([], [])
+    from analytics.io import load_path
+
+    assert rows == load_path(small_dir).events.height
+
+
+def test_the_overviews_modules_leave_the_heavy_libraries_unloaded():
+    """What the router and the Overview import at the top: SciPy's stats, statsmodels and
+    scikit-learn come only with the pages (or cached results) that need them."""
+    code = (
+        "import json, sys; import dashboard.state, dashboard.auth, dashboard.filters, "
+        "dashboard.headline, dashboard.charts, dashboard.chart_locale, analytics.kpi, "
+        "analytics.overview, analytics.filters, analytics.measures; "
+        "print(json.dumps(sorted({m.split('.')[0] + '.' + m.split('.')[1] if m.startswith('scipy.') "
+        "else m.split('.')[0] for m in sys.modules} & {'scipy.stats', 'statsmodels', 'sklearn'})))"
+    )
+    assert json.loads(_python(code)) == []
