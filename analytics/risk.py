@@ -28,10 +28,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
-from sklearn.pipeline import Pipeline
 
 from analytics.churn import loud_customers, ltv_churn_rate
 from analytics.cost import case_costs
@@ -58,6 +58,9 @@ from analytics.risk_model import (
 )
 from analytics.risk_snapshot import FOLDS, fit_snapshot
 from analytics.risk_snapshot import REASONS as SNAPSHOT_REASONS
+
+if TYPE_CHECKING:  # scikit-learn is imported where a model is fitted (analytics.risk_model)
+    from sklearn.pipeline import Pipeline
 
 MIN_CHURNERS = 200
 TIME_SLICES = ("segment", "region", "scenario", "channel")

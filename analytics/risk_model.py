@@ -22,19 +22,18 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import polars as pl
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
+
+# scikit-learn (and pandas) are imported where a model is built, fitted or read: several
+# seconds at start that a page or a dataset load not fitting a model should not pay.
+if TYPE_CHECKING:
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
 
 BASELINE = "logistic"
 CHALLENGER = "gbm"
@@ -77,6 +76,11 @@ def pipelines(
     inside ``CalibratedClassifierCV(method="sigmoid", cv=calibration_cv, ensemble=False)``:
     fitted on all rows, its scores mapped to probabilities by a sigmoid fitted on its
     out-of-fold scores."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
     classifiers = {
         BASELINE: LogisticRegression(C=0.5, max_iter=5000),
         # Early stopping on a seeded 10 % holdout: fewer trees where more would overfit.
@@ -102,6 +106,11 @@ def pipelines(
 
 
 def _prep(numeric: Sequence[str], categorical: Sequence[str]) -> ColumnTransformer:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
     parts: list[tuple[str, object, list[str]]] = []
     if numeric:
         numbers = Pipeline(
@@ -143,6 +152,8 @@ class Validation:
 
 def validate(name: str, y: np.ndarray, p: np.ndarray) -> Validation:
     """Score probabilities ``p`` against outcomes ``y`` (scikit-learn's metrics)."""
+    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
     top = p >= np.quantile(p, 1 - TOP_SHARE)
     rate = y.mean()
     return Validation(
@@ -169,6 +180,9 @@ def coefficients(pipeline: Pipeline | None) -> pl.DataFrame | None:
     read against the others); ``odds_ratio`` is its exp. None for another model."""
     if pipeline is None:
         return None
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.linear_model import LogisticRegression
+
     model = pipeline["model"]
     if isinstance(model, CalibratedClassifierCV):
         model = model.calibrated_classifiers_[0].estimator

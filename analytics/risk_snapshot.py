@@ -34,16 +34,10 @@ are the reasons: "tenure 2 is low (median 29): +28 pp of risk".
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import polars as pl
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.compose import ColumnTransformer
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
-from sklearn.pipeline import Pipeline
 
 from analytics.risk_model import (
     RiskUnavailable,
@@ -54,6 +48,13 @@ from analytics.risk_model import (
     pipelines,
     validate,
 )
+
+# scikit-learn (and pandas) are imported where a model is fitted (see analytics.risk_model).
+if TYPE_CHECKING:
+    import pandas as pd
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
 
 FOLDS = 5
 CALIBRATION_FOLDS = 3
@@ -188,6 +189,8 @@ def fit_snapshot(customers: pl.DataFrame, seed: int = 0) -> SnapshotFit:
         raise RiskUnavailable(
             "too_few", churners=churners, stayers=len(y) - churners, need=MIN_CLASS
         )
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
     attrs = attributes(table)
     inputs = design(table, attrs)
     x = model_input(inputs, attrs.columns)
@@ -227,6 +230,8 @@ def _platt_out_of_fold(
     score: np.ndarray, y: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]]
 ) -> np.ndarray:
     """Out-of-fold scores to probabilities: each fold through a sigmoid fitted on the others."""
+    from sklearn.linear_model import LogisticRegression
+
     p = np.empty(len(score))
     for train, test in folds:
         platt = LogisticRegression(C=np.inf).fit(score[train, None], y[train])
@@ -258,6 +263,8 @@ def _importance(
 ) -> pl.DataFrame:
     """Per attribute: the drop in ROC AUC when its columns are shuffled together across
     customers (so a one-hot block stays one category), mean and sd over ``repeats``."""
+    from sklearn.metrics import roc_auc_score
+
     rng = np.random.default_rng(seed)
     base = roc_auc_score(y, model.predict_proba(z)[:, 1])
     rows = []

@@ -53,12 +53,14 @@ def test_preloading_imports_every_module_and_reads_the_sample(small_dir):
 
 
 def test_the_overviews_modules_leave_the_heavy_libraries_unloaded():
-    """What the router and the Overview import at the top: SciPy's stats, statsmodels and
-    scikit-learn come only with the pages (or cached results) that need them."""
+    """What the router and the Overview import at the top, the risk model's module and the
+    reduced-folder reader every load consults: SciPy's stats, statsmodels and scikit-learn
+    come only with the pages (or cached results) that need them."""
     code = (
         "import json, sys; import dashboard.state, dashboard.auth, dashboard.filters, "
         "dashboard.headline, dashboard.charts, dashboard.chart_locale, analytics.kpi, "
-        "analytics.overview, analytics.filters, analytics.measures; "
+        "analytics.overview, analytics.filters, analytics.measures, analytics.risk, "
+        "analytics.reduce.layout; "
         "print(json.dumps(sorted({m.split('.')[0] + '.' + m.split('.')[1] if m.startswith('scipy.') "
         "else m.split('.')[0] for m in sys.modules} & {'scipy.stats', 'statsmodels', 'sklearn'})))"
     )
