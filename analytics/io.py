@@ -20,6 +20,7 @@ import zipfile
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from functools import reduce
 from pathlib import Path
 
 import polars as pl
@@ -47,6 +48,7 @@ READABLE = CSV_SUFFIXES | PARQUET_SUFFIXES | EXCEL_SUFFIXES | {".zip"}
 SETTINGS_FILE = "settings.toml"
 MAPPING_FILE = "mapping.toml"  # used when no mapping is given, as a saved one would be
 DOCUMENTATION_SUFFIXES = {".md"}  # a README beside the exports is not data: no warning
+FOUND_CHARS = 300  # the headers a message lists when a file lacks a column
 
 
 class UnreadableFile(ValueError):
@@ -123,9 +125,12 @@ def _head(name: str, head: bytes, limits: Limits) -> tuple[bool, str]:
     """
     if head.find(b"\n", 0, limits.header_bytes + 1) < 0 and len(head) > limits.header_bytes:
         raise UnreadableFile(
-            f"{name}: the first line is longer than {megabytes(limits.header_bytes)}, so it "
-            "is not a header row; expected a table with one record per line "
-            f"(the limit is set by {variable('header_bytes')})"
+            Message(
+                "read.header_long",
+                name=name,
+                limit=megabytes(limits.header_bytes),
+                variable=variable("header_bytes"),
+            )
         )
     try:
         text = head.decode("utf-8-sig")
@@ -139,7 +144,7 @@ def _head(name: str, head: bytes, limits: Limits) -> tuple[bool, str]:
         )
     first_line = text.splitlines()[0] if text.strip() else ""
     if not first_line:
-        raise UnreadableFile(f"{name}: the file is empty; expected a header row and data rows")
+        raise UnreadableFile(Message("read.empty", name=name))
     return utf8, _separator(first_line)
 
 
@@ -182,8 +187,13 @@ def read_csv(
     line = _long_line(data, limits.line_bytes)
     if line is not None:
         raise UnreadableFile(
-            f"{name}: line {line:,} is longer than {megabytes(limits.line_bytes)}; expected "
-            f"one record per line (the limit is set by {variable('line_bytes')})"
+            Message(
+                "read.line_long",
+                name=name,
+                line=line,
+                limit=megabytes(limits.line_bytes),
+                variable=variable("line_bytes"),
+            )
         )
     warnings: tuple[str, ...] = ()
     if not utf8:
@@ -260,9 +270,9 @@ def read_bytes(name: str, data: bytes, limits: Limits | None = None) -> list[Sou
         raise
     except (Exception, pl.exceptions.PanicException) as exc:  # corrupt: a message, no traceback
         raise UnreadableFile(
-            f"{name}: cannot be read as {suffix[1:]} ({_first_line(exc)})"
+            Message("read.unreadable", name=name, kind=suffix[1:], detail=_first_line(exc))
         ) from exc
-    raise UnreadableFile(f"{name}: unsupported file type; expected .csv, .parquet, .xlsx or .zip")
+    raise UnreadableFile(Message("read.unsupported", name=name))
 
 
 def read_uploads(files: Iterable[tuple[str, bytes]], limits: Limits | None = None) -> Sources:
@@ -278,8 +288,12 @@ def read_uploads(files: Iterable[tuple[str, bytes]], limits: Limits | None = Non
         return Sources(
             (),
             (
-                f"the upload is {megabytes(total)}, over the {megabytes(limits.upload_bytes)} "
-                f"limit (set by {variable('upload_bytes')}); nothing was read",
+                Message(
+                    "read.too_large",
+                    size=megabytes(total),
+                    limit=megabytes(limits.upload_bytes),
+                    variable=variable("upload_bytes"),
+                ),
             ),
         )
     return _read_files(files, limits, _Budget(limits.unpacked_bytes))
@@ -315,10 +329,7 @@ def _read_files(
                 errors.append(exc.message)
             continue
         if suffix == ".zip" and archive is not None:
-            errors.append(
-                f"{clip(name)}: an archive inside the archive {clip(archive)} is not opened; "
-                "unpack it and upload its files"
-            )
+            errors.append(Message("read.nested_zip", name=clip(name), archive=clip(archive)))
             continue
         if suffix == ".zip":
             try:
@@ -350,18 +361,16 @@ SETTINGS_BYTES = 1024 * 1024  # settings are a few hundred bytes; more is not a 
 
 def _settings_text(name: str, data: bytes, what: str = "settings") -> str:
     """The text of a ``settings.toml`` or ``mapping.toml`` (``what``), or a clear refusal."""
-    fallback = "the default settings are used" if what == "settings" else "no mapping is used"
     if len(data) > SETTINGS_BYTES:
         raise UnreadableFile(
-            f"{clip(name)}: {megabytes(len(data))} is too large for a {what} file (a few "
-            f"KB is usual); {fallback}"
+            Message(f"read.{what}_large", name=clip(name), size=megabytes(len(data)))
         )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        byte = f"{data[exc.start]:02x}"
         raise UnreadableFile(
-            f"{clip(name)}: not UTF-8 text (byte 0x{data[exc.start]:02x} at position "
-            f"{exc.start:,}); save it as UTF-8. {fallback.capitalize()}"
+            Message(f"read.{what}_not_utf8", name=clip(name), byte=byte, position=exc.start)
         ) from exc
 
 
@@ -376,9 +385,12 @@ def _zip_members(
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as exc:
-        raise UnreadableFile(f"{clip(name)}: not a valid zip archive") from exc
+        raise UnreadableFile(Message("read.bad_zip", name=clip(name))) from exc
     except Exception as exc:  # a directory too broken to parse
-        raise UnreadableFile(f"{clip(name)}: not a valid zip archive ({_first_line(exc)})") from exc
+        detail = _first_line(exc)
+        raise UnreadableFile(
+            Message("read.bad_zip_detail", name=clip(name), detail=detail)
+        ) from exc
     with archive:
         infos = archive.infolist()
         members = [i for i in infos if not i.is_dir() and not Path(i.filename).name.startswith(".")]
@@ -388,31 +400,31 @@ def _zip_members(
         for info in members:
             member = f"{name}/{clip(info.filename, 255)}"  # no file system allows longer
             if info.flag_bits & 0x1:
-                errors.append(
-                    f"{clip(member)}: password-protected; save the archive without a password"
-                )
+                errors.append(Message("read.password", name=clip(member)))
                 continue
             try:
                 with archive.open(info) as handle:  # never yields more than the directory says
                     payload = handle.read(info.file_size + 1)
             except (zipfile.BadZipFile, zlib.error, NotImplementedError, EOFError) as exc:
                 damage = next(v for k, v in _ZIP_DAMAGE.items() if isinstance(exc, k))
-                errors.append(f"{clip(member)}: cannot be unpacked ({damage})")
+                reason = Message(f"read.damage.{damage}")
+                errors.append(Message("read.not_unpacked", name=clip(member), reason=reason))
                 continue
             except (RuntimeError, OSError, ValueError) as exc:  # e.g. other encryption schemes
-                errors.append(f"{clip(member)}: cannot be unpacked ({_first_line(exc)})")
+                reason = _first_line(exc)
+                errors.append(Message("read.not_unpacked", name=clip(member), reason=reason))
                 continue
             budget.unpacked_bytes -= len(payload)
             out.append((member, payload))
     return out, errors
 
 
+# What each exception of an unpacking member means (keys of ``[read.damage]``).
 _ZIP_DAMAGE = {
-    zipfile.BadZipFile: "damaged: its checksum or headers do not match",
-    zlib.error: "damaged: the compressed data is corrupt",
-    NotImplementedError: "packed with a compression method this reader does not support; "
-    "re-save it as a standard zip (deflate)",
-    EOFError: "the archive ends before this file does; it was cut short",
+    zipfile.BadZipFile: "checksum",
+    zlib.error: "corrupt",
+    NotImplementedError: "method",
+    EOFError: "truncated",
 }
 
 
@@ -422,24 +434,39 @@ def _check_archive(
     """Refuse a zip (or workbook) over the member count, total unpacked size or ratio."""
     if len(infos) > limits.zip_members:
         raise UnreadableFile(
-            f"{clip(name)}: {len(infos):,} entries, over the limit of {limits.zip_members:,} "
-            f"(set by {variable('zip_members')}); the archive is not opened"
+            Message(
+                "read.zip_members",
+                name=clip(name),
+                n=len(infos),
+                limit=limits.zip_members,
+                variable=variable("zip_members"),
+            )
         )
     for i in infos:
         ratio = i.file_size / max(i.compress_size, 1)
         if i.file_size > RATIO_EXEMPT_BYTES and ratio > limits.zip_ratio:
             raise UnreadableFile(
-                f"{clip(name)}: {clip(i.filename)} unpacks {ratio:,.0f}x "
-                f"({megabytes(i.compress_size)} to {megabytes(i.file_size)}), over the "
-                f"{limits.zip_ratio:,.0f}x limit (set by {variable('zip_ratio')}); the "
-                "archive is not opened"
+                Message(
+                    "read.zip_ratio",
+                    name=clip(name),
+                    member=clip(i.filename),
+                    ratio=ratio,
+                    packed=megabytes(i.compress_size),
+                    size=megabytes(i.file_size),
+                    limit=limits.zip_ratio,
+                    variable=variable("zip_ratio"),
+                )
             )
     unpacked = sum(i.file_size for i in infos)
     if unpacked > unpacked_left:
         raise UnreadableFile(
-            f"{clip(name)}: unpacks to {megabytes(unpacked)}, over the "
-            f"{megabytes(limits.unpacked_bytes)} limit for one upload (set by "
-            f"{variable('unpacked_bytes')}); the archive is not opened"
+            Message(
+                "read.zip_unpacked",
+                name=clip(name),
+                size=megabytes(unpacked),
+                limit=megabytes(limits.unpacked_bytes),
+                variable=variable("unpacked_bytes"),
+            )
         )
 
 
@@ -453,7 +480,7 @@ def read_path(path: str | Path, limits: Limits | None = None) -> Sources:
     limits = limits or Limits.from_env()
     path = Path(path)
     if not path.exists():
-        return Sources((), (f"{path}: no such file or folder",))
+        return Sources((), (Message("read.no_path", path=str(path)),))
     files = (
         sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
         if path.is_dir()
@@ -496,8 +523,9 @@ def _scan(file: Path, limits: Limits) -> Source | None:
         try:
             source.lazy().collect_schema()
         except (Exception, pl.exceptions.PanicException) as exc:  # not Parquet: one message
+            detail = _first_line(exc)
             raise UnreadableFile(
-                f"{file.name}: cannot be read as parquet ({_first_line(exc)})"
+                Message("read.unreadable", name=file.name, kind="parquet", detail=detail)
             ) from exc
         return source
     with file.open("rb") as handle:
@@ -571,7 +599,7 @@ def check_source(source: Source, table: Table, mapping: Mapping, settings: Setti
                 column=col.name,
                 meaning=meaning,
                 examples=examples,
-                found=_cut(", ".join(headers)),
+                found=clip(", ".join(headers), FOUND_CHARS),
             )
         )
     lf = mapping.prepare(source.lazy(), table)
@@ -683,11 +711,6 @@ def _join_split_dates(
         return mapping, {}
     columns = {**mapping.columns, table.name: {**user, **joined}}
     return replace(mapping, columns=columns), joined
-
-
-def _cut(text: str, limit: int = 300) -> str:
-    """A value for a message: long headers or cells are cut, never echoed whole."""
-    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
 
 
 def _blank_markers(lf: pl.LazyFrame, headers: set[str], mapping: Mapping) -> pl.LazyFrame:
@@ -854,7 +877,8 @@ def _normalize_vocabularies(
                 .sort(["len", col.name], descending=[True, False])
             )
             listed = [
-                Message("load.value_rows", value=v, n=n) for v, n in counts.head(8).iter_rows()
+                Message("load.value_rows", value=clip(v), n=n)
+                for v, n in counts.head(8).iter_rows()
             ]
             more = Message("load.more", n=counts.height - 8) if counts.height > 8 else ""
             warnings.append(
@@ -908,7 +932,7 @@ def load_sources(
                     "load.no_table",
                     name=source.name,
                     lacking=", ".join(lacking),
-                    found=_cut(", ".join(source.columns)),
+                    found=clip(", ".join(source.columns), FOUND_CHARS),
                 )
             )
             continue
@@ -926,10 +950,7 @@ def load_sources(
         errors.extend(t_errors)
         warnings.extend(t_warnings)
     if not any(by_table.values()):
-        errors.append(
-            "no table found: expected events (case, timestamp, activity), per-call records, an "
-            "interval report, customers or surveys (see the README's data format)"
-        )
+        errors.append(Message("load.no_tables"))
     calls = frames.get("calls")
     if calls is not None:
         calls, call_warnings = _complete_calls(calls)
@@ -986,17 +1007,14 @@ def _unknown_customers(frame: pl.DataFrame, table: str) -> tuple[pl.DataFrame, l
     )
     if counts.is_empty():
         return frame, []
-    listed = ", ".join(f"«{v}» ({n:,} rows)" for v, n in counts.iter_rows())
+    listed = tuple(Message("load.placeholder_rows", value=v, n=n) for v, n in counts.iter_rows())
     frame = frame.with_columns(
         pl.when(pl.col("customer_id").is_in(counts["customer_id"].implode()))
         .then(None)
         .otherwise(pl.col("customer_id"))
         .alias("customer_id")
     )
-    return frame, [
-        f"{table}.customer_id: {listed} look like placeholders for unidentified customers; "
-        "those rows are treated as unknown customers, not as one customer"
-    ]
+    return frame, [Message("load.placeholders", table=table, listed=listed)]
 
 
 def _complete_calls(calls: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
@@ -1004,7 +1022,7 @@ def _complete_calls(calls: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
     ids = calls["call_id"].drop_nulls()
     repeated = ids.len() - ids.n_unique()
     if repeated:
-        example = ids.filter(ids.is_duplicated()).sort().head(1).item()
+        example = clip(ids.filter(ids.is_duplicated()).sort().head(1).item())
         together = [
             c
             for c in ("arrived_at", "queue", "agent", "customer_id")
@@ -1012,15 +1030,17 @@ def _complete_calls(calls: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
             and calls.filter(pl.col("call_id").is_not_null()).select("call_id", c).is_unique().all()
         ]
         hint = (
-            f"call_id is unique together with {' or '.join(together)}"
+            Message("load.unique_with", columns=reduce(_either, together))
             if together
-            else "no other column makes it unique"
+            else Message("load.not_unique")
         )
-        warnings.append(
-            f"calls.call_id: {repeated:,} row(s) reuse an id of another row (e.g. «{example}»); "
-            f"kept as separate calls ({hint})"
-        )
+        warnings.append(Message("load.reused_call_ids", n=repeated, example=example, hint=hint))
     return calls, warnings
+
+
+def _either(a: str, b: str) -> Message:
+    """``a or b`` (folded over a list: ``a or b or c``)."""
+    return Message("load.or", a=a, b=b)
 
 
 def _complete_events(
@@ -1030,7 +1050,7 @@ def _complete_events(
     contacts, and ``row_nr`` (the export order that breaks timestamp ties)."""
     warnings: list[str] = []
     if events.height and events["customer_id"].null_count() == events.height:
-        warnings.append("events: no customer column; each case is treated as its own customer")
+        warnings.append(Message("load.no_customer_column"))
     elif events.height:
         events, placeholder = _unknown_customers(events, "events")
         warnings.extend(placeholder)
@@ -1039,19 +1059,14 @@ def _complete_events(
     phone = call_events(calls) if calls is not None else pl.DataFrame()
     if phone.height:
         events = pl.concat([events, phone], how="diagonal_relaxed").select(events.columns)
-        warnings.append(
-            f"calls: {phone.height:,} call(s) of identified customers count as their phone "
-            "contacts in the cost and risk views"
-        )
+        warnings.append(Message("load.phone_contacts", n=phone.height))
     events = events.with_row_index("row_nr")
     warnings.extend(_long_cases(events))
     if customers is not None and events.height:
         unknown = events.filter(~pl.col("customer_id").is_in(customers["customer_id"].implode()))
         if unknown.height:
-            warnings.append(
-                f"events: {unknown.height} row(s) of {unknown['customer_id'].n_unique()} "
-                "customer(s) not in the customers table; kept, but they have no segment or revenue"
-            )
+            who = unknown["customer_id"].n_unique()
+            warnings.append(Message("load.unknown_customers", n=unknown.height, customers=who))
     return events, warnings
 
 
@@ -1068,10 +1083,8 @@ def _long_cases(events: pl.DataFrame) -> list[str]:
     )
     if spans.is_empty():
         return []
-    return [
-        f"events: {spans.height:,} case(s) span more than a year (longest «{spans['case_id'][0]}», "
-        f"{spans['span'][0].days:,} days); a case id reused for new cases would join them"
-    ]
+    case, days = clip(spans["case_id"][0]), spans["span"][0].days
+    return [Message("load.long_cases", n=spans.height, case=case, days=days)]
 
 
 def load_path(

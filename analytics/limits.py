@@ -25,6 +25,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields
 
+from analytics.messages import Message
+
 KB = 1024
 MB = 1024 * KB
 # Members smaller than this are never refused for their compression ratio.
@@ -83,12 +85,15 @@ def variable(limit: str) -> str:
 
 
 def clip(text: str, chars: int = MESSAGE_CHARS) -> str:
-    """``text`` cut to ``chars`` characters for a message, saying how long it was."""
+    """``text`` cut to ``chars`` characters for a message, saying how long it was (a
+    :class:`~analytics.messages.Message`: the app says it in the reader's language)."""
     if len(text) <= chars:
         return text
-    return f"{text[:chars]}… ({len(text):,} characters)"
+    return Message("read.clipped", text=text[:chars], n=len(text))
 
 
 def megabytes(size: float) -> str:
-    """``1536000`` -> ``1.5 MB``: sizes in messages."""
-    return f"{size / MB:,.1f} MB" if size >= 0.1 * MB else f"{size / KB:,.1f} KB"
+    """``1536000`` -> ``1.5 MB`` (``1,5 МБ`` in Russian): sizes in messages."""
+    if size >= 0.1 * MB:
+        return Message("read.megabytes", size=size / MB)
+    return Message("read.kilobytes", size=size / KB)

@@ -12,7 +12,8 @@ Counts agree with their noun through a plural field: ``{n:event|events}`` in Eng
 optional fourth form for fractions), chosen by :func:`plural_form` from the value of
 ``n`` (a number, or a number already formatted as text). Whole numbers of five digits or
 more in a plain ``{n}`` field are grouped the way the language writes them (``12,345`` /
-``12 345``).
+``12 345``); a number with a format (``{x:,.1f}``) takes the language's marks (``1,234.5`` /
+``1 234,5``).
 """
 
 from __future__ import annotations
@@ -84,8 +85,7 @@ def plural_form(n: object, lang: str) -> int:
 
 def group(value: int, lang: str) -> str:
     """``1234567`` -> ``1,234,567`` (en) or ``1 234 567`` with non-breaking spaces (ru)."""
-    text = f"{value:,}"
-    return text.replace(",", _NBSP) if lang == "ru" else text
+    return marks(f"{value:,}", lang)
 
 
 class _Formatter(string.Formatter):
@@ -100,7 +100,19 @@ class _Formatter(string.Formatter):
         # Five digits and more are grouped (Russian leaves 2025 or 1500 whole, years too).
         if not format_spec and isinstance(value, int) and abs(value) >= 10_000:
             return group(value, self.lang)
-        return super().format_field(value, format_spec)
+        text = super().format_field(value, format_spec)
+        if format_spec and isinstance(value, int | float) and not isinstance(value, bool):
+            return marks(text, self.lang)  # {x:,.1f}: the language's separators
+        return text
+
+
+def marks(number: str, lang: str) -> str:
+    """A number formatted the English way in the language's marks: ``12,345.6`` stays in
+    English and reads ``12 345,6`` (non-breaking space, decimal comma) in Russian."""
+    return number.translate(_RU_MARKS) if lang == "ru" else number
+
+
+_RU_MARKS = str.maketrans({",": _NBSP, ".": ","})
 
 
 def fill(template: str, lang: str, values: Mapping[str, object]) -> str:

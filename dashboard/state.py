@@ -26,6 +26,7 @@ from analytics.dataset import Dataset
 from analytics.io import Sources, load_sources, read_uploads, with_settings
 from analytics.limits import clip
 from analytics.mapping import Mapping
+from analytics.messages import Message
 from analytics.schema import Settings
 from analytics.store import store_path
 from dashboard import filters
@@ -78,8 +79,14 @@ def _uploaded(key: str, _files: tuple[tuple[str, bytes], ...], mapping_toml: str
     except (Exception, pl.exceptions.PanicException) as exc:
         dataset = load_sources(Sources((), (_failure(exc),)), name="upload")
     report = dataset.report
-    cut = [tuple(clip(m, MESSAGE_CHARS) for m in ms) for ms in (report.errors, report.warnings)]
+    cut = [tuple(_cut(m) for m in ms) for ms in (report.errors, report.warnings)]
     return replace(dataset, report=replace(report, errors=cut[0], warnings=cut[1]))
+
+
+def _cut(message: str) -> str:
+    """A report message for the screen: an engine message as it is (its values are cut
+    already, and cutting its English would lose the Russian), other text cut."""
+    return message if isinstance(message, Message) else clip(message, MESSAGE_CHARS)
 
 
 def _failure(exc: BaseException) -> str:

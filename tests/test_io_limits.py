@@ -13,6 +13,7 @@ import pytest
 from analytics.dataset import Dataset
 from analytics.io import _long_line, load_sources, read_uploads
 from analytics.limits import KB, MB, Limits, clip
+from analytics.messages import render
 
 EVENTS = "case_id,timestamp,activity\n" + "".join(
     f"C{i},2024-01-{1 + i % 28:02d} 10:00,step\n" for i in range(40)
@@ -137,7 +138,7 @@ def _flipped_byte(data: bytes) -> bytes:
 
 
 @pytest.mark.parametrize(
-    ("damage", "method", "reason"),
+    ("damage", "method", "reason", "russian"),
     [
         # zipfile raises RuntimeError for an encrypted member, zlib.error for corrupt
         # deflate data, NotImplementedError for an unknown method, EOFError when the data
@@ -146,38 +147,46 @@ def _flipped_byte(data: bytes) -> bytes:
             lambda d: _patch(d, 0, 6, 8, "<H", 1),
             zipfile.ZIP_DEFLATED,
             "password-protected; save the archive without a password",
+            "защищён паролем; сохраните архив без пароля",
         ),
         (
             _garbage_deflate,
             zipfile.ZIP_DEFLATED,
             "cannot be unpacked (damaged: the compressed data is corrupt)",
+            "не распаковывается (повреждён: сжатые данные испорчены)",
         ),
         (
             lambda d: _patch(d, 0, 8, 10, "<H", 97),
             zipfile.ZIP_DEFLATED,
             "cannot be unpacked (packed with a compression method this reader does not "
             "support; re-save it as a standard zip (deflate))",
+            "не распаковывается (сжат методом, который здесь не поддерживается; пересохраните "
+            "архив как обычный zip (deflate))",
         ),
         (
             _stored_member_too_long,
             zipfile.ZIP_STORED,
             "cannot be unpacked (the archive ends before this file does; it was cut short)",
+            "не распаковывается (архив обрывается раньше, чем этот файл: он обрезан)",
         ),
         (
             _flipped_byte,
             zipfile.ZIP_STORED,
             "cannot be unpacked (damaged: its checksum or headers do not match)",
+            "не распаковывается (повреждён: не сходятся контрольная сумма или заголовки)",
         ),
     ],
     ids=["encrypted", "zlib-error", "unknown-method", "cut-short", "bad-crc"],
 )
-def test_a_damaged_member_is_named_and_the_others_are_read(damage, method, reason):
+def test_a_damaged_member_is_named_and_the_others_are_read(damage, method, reason, russian):
     customers = "customer_id,segment\nK1,mass\n"
     archive = damage(
         _zip({"events.csv": EVENTS.encode(), "customers.csv": customers.encode()}, method)
     )
     dataset = _load([("export.zip", archive)])
     assert dataset.report.errors[0] == f"export.zip/events.csv: {reason}"
+    # the app says the same in Russian (the reason is a message inside the message)
+    assert render(dataset.report.errors[0], "ru") == f"export.zip/events.csv: {russian}"
     assert dataset.customers is not None and dataset.customers.height == 1
 
 
@@ -256,6 +265,42 @@ def test_long_names_are_cut_in_messages():
     assert clip("abc", 2) == "ab… (3 characters)" and clip("abc", 3) == "abc"
 
 
+def test_refusals_read_in_russian_with_russian_numbers():
+    # The same refusals in the app's Russian: sizes with a decimal comma and МБ/КБ, a ratio
+    # grouped with a non-breaking space, counts agreeing with their noun.
+    bomb = _load([("bomb.zip", _zip({"events.csv": bytes(32 * MB)}))]).report.errors[0]
+    many = _zip({f"part{i}.csv": EVENTS.encode() for i in range(6)})
+    nested = _zip({"inner.zip": _zip({"a.csv": b"x"}), "events.csv": EVENTS.encode()})
+    settings = _zip({"settings.toml": "currency = 'руб'".encode("cp1251")})
+    errors = [
+        bomb,
+        _load([("many.zip", many)]).report.errors[0],
+        _load([("a.csv", b"x" * (3 * MB)), ("b.csv", b"y" * (2 * MB))]).report.errors[0],
+        _load([("outer.zip", nested)]).report.errors[0],
+        _load([("export.zip", settings)]).report.errors[0],
+        _load([("zeros.csv", bytes(2 * KB))]).report.errors[0],
+        _load([("x" * 250 + ".zip", b"PK")]).report.errors[0],
+    ]
+    nbsp = "\u00a0"
+    # 32 MB of zeros deflate to 31.9 KB: 1,029x (the English above), 1 029 in Russian
+    assert bomb.startswith("bomb.zip: events.csv unpacks 1,029x (31.9 KB to 32.0 MB)")
+    assert [render(e, "ru") for e in errors] == [
+        f"bomb.zip: events.csv при распаковке растёт в 1{nbsp}029 раз (31,9 КБ → 32,0 МБ), "
+        "больше предела в 100 раз (его задаёт CX_RADAR_MAX_ZIP_RATIO); архив не открыт",
+        "many.zip: 6 элементов, больше предела 5 (его задаёт CX_RADAR_MAX_ZIP_MEMBERS); "
+        "архив не открыт",
+        "загрузка занимает 5,0 МБ, больше предела 4,0 МБ (его задаёт CX_RADAR_MAX_UPLOAD_MB); "
+        "ничего не прочитано",
+        "outer.zip/inner.zip: архив внутри архива outer.zip не открывается; распакуйте его и "
+        "загрузите его файлы",
+        "export.zip/settings.toml: текст не в UTF-8 (байт 0xf0 в позиции 12); сохраните его в "
+        "UTF-8. Используются настройки по умолчанию",
+        "zeros.csv: первая строка длиннее 1,0 КБ, значит, это не строка заголовков; ожидалась "
+        "таблица с одной записью на строку (предел задаёт CX_RADAR_MAX_HEADER_KB)",
+        "x" * 200 + "… (254 символа): не читается как zip-архив",
+    ]
+
+
 def test_limits_come_from_the_environment_with_documented_defaults():
     assert Limits.from_env({}) == Limits()
     assert Limits() == Limits(1024 * MB, 2048 * MB, 1000, 100.0, 64 * KB, 1024 * KB)
@@ -310,6 +355,23 @@ def test_the_sidebar_and_the_data_page_say_why_an_upload_is_unusable(app):
     (reasons,) = [e.value for e in at.error if e.value.startswith("The uploaded files")]
     assert "* settings.toml: not UTF-8 text (byte 0xf0 at position 12)" in reasons
     assert at.subheader[0].value.startswith("Loaded dataset: ")  # the sample, meanwhile
+
+
+def test_the_reasons_an_upload_is_unusable_read_in_russian(app):
+    encrypted = _patch(_zip({"events.csv": EVENTS.encode()}), 0, 6, 8, "<H", 1)
+    app.session_state["uploads"] = (
+        ("export.zip", encrypted),
+        ("settings.toml", "currency = 'руб'".encode("cp1251")),
+    )
+    app.session_state["source"] = "upload"
+    app.session_state["lang"] = "RU"
+    at = app.switch_page("app_pages/data.py").run()
+    assert not at.exception
+    (why,) = [c.value for c in at.sidebar.caption if c.value.startswith("Причина:")]
+    assert why.startswith("Причина: export.zip/events.csv: защищён паролем; сохраните архив")
+    (reasons,) = [e.value for e in at.error if e.value.startswith("Загруженные файлы")]
+    assert "* settings.toml: текст не в UTF-8 (байт 0xf0 в позиции 12)" in reasons
+    assert "* не найдено ни одной таблицы: ожидались события" in reasons
 
 
 def test_an_upload_that_fails_unexpectedly_is_an_error_not_a_traceback(app, monkeypatch):

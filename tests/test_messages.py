@@ -55,6 +55,15 @@ def test_large_whole_numbers_are_grouped_years_are_not():
     assert messages.fill("{n}; {year}", "en", {"n": 1289119, "year": 2025}) == "1,289,119; 2025"
 
 
+def test_formatted_numbers_take_the_languages_marks():
+    # A field with a format: English keeps 12,345.7; Russian groups with a non-breaking
+    # space and writes a decimal comma (as dashboard/fmt.py's number() does).
+    values = {"x": 12345.67, "d": 0.5, "n": 1234}
+    template = "{x:,.1f}; {d:+.1f}; {n:,}"
+    assert messages.fill(template, "en", values) == "12,345.7; +0.5; 1,234"
+    assert messages.fill(template, "ru", values) == "12\u00a0345,7; +0,5; 1\u00a0234"
+
+
 def test_engine_catalogues_have_the_same_keys_and_placeholders():
     en, ru = messages.catalogue("en"), messages.catalogue("ru")
     assert sorted(set(en) ^ set(ru)) == []
@@ -183,8 +192,62 @@ def test_load_warnings_and_errors_render_in_russian():
     assert render(unknown, "ru") == (
         "events.channel: 1 значение не распознано, оставлены как есть: «pigeon» (1 строка)"
     )
+    assert render(report.warnings[-1], "ru") == (  # the log has no customer column
+        "События: нет столбца клиента; каждое обращение считается отдельным клиентом"
+    )
     (no_table,) = report.errors
     assert no_table.startswith("notes.csv: matches no table; as events it lacks case_id")
     assert render(no_table, "ru").startswith(
         "notes.csv: не подходит ни к одной таблице; как событиям ему не хватает case_id"
     )
+
+
+def test_data_quality_warnings_render_in_russian():
+    # The bank's per-call export (caller «0» on 8 rows, call id 33119 on two rows, date and
+    # time in two columns, 4 calls of 3 identified callers) beside an unsorted events log:
+    # case A runs from 2024-01-10 to 2025-03-02 (366 + 21 + 28 + 2 = 417 days); K9 and the
+    # 3 callers are not in the customers table: 1 + 4 = 5 rows of 4 customers.
+    import re
+    from pathlib import Path
+
+    from analytics.io import load_sources, read_uploads
+
+    bank = Path(__file__).parent / "data" / "shapes" / "calls" / "bank_calls.csv"
+    events = (
+        "case_id,customer_id,timestamp,activity\n"
+        "A,K1,2025-03-02 10:00,resolved\n"
+        "B,K2,2024-01-05 09:00,request\n"
+        "A,K1,2024-01-10 10:00,request\n"
+        "B,K2,2024-01-05 09:00,resolved\n"
+        "C,K9,2024-02-01 12:00,request\n"
+    )
+    files = [
+        ("bank_calls.csv", bank.read_bytes()),
+        ("events.csv", events.encode()),
+        ("customers.csv", b"customer_id,segment\nK1,mass\nK2,vip\n"),
+    ]
+    warnings = load_sources(read_uploads(files)).report.warnings
+    assert warnings[-2:] == (
+        "events: 1 case(s) span more than a year (longest «A», 417 days); a case id reused "
+        "for new cases would join them",
+        "events: 5 row(s) of 4 customer(s) not in the customers table; kept, but they have no "
+        "segment or revenue",
+    )
+    russian = [render(w, "ru") for w in warnings]
+    assert russian == [
+        "bank_calls.csv: «date» и «vru_exit» — дата и время в двух столбцах; объединены в "
+        "calls.arrived_at",
+        "calls.customer_id: «0» (8 строк) — похоже на заглушки вместо неопознанных клиентов; "
+        "эти строки считаются строками неизвестных клиентов, а не одного клиента",
+        "calls.call_id: 1 строка повторяет номер звонка из другой строки (например, «33119»); "
+        "все они учтены как отдельные звонки (call_id уникален вместе с arrived_at или agent)",
+        "Звонки: 4 звонка опознанных клиентов учтены как их обращения по телефону в стоимости "
+        "и рисках",
+        "События: 1 обращение длится больше года (самое долгое — «A», 417 дней); номер "
+        "обращения, повторно выданный новым обращениям, склеил бы их",
+        "События: у 4 клиентов нет записи в таблице клиентов (5 строк); строки оставлены, но "
+        "без сегмента и выручки",
+    ]
+    # Latin only in the data's own names: the file, its headers, canonical column codes.
+    data = r"bank_calls\.csv|calls\.\w+|call_id|arrived_at|agent|date|vru_exit|«A»"
+    assert [re.findall(r"[A-Za-z]+", re.sub(data, "", r)) for r in russian] == [[]] * 6
