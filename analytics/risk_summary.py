@@ -65,18 +65,19 @@ def customer_list(
     silent_only: bool,
     templates: Mapping[str, str],
     has_events: bool,
+    lang: str = "en",
 ) -> pl.DataFrame:
     """The riskiest customers (the silent ones only with ``silent_only``), most money at
     risk first, then the highest probability, then customer id. Columns: customer_id,
     p_churn, the money column, the model's slices present, silent (with events),
     ``main_reason`` (the strongest, "" without one) and ``reasons``, all of them as a
-    list: each customer's reasons in words (``templates``: reason key -> words, see
-    :func:`~analytics.risk.reason_words`), strongest first."""
+    list: each customer's reasons in words (``templates``: reason key -> words in ``lang``,
+    see :func:`~analytics.risk.reason_words`), strongest first."""
     scored, column = model.scored, money_column(model)
     listed = (silent_at_risk(scored) if silent_only else at_risk(scored)).sort(
         column, "p_churn", "customer_id", descending=[True, True, False], nulls_last=True
     )
-    words = pl.Series("reasons", reason_words(listed, templates), dtype=pl.List(pl.String))
+    words = pl.Series("reasons", reason_words(listed, templates, lang), dtype=pl.List(pl.String))
     slices = [s for s in model.slices if s in listed.columns]
     return listed.with_columns(words, words.list.first().fill_null("").alias("main_reason")).select(
         "customer_id",
@@ -97,10 +98,11 @@ def at_risk_list(
     dataset: Dataset,
     silent_only: bool,
     templates: tuple[tuple[str, str], ...],
+    lang: str = "en",
     compute: Callable[..., Any] = _direct,
 ) -> pl.DataFrame:
     """:func:`customer_list` of the dataset's risk model (``compute(train, dataset)``; the app
-    passes its cache), ``templates`` as (reason key, words) pairs: one cached list per
-    language and choice instead of wording every customer's reasons on each redraw."""
+    passes its cache), ``templates`` as (reason key, words) pairs in ``lang``: one cached
+    list per language and choice instead of wording every customer's reasons on each redraw."""
     model = compute(train, dataset)
-    return customer_list(model, silent_only, dict(templates), dataset.events.height > 0)
+    return customer_list(model, silent_only, dict(templates), dataset.events.height > 0, lang)

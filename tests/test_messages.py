@@ -251,3 +251,33 @@ def test_data_quality_warnings_render_in_russian():
     # Latin only in the data's own names: the file, its headers, canonical column codes.
     data = r"bank_calls\.csv|calls\.\w+|call_id|arrived_at|agent|date|vru_exit|«A»"
     assert [re.findall(r"[A-Za-z]+", re.sub(data, "", r)) for r in russian] == [[]] * 6
+
+
+def test_risk_reasons_in_russian_take_russian_numbers_and_plurals():
+    # One customer's reasons as the model stores them (features + values), worded with the
+    # app's Russian templates: 23 227 with a non-breaking space, +0,5, one wait (singular).
+    import polars as pl
+
+    from analytics.risk import reason_words
+
+    frame = pl.DataFrame(
+        {
+            "reason_features": [["cost_to_serve", "contacts_trend", "waits_over"]],
+            "reason_values": [[23227.4333, 0.5, 1.0]],
+        }
+    )
+    ru = {k.removeprefix("risk.reason."): v for k, v in catalogue("ru").items()}
+    assert reason_words(frame) == [
+        [
+            "cost to serve 23,227 in 90 days",
+            "contacting more often: +0.5 contacts a month against before",
+            "1 waits above the promised time in 90 days",
+        ]
+    ]
+    assert reason_words(frame, ru, "ru") == [
+        [
+            "стоимость обслуживания 23\u00a0227 за 90 дней",
+            "обращается чаще: +0,5 обращений в месяц против прежнего",
+            "1 ожидание дольше обещанного за 90 дней",
+        ]
+    ]

@@ -104,8 +104,8 @@ def test_the_cached_list_is_the_models_list_and_knows_whether_there_are_events(s
 
     dataset = load_path(small_dir)
     templates = (("bot_loops", "{value:.0f} bot loops"),)
-    listed = at_risk_list(dataset, False, templates, compute)
+    listed = at_risk_list(dataset, False, templates, compute=compute)
     assert asked == [(train, ())]
     assert listed.equals(customer_list(_model(), False, dict(templates), True))
     quiet = replace(dataset, events=dataset.events.clear())
-    assert "silent" not in at_risk_list(quiet, False, templates, compute).columns
+    assert "silent" not in at_risk_list(quiet, False, templates, compute=compute).columns

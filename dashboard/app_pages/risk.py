@@ -17,7 +17,7 @@ from dashboard.auth import customer_lists, export_button
 from dashboard.chart_locale import chart_config
 from dashboard.charts import bars_figure
 from dashboard.fmt import compact_money, money, number, percent, symbol
-from dashboard.i18n import t
+from dashboard.i18n import language, t
 from dashboard.needs import require
 from dashboard.risk_view import csv, customer_reasons, model_card, table
 from dashboard.state import current_dataset, engine
@@ -85,7 +85,9 @@ if model is not None:
         **{k: t(f"risk.reason.{k}") for k in REASONS},
         **{k: t(f"riskmodel.reason.{k}") for k in SNAPSHOT_REASONS},
     }
-    listed = engine(at_risk_list, dataset, only_silent, tuple(sorted(templates.items())))
+    listed = engine(
+        at_risk_list, dataset, only_silent, tuple(sorted(templates.items())), language()
+    )
     # What fits at 1366 px: the slice chosen above and the strongest reason (the download
     # has every slice and reason); a picked customer's reasons in full below.
     hidden = ["reasons", *(s for s in slices if s in listed.columns and s != by)]
