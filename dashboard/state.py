@@ -93,7 +93,7 @@ def _failure(exc: BaseException) -> str:
     """An unexpected failure reading an upload: logged in full, shown in one line."""
     _log.exception("reading an upload failed")
     first = (str(exc).strip().splitlines() or [""])[0]
-    return f"the upload could not be read ({type(exc).__name__}: {clip(first)})"
+    return Message("read.failed", kind=type(exc).__name__, detail=clip(first))
 
 
 def upload_key(files: tuple[tuple[str, bytes], ...], mapping: Mapping) -> str:

@@ -388,3 +388,10 @@ def test_an_upload_that_fails_unexpectedly_is_an_error_not_a_traceback(app, monk
     assert not at.exception
     (why,) = [c.value for c in at.sidebar.caption if c.value.startswith("Why:")]
     assert why.startswith("Why: the upload could not be read (MemoryError: out of memory")
+    from dashboard.state import _failure
+
+    with pytest.raises(MemoryError) as caught:
+        broken()
+    assert render(_failure(caught.value), "ru") == (
+        "загрузку не удалось прочитать (MemoryError: out of memory while reading)"
+    )
