@@ -34,6 +34,7 @@ from analytics.store import Store, StoreError
 from dashboard.escape import md
 from dashboard.i18n import t
 from dashboard.state import escalation_store
+from dashboard.tables import show
 
 ROLES = ("viewer", "analyst", "admin")  # each role holds the rights of those before it
 RIGHTS = {"customers": "analyst", "settings": "admin"}  # right -> the lowest role holding it
@@ -278,16 +279,7 @@ def exports_log() -> None:
         if not rows:
             st.caption(t("auth.exports_none"))
             return
-        st.dataframe(
-            pl.DataFrame(rows),
-            hide_index=True,
-            width="stretch",
-            column_config={
-                "at": t("auth.at"),
-                "who": t("auth.who"),
-                "role": t("auth.role_col"),
-                "what": t("auth.what"),
-                "rows": t("auth.rows"),
-            },
-        )
+        words = {"at": "at", "who": "who", "role": "role_col", "what": "what", "rows": "rows"}
+        labels = {c: t(f"auth.{k}") for c, k in words.items()}
+        show(pl.DataFrame(rows), {"rows": "count"}, labels=labels)
         st.caption(t("auth.exports_help"))
