@@ -75,6 +75,7 @@ from analytics.calibration import Calibration, calibrate
 from analytics.dataset import Dataset
 from analytics.kpi import is_contact
 from analytics.parsing import OFFSET_LABEL
+from analytics.schema import Settings
 from analytics.sla import has_staffing, interval_seconds, queue_breaches, report_until
 
 BASELINE = "seasonal_naive"
@@ -995,13 +996,26 @@ def breaches(
     target, goal = dataset.settings.sla_target_s, dataset.settings.sla_goal
     if calibration is None:
         calibration = calibrate(acd, run.interval_s, target, goal)
+    return run_breaches(run, acd, dataset.settings, calibration=calibration)
+
+
+def run_breaches(
+    run: ForecastRun,
+    acd: pl.DataFrame,
+    settings: Settings,
+    plan: pl.DataFrame | None = None,
+    calibration: Calibration | None = None,
+) -> pl.DataFrame:
+    """:func:`~analytics.sla.queue_breaches` of the run's intra-day forecasts against
+    ``acd`` at the settings' answer target and goal (``plan`` and ``calibration`` as there)."""
     return queue_breaches(
         [(s.name, s.forecast) for s in run.intraday],
         acd,
         run.interval_s,
-        target,
-        goal,
-        calibration=calibration,
+        settings.sla_target_s,
+        settings.sla_goal,
+        plan,
+        calibration,
     )
 
 

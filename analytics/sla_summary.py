@@ -17,13 +17,12 @@ import polars as pl
 
 from analytics.calibration import calibrate_dataset
 from analytics.dataset import Dataset
-from analytics.forecast import forecast_all
+from analytics.forecast import forecast_all, run_breaches
 from analytics.sla import (
     BreachTotals,
     breach_points,
     breach_totals,
     edit_plan,
-    queue_breaches,
     weekly_plan,
 )
 
@@ -70,15 +69,6 @@ def breach_view(
     calibration = compute(calibrate_dataset, dataset, run.interval_s)
     edited = pl.read_json(io.StringIO(grid)) if grid else None
     plan = edit_plan(compute(roster, dataset), queue, edited, extra)
-    settings = dataset.settings
     assert dataset.acd is not None
-    breaches = queue_breaches(
-        [(s.name, s.forecast) for s in run.intraday],
-        dataset.acd,
-        run.interval_s,
-        settings.sla_target_s,
-        settings.sla_goal,
-        plan,
-        calibration,
-    )
+    breaches = run_breaches(run, dataset.acd, dataset.settings, plan, calibration)
     return BreachView(breaches, breach_totals(breaches, run.interval_s), breach_points(breaches))

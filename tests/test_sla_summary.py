@@ -32,15 +32,12 @@ def test_the_breach_view_is_the_direct_calls_with_and_without_an_edit(small_dir)
         pl.when(pl.col("weekday") == 2).then(0.0).otherwise(pl.col(slot)).alias(slot)
     )
     for key, frame, extra in (("", None, 0), (grid_key(edited), edited, 3)):
+        # the page's calls before the cache, spelled out
+        roster_now = edit_plan(plan, queue, frame, extra)
         expected = queue_breaches(
-            [(s.name, s.forecast) for s in run.intraday],
-            dataset.acd,
-            run.interval_s,
-            settings.sla_target_s,
-            settings.sla_goal,
-            edit_plan(plan, queue, frame, extra),
-            calibration,
-        )
+            [(s.name, s.forecast) for s in run.intraday], dataset.acd, run.interval_s,
+            settings.sla_target_s, settings.sla_goal, roster_now, calibration,
+        )  # fmt: skip
         found = breach_view(dataset, 14, 0.8, "RU", queue, key, extra, compute)
         assert found.breaches.equals(expected)
         assert found.totals == breach_totals(expected, run.interval_s)
