@@ -533,12 +533,10 @@ def _modes(window: DataFrame, key: list[str]) -> DataFrame:
         .groupBy(*key, "kind", "value")
         .count()
     )
-    first = Window.partitionBy(*key, "kind").orderBy(F.desc("count"), F.asc("value"))
-    return (
-        counted.withColumn("_rank", F.row_number().over(first))
-        .filter(F.col("_rank") == 1)
-        .groupBy(*key)
-        .agg(*(F.max(F.when(F.col("kind") == k, F.col("value"))).alias(k) for k in kinds))
+    # The commonest, then the first in sort order: the least (-count, value).
+    best = F.struct((-F.col("count")).alias("rank"), F.col("value").alias("value"))
+    return counted.groupBy(*key).agg(
+        *(F.min(F.when(F.col("kind") == k, best))["value"].alias(k) for k in kinds)
     )
 
 
@@ -548,17 +546,15 @@ def _last_answers(surveys: DataFrame, windows: DataFrame, key: list[str]) -> Dat
     them, nulls first)."""
 
     answered = surveys.join(F.broadcast(windows), F.col("date") < F.col("cutoff"))
-    latest = Window.partitionBy(*key).orderBy(
-        *(F.desc_nulls_last(k) for k in ("date", "case_id", "nps", "csat"))
+    # Spark orders structs field by field, a null before any value: the greatest is the
+    # last answer.
+    answer = F.struct(*(F.col(k) for k in ("date", "case_id", "nps", "csat")))
+    return answered.groupBy(*key).agg(
+        *(
+            F.max(F.when(F.col(c).isNotNull(), answer))[c].cast("double").alias(c)
+            for c in ("nps", "csat")
+        )
     )
-    found = [
-        answered.filter(F.col(c).isNotNull())
-        .withColumn("_rank", F.row_number().over(latest))
-        .filter(F.col("_rank") == 1)
-        .select(*key, F.col(c).cast("double").alias(c))
-        for c in ("nps", "csat")
-    ]
-    return found[0].join(found[1], key, "full")
 
 
 def _features(
