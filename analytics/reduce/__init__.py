@@ -2,7 +2,8 @@
 
 The heavy part of CX Radar is a reduce over every event: each case's path, duration,
 contacts, channels, cost and behaviour tags; the variants and the directly-follows graph;
-the per-interval load and service level of the calls. This package computes those tables
+the per-interval load and service level of the calls; the churn-risk model's per-customer
+features at its snapshot cut-offs. This package computes those tables
 with one of three engines, all giving the same tables (:mod:`analytics.reduce.tables`
 defines them):
 
