@@ -109,10 +109,16 @@ def _change_a_widget(page: Page) -> tuple[str, float] | None:
     """Change the first usable widget of the page's main area; (its kind, the
     ``performance.now()`` of the action), or None when the page has none."""
     main = page.get_by_test_id("stMain")
-    # Visible ones only: a select box in a closed expander cannot be used.
-    select = main.get_by_test_id("stSelectbox").filter(visible=True)
-    if select.count():
-        select.first.get_by_role("combobox").click(timeout=ACT_MS)
+    # Visible ones outside forms: a select box in a closed expander cannot be used, and one
+    # in a form runs nothing until the form is submitted.
+    boxes = main.get_by_test_id("stSelectbox").filter(visible=True)
+    free = [
+        boxes.nth(i)
+        for i in range(boxes.count())
+        if boxes.nth(i).evaluate("e => !e.closest('[data-testid=stForm]')")
+    ]
+    if free:
+        free[0].get_by_role("combobox").click(timeout=ACT_MS)
         page.get_by_role("option").first.wait_for(timeout=ACT_MS)
         # Another value than the one shown: choosing the same one runs nothing.
         others = page.get_by_role("option").and_(page.locator('[aria-selected="false"]'))
