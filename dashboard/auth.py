@@ -32,7 +32,7 @@ from streamlit.errors import StreamlitAuthError
 
 from analytics.store import Store, StoreError
 from dashboard.escape import md
-from dashboard.i18n import t
+from dashboard.i18n import in_language, t
 from dashboard.state import escalation_store
 from dashboard.tables import show
 
@@ -253,11 +253,12 @@ def export_button(
         target.caption(t("auth.export_hidden"))
         return
     person = current() or OPEN
+    produce = in_language(data) if callable(data) else None
 
     def deliver() -> bytes | str:  # runs on the server's thread for the download
-        body = data() if callable(data) else data
+        body = produce() if produce is not None else data
         log_export(person, file_name, rows)
-        return body
+        return body  # type: ignore[return-value]
 
     target.download_button(label, deliver, file_name=file_name, mime=mime, key=key)
 

@@ -431,7 +431,7 @@ def downloads(
     }
     b.download_button(
         t("economics.download_xlsx"),
-        to_xlsx_bytes(book),
+        lambda: to_xlsx_bytes(book),  # written when asked for, not on every input change
         file_name="cx_radar_economics.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )

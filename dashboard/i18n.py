@@ -9,8 +9,11 @@ actions), so a key of either renders the same way. Templates follow
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
+from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 import streamlit as st
@@ -20,6 +23,8 @@ from analytics import messages
 # The language switch shows these codes; they are also its URL value (?lang=RU).
 CODES = {"EN": "en", "RU": "ru"}
 _DIR = Path(__file__).parent / "locales"
+_PINNED: ContextVar[str | None] = ContextVar("cx_radar_language", default=None)
+T = TypeVar("T")
 
 
 @cache
@@ -37,8 +42,26 @@ def default_language() -> str:
 
 
 def language() -> str:
+    pinned = _PINNED.get()
+    if pinned is not None:
+        return pinned
     code = st.session_state.get("lang")
     return CODES.get(code, default_language()) if isinstance(code, str) else default_language()
+
+
+def in_language(fn: Callable[[], T]) -> Callable[[], T]:
+    """``fn`` to be called later in this run's language: a download's deferred data runs on
+    another thread, where the session (and so the language switch) is out of reach."""
+    lang = language()
+
+    def call() -> T:
+        token = _PINNED.set(lang)
+        try:
+            return fn()
+        finally:
+            _PINNED.reset(token)
+
+    return call
 
 
 def date_format() -> str:

@@ -18,6 +18,7 @@ name. Everything is vectorised: no Python callback runs inside Polars.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from functools import partial
 
 import polars as pl
 import streamlit as st
@@ -25,7 +26,7 @@ from streamlit.elements.lib.column_types import ColumnConfig
 
 from analytics.export import DECIMALS, Kind, for_people, to_csv_bytes
 from dashboard.fmt import symbol
-from dashboard.i18n import catalogue, language, t
+from dashboard.i18n import catalogue, in_language, language, t
 
 MISSING = "—"
 _STEP = {0: 1, 1: 0.1, 2: 0.01, 3: 0.001}
@@ -167,10 +168,11 @@ def download(
     label: str | None = None,
     key: str | None = None,
 ) -> None:
-    """A download button for ``export_csv`` of the frame, saved as ``name`` (.csv)."""
+    """A download button for ``export_csv`` of the frame, saved as ``name`` (.csv), written
+    when asked for (in this run's language), not on every redraw."""
     st.download_button(
         label or t("tables.download"),
-        export_csv(frame, kinds, currency=currency, labels=labels),
+        in_language(partial(export_csv, frame, kinds, currency=currency, labels=labels)),
         file_name=name if name.endswith(".csv") else f"{name}.csv",
         mime="text/csv",
         key=key,

@@ -16,3 +16,23 @@ def test_russian_and_english_have_the_same_keys_and_placeholders():
     assert sorted(set(en) ^ set(ru)) == []
     differing = [k for k in en if _fields(en[k]) != _fields(ru[k])]
     assert differing == []
+
+
+def test_a_deferred_download_is_written_in_the_language_of_its_run(monkeypatch):
+    """A download's data runs later on another thread, outside the session: ``in_language``
+    keeps the run's language for it (before, a Russian export wrote its yes and no in English)."""
+    import threading
+
+    from dashboard import i18n
+
+    monkeypatch.setattr(i18n.st, "session_state", {"lang": "RU"})
+    later = i18n.in_language(lambda: (i18n.language(), i18n.t("tables.yes")))
+    monkeypatch.setattr(i18n.st, "session_state", {})  # the download's thread: no session
+    monkeypatch.setattr(i18n, "default_language", lambda: "en")
+    assert i18n.t("tables.yes") == i18n.catalogue("en")["tables.yes"]
+    out = []
+    thread = threading.Thread(target=lambda: out.append(later()))
+    thread.start()
+    thread.join()
+    assert out == [("ru", i18n.catalogue("ru")["tables.yes"])]
+    assert i18n.language() == "en"  # pinned only inside the call
