@@ -1,15 +1,18 @@
 """Speed as a person meets it, in a real browser: cold start, first visit of every page, one
 widget change per page; with an empty disk cache and with the cache a previous server left.
 
-    .venv/bin/python benchmarks/bench_browser.py [--runs 3] [--data DIR] [--json OUT]
+    .venv/bin/python benchmarks/bench_browser.py [--runs 3] [--modes empty warm made]
+                                                 [--data DIR] [--json OUT]
 
-Each run starts ``streamlit run`` on a free port of 127.0.0.1 with its own disk cache
-(``CX_RADAR_CACHE``): an *empty* run on a new directory, then a *warm* run, a new server on
-the directory the empty run filled (a restart); ``--modes off`` runs without the disk
-cache, as the app was before it. Headless Chromium (Debian's, as in the
-browser tests) opens the Overview, then each other page through the sidebar as a person
-would, and on each page changes one widget (the first select box, else slider, number
-input, toggle or radio of the page's main area).
+Each run starts the app (``python -m dashboard.serve``, as ``make run`` does) on a free port
+of 127.0.0.1 with its own disk cache (``CX_RADAR_CACHE``): an *empty* run on a new
+directory, then a *warm* run, a new server on the directory the empty run filled (a
+restart); *made* is ``make run``'s own start: the cache filled once by
+``python -m dashboard.warm`` (timed apart), then every run a new server on it;
+``--modes off`` runs without the disk cache, as the app was before it. Headless Chromium
+(Debian's, as in the browser tests) opens the Overview, then each other page through the
+sidebar as a person would, and on each page changes one widget (the first select box, else
+slider, number input, toggle or radio of the page's main area).
 
 Timing never sleeps: a script observes Streamlit's own script state (``stApp``'s
 ``data-test-script-state``) in the page and records each change with ``performance.now()``.
@@ -27,6 +30,7 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -78,6 +82,23 @@ def serve(cache_dir: Path, data: str | None, off: bool = False) -> Iterator[tupl
     launched = time.perf_counter()
     with app_server(env, wait_s=120, logs=False) as (url, _):
         yield url, launched
+
+
+def warm_up(cache_dir: Path, data: str | None) -> float:
+    """``python -m dashboard.warm`` into ``cache_dir``, as ``make run`` does first; seconds."""
+    env = {**os.environ, "CX_RADAR_CACHE": str(cache_dir)}
+    if data:
+        env["CX_RADAR_DATA"] = data
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "dashboard.warm"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - started
 
 
 def _done_at(page: Page, since_ms: float) -> float:
@@ -233,18 +254,23 @@ def main() -> None:
         "--modes",
         nargs="*",
         default=["empty", "warm"],
-        choices=["off", "empty", "warm"],
-        help="off: no disk cache (as before it); warm: a restart on what empty left",
+        choices=["off", "empty", "warm", "made"],
+        help="off: no disk cache (as before it); warm: a restart on what empty left; "
+        "made: a start on the cache dashboard.warm filled (make run)",
     )
     parser.add_argument("--json", help="also write the runs and medians here")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
     runs: dict[str, list[dict[str, dict[str, object]]]] = {mode: [] for mode in args.modes}
     with tempfile.TemporaryDirectory(prefix="cx_bench_") as tmp:
+        made = Path(tmp) / "cache_made"
+        if "made" in args.modes:
+            _log(f"dashboard.warm: {warm_up(made, args.data):.1f} s")
         for i in range(args.runs):
             cache_dir = Path(tmp) / f"cache_{i}"
             for mode in args.modes:  # "warm" restarts on what "empty" left
-                with serve(cache_dir, args.data, off=mode == "off") as (url, launched):
+                where = made if mode == "made" else cache_dir
+                with serve(where, args.data, off=mode == "off") as (url, launched):
                     result = one_run(url, launched, args.pages)
                 runs[mode].append(result)
                 overview = result["overview"]["first_s"]
