@@ -8,16 +8,26 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import pytest
 
 from analytics.sample import SampleCompany, generate
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = ROOT / "sample_data"
 # What issue 6 asks every alert to carry, at least.
 ALERT_KEYS = ("id", "severity", "status", "zone", "money_at_stake", "owner", "action", "evidence")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The browser tests first (a stable sort: files and their order kept): they are the
+    # longest files, so with `make test`'s two workers none of them starts last and runs
+    # alone while the other worker sits idle.
+    items.sort(key=lambda item: item.get_closest_marker("browser") is None)
 
 
 @pytest.fixture(scope="session")
@@ -44,8 +54,14 @@ def _one_disk_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     # restarts, so a result computed for one test's data serves the next (keys hold the
     # content hash, function, parameters and code); never .cx_radar_cache in the checkout.
     # Set before any module's fixtures, so the browser tests' servers share it too; the
-    # tests of the cache itself set their own.
-    os.environ["CX_RADAR_CACHE"] = str(tmp_path_factory.mktemp("cx_radar_cache"))
+    # tests of the cache itself set their own. Under pytest-xdist (`make test`) the workers
+    # share one: the cache computes each key once across processes (a lock per key).
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        cache = tmp_path_factory.getbasetemp().parent / "cx_radar_cache"
+        cache.mkdir(exist_ok=True)
+    else:
+        cache = tmp_path_factory.mktemp("cx_radar_cache")
+    os.environ["CX_RADAR_CACHE"] = str(cache)
 
 
 @pytest.fixture(autouse=True)
@@ -55,6 +71,29 @@ def _clear_streamlit_caches() -> None:
 
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium for every browser test (each test opens its own context)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.web import launch
+
+    with sync_playwright() as p:
+        browser = launch(p)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def sample_server() -> Iterator[str]:
+    """The app on the committed sample company, one server for the browser tests that read
+    it (the Russian walk, the layout at two window sizes)."""
+    from tests.web import serve
+
+    with serve(SAMPLE_DIR) as url:
+        yield url
 
 
 class _Flaky(BaseHTTPRequestHandler):

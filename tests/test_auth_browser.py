@@ -16,10 +16,10 @@ import oidc_provider_mock
 import polars as pl
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from test_browser import browser, serve, settled  # the shared server and Chromium set-up
+
+from tests.web import serve, settled
 
 pytestmark = pytest.mark.browser
-__all__ = ["browser"]  # a module-scoped fixture used below
 
 ANALYST = "ana@example.com"  # an analyst by the `roles` claim of their ID token
 VIEWER = "vic@example.com"  # on no list and without the claim: the default role
@@ -51,7 +51,7 @@ def _sign_in(browser: Browser, url: str, sub: str) -> Page:
     # The provider's form links a stylesheet on a CDN: offline, Chromium would wait for it.
     context.route(re.compile(r"^https?://(?!127\.0\.0\.1|localhost)"), lambda r: r.abort())
     page = context.new_page()
-    page.set_default_timeout(60_000)
+    page.set_default_timeout(180_000)
     page.goto(url)
     expect(page.get_by_role("heading", name="Sign in to CX Radar")).to_be_visible()
     expect(page.get_by_text("Overview: the illusion of wellbeing")).to_have_count(0)

@@ -1,48 +1,20 @@
 """End to end in headless Chromium: the real server, the real browser.
 
-Playwright drives Debian's Chromium (`make test` installs it through apt when missing);
-Playwright's own browser download cannot work offline. The app runs on a free port on
-127.0.0.1 against a small generated company.
+The app runs on a free port on 127.0.0.1 against a small generated company; one Chromium
+(conftest's ``browser``) serves every browser test, Debian's, driven by Playwright.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from dashboard.local_server import app_server
+from tests.web import serve, settled
 
-ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.browser
-# expect() has its own 5 s default; a page's first run on a busy 2-core machine takes longer.
-expect.set_options(timeout=60_000)
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-
-
-@contextmanager
-def serve(data_dir: Path | None = None) -> Iterator[str]:
-    """The app on ``data_dir`` (else the sample company): its URL, for as long as the block
-    lasts."""
-    env = {**os.environ, **({"CX_RADAR_DATA": str(data_dir)} if data_dir else {})}
-    with app_server(env) as (url, _):
-        yield url
 
 
 @pytest.fixture(scope="module")
@@ -51,38 +23,13 @@ def server(small_dir) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = shutil.which("chromium")
-    assert executable, "Debian's chromium is missing: run `make test`, which installs it"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
     page = context.new_page()
-    page.set_default_timeout(60_000)
+    page.set_default_timeout(180_000)  # a cold page while the other worker runs its tests
     yield page
     context.close()
-
-
-def settled(page: Page, quiet_s: float = 1.0, limit_s: float = 60.0) -> None:
-    """Wait until neither the running indicator nor a spinner has shown for ``quiet_s``:
-    both appear only after a short delay, so their absence at one instant proves nothing."""
-    quiet_since = start = time.monotonic()
-    while time.monotonic() - quiet_since < quiet_s:
-        if time.monotonic() - start > limit_s:
-            raise TimeoutError(f"{page.url} still running after {limit_s:.0f} s")
-        busy = (
-            page.get_by_test_id("stStatusWidget").count() + page.get_by_test_id("stSpinner").count()
-        )
-        if busy:
-            quiet_since = time.monotonic()
-        time.sleep(0.25)
 
 
 def test_overview_shows_numbers_and_switches_language(server, page):
@@ -161,7 +108,7 @@ def test_forecast_page_draws_the_breach_heat_map(server, page):
     expect(
         page.get_by_role("heading", name="Forecasts & SLA: where the service level will break")
     ).to_be_visible()
-    expect(page.get_by_role("heading", name="Staffing gap")).to_be_visible(timeout=120_000)
+    expect(page.get_by_role("heading", name="Staffing gap")).to_be_visible()
     settled(page)
     expect(page.get_by_text("Probability that the service level falls below 80")).to_be_visible()
     # Delivered SL, the volume forecast, the breach map, the staffing gap, and the
@@ -173,13 +120,13 @@ def test_overview_leads_to_an_alert_with_its_evidence(server, page):
     page.goto(server)
     expect(
         page.get_by_role("heading", name="Where the money leaks, and what to fix first")
-    ).to_be_visible(timeout=120_000)
+    ).to_be_visible()
     settled(page)
     page.get_by_role("link", name="What to fix first").click()
     expect(
         page.get_by_role("heading", name="Escalations: act before the customer leaves")
     ).to_be_visible()
-    expect(page.get_by_role("heading", name="Evidence")).to_be_visible(timeout=120_000)
+    expect(page.get_by_role("heading", name="Evidence")).to_be_visible()
     settled(page)
     expect(page.get_by_text("Owner:").first).to_be_visible()
     expect(page.get_by_text("Technical details")).to_be_visible()  # raw evidence kept apart

@@ -6,13 +6,10 @@ read in full. The screenshots are saved beside the test's temporary files for a 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from playwright.sync_api import Browser
 
-from tests.conftest import SAMPLE_DIR
-from tests.test_browser import browser, serve, settled  # noqa: F401 (fixtures)
+from tests.web import settled
 
 pytestmark = pytest.mark.browser
 
@@ -24,14 +21,8 @@ _CUT = """() => [...document.querySelectorAll(
              e.innerText, e.scrollWidth, e.clientWidth])"""
 
 
-@pytest.fixture(scope="module")
-def sample_server() -> Iterator[str]:
-    with serve(SAMPLE_DIR) as url:
-        yield url
-
-
 @pytest.mark.parametrize("path", ["economics", "forecast"])
-def test_nothing_is_cut_off_in_russian(browser: Browser, sample_server, path, tmp_path):  # noqa: F811
+def test_nothing_is_cut_off_in_russian(browser: Browser, sample_server, path, tmp_path):
     context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="ru-RU")
     page = context.new_page()
     page.set_default_timeout(300_000)

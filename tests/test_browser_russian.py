@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect
 
 from dashboard.nav import URLS, address
 from tests.conftest import SAMPLE_DIR
-from tests.test_browser import browser, serve, settled  # noqa: F401 (fixtures)
+from tests.web import settled
 
 pytestmark = pytest.mark.browser
 
@@ -78,14 +78,8 @@ _VISIBLE = """() => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    with serve() as url:  # the committed sample company
-        yield url
-
-
 @pytest.fixture
-def page(browser) -> Iterator[Page]:  # noqa: F811 (the module-scoped fixture above)
+def page(browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="ru-RU")
     page = context.new_page()
     page.set_default_timeout(120_000)
@@ -134,8 +128,10 @@ def loaded(page: Page) -> None:
 def read_page(page: Page, url: str) -> str:
     """What the page shows with every expander open, tab by tab."""
     page.goto(url)
-    expect(page.locator("h1").first).to_be_visible(timeout=600_000)
+    # The heading, or the error box of a page that failed (which has none): fail at once.
+    expect(page.locator("h1, [data-testid=stException]").first).to_be_visible(timeout=600_000)
     loaded(page)
+    assert page.get_by_test_id("stException").count() == 0, url
     page.evaluate(
         "() => document.querySelectorAll('details:not([open]) > summary').forEach(s => s.click())"
     )
@@ -150,8 +146,8 @@ def read_page(page: Page, url: str) -> str:
 
 
 @pytest.mark.parametrize("name", PAGES)
-def test_every_page_reads_in_russian(server, page, name):
-    text = read_page(page, f"{server}/{address(name)}?lang=RU")
+def test_every_page_reads_in_russian(sample_server, page, name):
+    text = read_page(page, f"{sample_server}/{address(name)}?lang=RU")
     assert "Traceback" not in text
     left = latin_words(text, data_values())
     assert not left, f"{name}: {sorted(left.items(), key=lambda kv: -kv[1])}"

@@ -20,7 +20,7 @@ import polars as pl
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
-from tests.test_browser import browser, serve, settled  # noqa: F401 (the browser fixture)
+from tests.web import serve, settled
 
 pytestmark = pytest.mark.browser
 HOST = "http://injection.invalid"
@@ -73,7 +73,7 @@ def injected(small_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
         yield url
 
 
-def _guarded(browser: Browser, outside: list[str]) -> Page:  # noqa: F811
+def _guarded(browser: Browser, outside: list[str]) -> Page:
     """A page whose requests to any host but 127.0.0.1 are recorded and refused."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
 
@@ -94,7 +94,7 @@ def _guarded(browser: Browser, outside: list[str]) -> Page:  # noqa: F811
     return page
 
 
-def test_no_request_leaves_the_host_and_data_renders_as_text(injected, browser):  # noqa: F811
+def test_no_request_leaves_the_host_and_data_renders_as_text(injected, browser):
     outside: list[str] = []
     page = _guarded(browser, outside)
     for path in PAGES:
