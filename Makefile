@@ -30,8 +30,10 @@ chromium:
 java:
 	@command -v java >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; }
 
+# Two workers (pytest-xdist), a file per worker at a time so a file's server and fixtures
+# start once; the browser files first (tests/conftest.py), the longest.
 test: $(STAMP) chromium java lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 unit: $(STAMP) java
 	$(BIN)/python -m pytest -q -m "not browser"
