@@ -50,15 +50,26 @@ def serve(data_dir: Path | None = None) -> Iterator[str]:
         yield url
 
 
+# The app's root says whether a script runs (Streamlit sets it at once, unlike the status
+# widget, which shows after a delay and not at all with some toolbar settings).
+_RUNNING = ", ".join(
+    f"[data-testid=stApp][data-test-script-state={state}]"
+    for state in ("initial", "running", "rerunRequested")
+)
+
+
 def settled(page: Page, quiet_s: float = 1.0, limit_s: float = 60.0) -> None:
-    """Wait until neither the running indicator nor a spinner has shown for ``quiet_s``:
-    both appear only after a short delay, so their absence at one instant proves nothing."""
+    """Wait until no script has run and neither the running indicator nor a spinner has
+    shown for ``quiet_s``: the indicators appear only after a short delay, so their absence
+    at one instant proves nothing."""
     quiet_since = start = time.monotonic()
     while time.monotonic() - quiet_since < quiet_s:
         if time.monotonic() - start > limit_s:
             raise TimeoutError(f"{page.url} still running after {limit_s:.0f} s")
         busy = (
-            page.get_by_test_id("stStatusWidget").count() + page.get_by_test_id("stSpinner").count()
+            page.locator(_RUNNING).count()
+            + page.get_by_test_id("stStatusWidget").count()
+            + page.get_by_test_id("stSpinner").count()
         )
         if busy:
             quiet_since = time.monotonic()
