@@ -38,6 +38,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from dashboard.local_server import app_server
 from dashboard.nav import DEFAULT, URLS
@@ -139,8 +140,13 @@ def _change_a_widget(page: Page) -> tuple[str, float] | None:
         if boxes.nth(i).evaluate("e => !e.closest('[data-testid=stForm]')")
     ]
     if free:
-        free[0].get_by_role("combobox").click(timeout=ACT_MS)
-        page.get_by_role("option").first.wait_for(timeout=ACT_MS)
+        combo = free[0].get_by_role("combobox")
+        combo.click(timeout=ACT_MS)
+        try:
+            page.get_by_role("option").first.wait_for(timeout=3_000)
+        except PlaywrightTimeout:  # the click only focused it (seen on long pages): the keyboard
+            combo.press("ArrowDown")
+            page.get_by_role("option").first.wait_for(timeout=ACT_MS)
         # Another value than the one shown: choosing the same one runs nothing.
         others = page.get_by_role("option").and_(page.locator('[aria-selected="false"]'))
         if others.count():
