@@ -23,6 +23,31 @@ APP = Path(__file__).resolve().parent / "app.py"
 # the warm-up, this launcher, the distributed engine.
 _SCRIPTS = ("dashboard.app", "dashboard.app_pages")
 _SKIP = ("analytics.cli", "analytics.reduce", "dashboard.warm", "dashboard.serve")
+# Imported where used (a page or a dataset load that does not need them never waits), so
+# named here: what reading a fitted model, a forecast or a test statistic pulls in, and
+# Streamlit's emoji table (the page icon is checked against it on every first run).
+LIBRARIES = (
+    "pandas",
+    "scipy.optimize",
+    "scipy.signal",
+    "scipy.special",
+    "scipy.stats",
+    "sklearn.calibration",
+    "sklearn.compose",
+    "sklearn.ensemble",
+    "sklearn.frozen",
+    "sklearn.impute",
+    "sklearn.inspection",
+    "sklearn.isotonic",
+    "sklearn.linear_model",
+    "sklearn.metrics",
+    "sklearn.model_selection",
+    "sklearn.pipeline",
+    "sklearn.preprocessing",
+    "statsmodels.stats.proportion",
+    "statsmodels.tsa.seasonal",
+    "streamlit.emojis",
+)
 SWITCH_INTERVAL_S = 0.001
 _log = logging.getLogger("cx_radar")
 
@@ -42,13 +67,14 @@ def modules() -> list[str]:
 
 
 def preload() -> None:
-    """Read the built-in dataset into the app's memory cache, then import :func:`modules`.
+    """Read the built-in dataset into the app's memory cache, then import :func:`modules`
+    and the :data:`LIBRARIES` they import where used.
     Best effort: a failure is logged and left for the page to meet and report."""
     try:
         from dashboard import state
 
         state.preload_sample()  # first: the Overview needs it, and its imports are light
-        for name in modules():
+        for name in (*modules(), *LIBRARIES):
             importlib.import_module(name)
     except Exception:
         _log.exception("preloading the app failed; pages will load what they need")
