@@ -4,7 +4,7 @@ and in Russian.
 Run: ``make screenshots`` (writes ``docs/screenshots/<lang>/<page>.png`` for every page in
 both languages), or ``.venv/bin/python -m tests.screenshots PAGE ...`` for some of them.
 Uses the browser tests' server, Chromium and wait; not a test itself. Each picture is the
-first 1440 × 1000 of the page once it has settled and every chart is drawn, stored as an
+first 1440 × 1500 of the page once it has settled and every chart is drawn, stored as an
 optimised 256-colour PNG (a third of the size, the text as sharp).
 """
 
@@ -22,7 +22,7 @@ from tests.web import launch, serve, settled
 
 OUT = ROOT / "docs" / "screenshots"
 LANGS = {"en": "en-US", "ru": "ru-RU"}  # folder: browser locale
-VIEWPORT = {"width": 1440, "height": 1000}
+VIEWPORT = {"width": 1440, "height": 1500}
 
 
 def shoot(page: Page, url: str, out: Path) -> None:
