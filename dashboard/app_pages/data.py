@@ -16,6 +16,7 @@ from dashboard.fmt import number
 from dashboard.i18n import catalogue, t, tr
 from dashboard.mapping_editor import mapping_editor
 from dashboard.state import current_dataset, mapping, uploaded_dataset, uploaded_sources
+from dashboard.tables import MISSING
 
 
 def _store_uploads() -> None:
@@ -39,7 +40,7 @@ def preview(frame: pl.DataFrame) -> None:
     """The first rows, headed by the columns' names in words (a snapshot's own attribute
     columns keep their names)."""
     labels = {c: t(f"column.{c}") for c in frame.columns if f"column.{c}" in catalogue("en")}
-    st.dataframe(frame.head(200), width="stretch", column_config=labels)
+    st.dataframe(frame.head(200), width="stretch", column_config=labels, placeholder=MISSING)
 
 
 # What was loaded, all of it: the sidebar filters cut what the analyses read, not the load.
