@@ -30,7 +30,7 @@ from analytics.cost import (
     twins,
     whale,
 )
-from analytics.dataset import Dataset
+from analytics.dataset import Dataset, direct
 from analytics.measures import fsum
 
 TOP_SHARE = 0.2  # the concentration tile: the most expensive fifth of customers
@@ -148,10 +148,6 @@ def twin_table(pairs: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _direct(fn: Callable[..., Any], dataset: Dataset, *params: object) -> Any:
-    return fn(dataset, *params)
-
-
 @dataclass(frozen=True)
 class CostPage:
     """Everything the Cost page draws for one choice of its view (:func:`page`), computed
@@ -179,7 +175,7 @@ def page(
     dataset: Dataset,
     collapse: bool | None,
     closing: Sequence[str],
-    compute: Callable[..., Any] = _direct,
+    compute: Callable[..., Any] = direct,
 ) -> CostPage:
     """The Cost page's figures for the view ``cost_view(dataset, collapse, closing)``;
     ``compute(fn, dataset, *params)`` runs the view (the app passes its cache)."""
@@ -219,7 +215,7 @@ def drill_list(
     scenario: str,
     tag: str,
     names: tuple[tuple[str, str], ...],
-    compute: Callable[..., Any] = _direct,
+    compute: Callable[..., Any] = direct,
 ) -> pl.DataFrame:
     """:func:`case_list` of :func:`drill` (``names``: (tag, words) pairs) on the view
     ``cost_view(dataset, collapse, closing)``."""

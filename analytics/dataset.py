@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,3 +120,9 @@ class Dataset:
             "surveys": self.surveys,
             "calls": self.calls,
         }[name]
+
+
+def direct(fn: Callable[..., Any], dataset: Dataset, *params: object) -> Any:
+    """``fn(dataset, *params)``: the ``compute`` of an engine step that builds on other
+    steps, when no cache is given (the app passes ``dashboard.state.engine``)."""
+    return fn(dataset, *params)

@@ -45,7 +45,7 @@ from typing import Any
 
 import polars as pl
 
-from analytics.dataset import Dataset
+from analytics.dataset import Dataset, direct
 from analytics.store import Store
 from analytics.tension import DIRECTION, LABELS, severity_text
 
@@ -592,14 +592,10 @@ def alerts_frame(alerts: list[dict[str, Any]]) -> pl.DataFrame:
 # ---------------------------------------------------------------- one run
 
 
-def _direct(fn: Callable[..., Any], dataset: Dataset, *params: object) -> Any:
-    return fn(dataset, *params)
-
-
 def inputs_for(
     dataset: Dataset,
     horizon_days: int = FORECAST_DAYS,
-    compute: Callable[..., Any] = _direct,
+    compute: Callable[..., Any] = direct,
 ) -> Inputs:
     """Compute every signal of a dataset: the risk model, tension zones, the SLA breach
     forecast (when ``acd`` has staffing) and the last 30 days' cost anomalies.

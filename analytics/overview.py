@@ -22,15 +22,11 @@ from typing import Any
 import polars as pl
 
 from analytics.cost import case_costs, cost_basis, excess_cost
-from analytics.dataset import Dataset
+from analytics.dataset import Dataset, direct
 from analytics.escalation import Rules, evaluate, inputs_for
 from analytics.measures import revenue_at_risk
 
 SHOWN = 3  # zone and alert lines on the Overview
-
-
-def _direct(fn: Callable[..., Any], dataset: Dataset, *params: object) -> Any:
-    return fn(dataset, *params)
 
 
 @dataclass(frozen=True)
@@ -47,7 +43,7 @@ class Leaks:
     urgent: list[dict[str, Any]]
 
 
-def leaks(dataset: Dataset, compute: Callable[..., Any] = _direct) -> Leaks:
+def leaks(dataset: Dataset, compute: Callable[..., Any] = direct) -> Leaks:
     """:class:`Leaks` of a dataset with events; ``compute(fn, dataset, *params)`` runs each
     engine step (the app passes its cache)."""
     inputs = compute(inputs_for, dataset)  # the app's cache keeps the whole, reused by pages

@@ -37,7 +37,7 @@ import polars as pl
 
 from analytics.cases import Loops
 from analytics.cost import cost_view
-from analytics.dataset import Dataset
+from analytics.dataset import Dataset, direct
 from analytics.process import (
     SEP,
     case_views,
@@ -140,15 +140,11 @@ def scenario_view(steps: pl.DataFrame, paths: pl.DataFrame) -> ScenarioView:
     return ScenarioView(directly_follows(steps), variant_edges, position_hint(steps), rework(steps))
 
 
-def _direct(fn: Callable[..., Any], dataset: Dataset, *params: object) -> Any:
-    return fn(dataset, *params)
-
-
 def process_views(
     dataset: Dataset,
     collapse: bool | None = None,
     closing: tuple[str, ...] | None = None,
-    compute: Callable[..., Any] = _direct,
+    compute: Callable[..., Any] = direct,
 ) -> ProcessViews:
     """:class:`ProcessViews` of a dataset (``collapse`` as in
     :func:`analytics.process.case_views`); with ``closing`` states, the cases carry their

@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from analytics.dataset import Dataset
+from analytics.dataset import Dataset, direct
 from analytics.measures import revenue_at_risk
 from analytics.risk import RiskModel, at_risk, reason_words, silent_at_risk, train
 
@@ -90,16 +90,12 @@ def customer_list(
     )
 
 
-def _direct(fn: Callable[..., Any], dataset: Dataset, *params: object) -> Any:
-    return fn(dataset, *params)
-
-
 def at_risk_list(
     dataset: Dataset,
     silent_only: bool,
     templates: tuple[tuple[str, str], ...],
     lang: str = "en",
-    compute: Callable[..., Any] = _direct,
+    compute: Callable[..., Any] = direct,
 ) -> pl.DataFrame:
     """:func:`customer_list` of the dataset's risk model (``compute(train, dataset)``; the app
     passes its cache), ``templates`` as (reason key, words) pairs in ``lang``: one cached

@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from analytics.calibration import calibrate_dataset
-from analytics.dataset import Dataset
+from analytics.dataset import Dataset, direct
 from analytics.forecast import forecast_all, run_breaches
 from analytics.sla import (
     BreachTotals,
@@ -25,10 +25,6 @@ from analytics.sla import (
     edit_plan,
     weekly_plan,
 )
-
-
-def _direct(fn: Callable[..., Any], dataset: Dataset, *params: object) -> Any:
-    return fn(dataset, *params)
 
 
 def roster(dataset: Dataset) -> pl.DataFrame:
@@ -60,7 +56,7 @@ def breach_view(
     queue: str,
     grid: str,
     extra: int,
-    compute: Callable[..., Any] = _direct,
+    compute: Callable[..., Any] = direct,
 ) -> BreachView:
     """The breach forecast of ``forecast_all(dataset, horizon, level, 3, country)`` against
     the roster with ``queue``'s agents from ``grid`` (:func:`grid_key` of an edited
