@@ -29,7 +29,7 @@ from analytics.calls import call_events, report_for
 from analytics.dataset import Dataset, LoadReport, TableReport
 from analytics.limits import RATIO_EXEMPT_BYTES, Limits, clip, megabytes, variable
 from analytics.mapping import Mapping, header_seconds_factor, normalize_header, suggest
-from analytics.messages import Message
+from analytics.messages import Message, message_of
 from analytics.parsing import (
     DateFormat,
     TextTraits,
@@ -908,7 +908,7 @@ def load_sources(
         try:
             mapping = Mapping.from_toml(sources.mapping_text)
         except ValueError as exc:
-            errors.append(Message("load.bad_mapping", file=MAPPING_FILE, error=str(exc)))
+            errors.append(Message("load.bad_mapping", file=MAPPING_FILE, error=message_of(exc)))
     mapping = mapping or Mapping()
     warnings = [w for s in sources.items for w in s.warnings] + [
         Message("load.not_data", name=s) for s in sources.skipped
@@ -919,7 +919,9 @@ def load_sources(
             try:
                 settings = Settings.from_toml(sources.settings_text)
             except ValueError as exc:
-                errors.append(Message("load.bad_settings", file=SETTINGS_FILE, error=str(exc)))
+                errors.append(
+                    Message("load.bad_settings", file=SETTINGS_FILE, error=message_of(exc))
+                )
     by_table: dict[str, list[Source]] = {t: [] for t in TABLES}
     for source in sources.items:
         table = assign_table(source, mapping)

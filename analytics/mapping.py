@@ -31,6 +31,7 @@ from typing import Literal
 import polars as pl
 import tomli_w
 
+from analytics.messages import Message, toml_place
 from analytics.schema import TABLES, Table
 
 DateOrder = Literal["dmy", "mdy"]
@@ -96,6 +97,7 @@ def _contains_words(text: str, words: str) -> bool:
     return len(words) >= 4 and re.search(rf"(^| ){re.escape(words)}( |$)", text) is not None
 
 
+_KNOWN = ", ".join(TABLES)  # the tables a mapping may name, for its error messages
 JOIN = " + "  # the name of a column made by joining headers: «Дата + Время»
 DEFAULT_MISSING = ("?", "NULL", "null", "N/A", "n/a", "#N/A", "NaN", "nan", "None", "(null)")
 
@@ -196,33 +198,37 @@ class Mapping:
 
     @classmethod
     def from_toml(cls, text: str) -> Mapping:
-        """Parse a mapping file; unknown tables, columns or orders raise ``ValueError``."""
+        """Parse a mapping file; unknown tables, columns or orders raise ``ValueError`` with
+        a :class:`~analytics.messages.Message` (``mapping.*``), English as its text."""
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"mapping is not valid TOML: {exc}") from exc
+            raise ValueError(Message("mapping.not_toml", **toml_place(exc))) from exc
         mapping = cls()
         missing = data.pop("missing", [])
         if not isinstance(missing, list) or not all(isinstance(m, str) for m in missing):
-            raise ValueError('mapping: missing must be a list of texts, e.g. ["?", "-"]')
+            raise ValueError(Message("mapping.missing"))
         mapping.missing = tuple(missing)
         files = data.pop("files", {})
         for file, table_name in files.items():
             if table_name not in TABLES:
                 raise ValueError(
-                    f"mapping: [files] {file!r} = {table_name!r} names no table; "
-                    f"known: {list(TABLES)}"
+                    Message("mapping.file_table", file=file, table=str(table_name), known=_KNOWN)
                 )
         mapping.files = dict(files)
         for table_name, section in data.items():
             if table_name not in TABLES or not isinstance(section, dict):
-                raise ValueError(f"mapping: unknown table [{table_name}]; known: {list(TABLES)}")
+                raise ValueError(Message("mapping.unknown_table", table=table_name, known=_KNOWN))
             table = TABLES[table_name]
             unknown = sorted(set(section) - {"columns", "date_order", "constants", "values"})
             if unknown:
                 raise ValueError(
-                    f"mapping: [{table_name}] has unknown key(s) {', '.join(unknown)}; known: "
-                    "columns, constants, values, date_order"
+                    Message(
+                        "mapping.unknown_keys",
+                        table=table_name,
+                        keys=", ".join(unknown),
+                        n=len(unknown),
+                    )
                 )
             columns: dict[str, Header] = {}
             for canonical, header in section.get("columns", {}).items():
@@ -232,16 +238,15 @@ class Mapping:
                 elif isinstance(header, str):
                     columns[canonical] = header
                 else:
-                    raise ValueError(
-                        f"mapping: {table_name}.{canonical} must be a header name or a list of "
-                        "headers to join"
-                    )
+                    raise ValueError(Message("mapping.header", table=table_name, column=canonical))
             mapping.columns[table_name] = columns
             constants = section.get("constants", {})
             for canonical, value in constants.items():
                 _known_column(table, "constants", canonical)
                 if not isinstance(value, str | int | float) or isinstance(value, bool):
-                    raise ValueError(f"mapping: {table_name}.constants.{canonical} must be a value")
+                    raise ValueError(
+                        Message("mapping.constant", table=table_name, column=canonical)
+                    )
             if constants:
                 mapping.constants[table_name] = {k: str(v) for k, v in constants.items()}
             values = section.get("values", {})
@@ -250,15 +255,13 @@ class Mapping:
                 if not isinstance(pairs, dict) or not all(
                     isinstance(v, str) for v in pairs.values()
                 ):
-                    raise ValueError(
-                        f"mapping: [{table_name}.values.{canonical}] must map raw values to texts"
-                    )
+                    raise ValueError(Message("mapping.values", table=table_name, column=canonical))
             if values:
                 mapping.values[table_name] = {k: dict(v) for k, v in values.items()}
             order = section.get("date_order")
             if order is not None:
                 if order not in ("dmy", "mdy"):
-                    raise ValueError(f"mapping: {table_name}.date_order must be 'dmy' or 'mdy'")
+                    raise ValueError(Message("mapping.date_order", table=table_name))
                 mapping.date_order[table_name] = order
         return mapping
 
@@ -266,6 +269,11 @@ class Mapping:
 def _known_column(table: Table, section: str, canonical: str) -> None:
     if canonical not in table.names:
         raise ValueError(
-            f"mapping: [{table.name}.{section}] has unknown column {canonical!r}; "
-            f"known: {table.names}"
+            Message(
+                "mapping.unknown_column",
+                table=table.name,
+                section=section,
+                column=canonical,
+                known=", ".join(table.names),
+            )
         )

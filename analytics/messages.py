@@ -154,6 +154,31 @@ def _rebuild(key: str, values: dict[str, object]) -> Message:
     return Message(key, **values)
 
 
+def message_of(exc: BaseException) -> str:
+    """What ``exc`` says, as raised: a :class:`Message` (rendered in the reader's language
+    by :func:`render`) where it was raised with one, else its text."""
+    said = exc.args[0] if len(exc.args) == 1 else None
+    return said if isinstance(said, Message) else str(exc)
+
+
+_TOML_AT = re.compile(r"\s*\(at (?:line (?P<line>\d+), column (?P<column>\d+)|end of document)\)$")
+
+
+def toml_place(exc: ValueError) -> dict[str, object]:
+    """Values of a "not valid TOML" message: what the parser says (its own English, which
+    has no translation) as ``detail`` and where it stopped as ``where``, a message of its own
+    (``toml.at`` a line and column, ``toml.end``), so the place reads in the reader's language."""
+    text = str(exc)
+    found = _TOML_AT.search(text)
+    if found is None:
+        return {"detail": text, "where": Message("toml.unknown")}
+    if found["line"]:
+        where = Message("toml.at", line=int(found["line"]), column=int(found["column"]))
+    else:
+        where = Message("toml.end")
+    return {"detail": text[: found.start()], "where": where}
+
+
 # Texts that reach the app as plain English (the alert store and webhooks keep them so).
 _FIXED_SECTIONS = ("rule.",)
 

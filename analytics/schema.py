@@ -14,6 +14,8 @@ from typing import Any
 
 import tomli_w
 
+from analytics.messages import Message, toml_place
+
 
 class Kind(StrEnum):
     """How a column's values are parsed."""
@@ -854,11 +856,12 @@ class Settings:
 
     @classmethod
     def from_toml(cls, text: str) -> Settings:
-        """Parse settings; unknown keys and wrong types raise ``ValueError`` naming the key."""
+        """Parse settings; unknown keys and wrong types raise ``ValueError`` naming the key,
+        with a :class:`~analytics.messages.Message` (``settings.*``), English as its text."""
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"settings are not valid TOML: {exc}") from exc
+            raise ValueError(Message("settings.not_toml", **toml_place(exc))) from exc
         return cls.from_dict(data)
 
     @classmethod
@@ -868,7 +871,12 @@ class Settings:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(
-                f"unknown settings key(s): {', '.join(unknown)}; known: {sorted(known)}"
+                Message(
+                    "settings.unknown_keys",
+                    keys=", ".join(unknown),
+                    n=len(unknown),
+                    known=", ".join(sorted(known)),
+                )
             )
         values: dict[str, Any] = {}
         for f in fields(cls):
@@ -877,7 +885,7 @@ class Settings:
             value, default = data[f.name], getattr(defaults, f.name)
             if isinstance(default, dict):
                 if not isinstance(value, dict):
-                    raise ValueError(f"settings key {f.name!r} must be a table")
+                    raise ValueError(Message("settings.table", key=f.name))
                 value = {
                     **default,
                     **{str(k): _number(f"{f.name}.{k}", v) for k, v in value.items()},
@@ -885,21 +893,21 @@ class Settings:
             elif isinstance(default, float):
                 value = _number(f.name, value)
             elif not isinstance(value, str):
-                raise ValueError(f"settings key {f.name!r} must be text")
+                raise ValueError(Message("settings.text", key=f.name))
             values[f.name] = value
         settings = cls(**values)
         if settings.interval_min not in (5, 10, 15, 30, 60):
-            raise ValueError("settings key 'interval_min' must be 5, 10, 15, 30 or 60 minutes")
+            raise ValueError(Message("settings.interval"))
         if not 0 < settings.sla_goal <= 1:
-            raise ValueError("settings key 'sla_goal' must be a share in (0, 1], e.g. 0.8")
+            raise ValueError(Message("settings.sla_goal"))
         return settings
 
 
 def _number(key: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"settings key {key!r} must be a number, got {value!r}")
+        raise ValueError(Message("settings.number", key=key, value=repr(value)))
     if value < 0:
-        raise ValueError(f"settings key {key!r} must not be negative, got {value!r}")
+        raise ValueError(Message("settings.negative", key=key, value=repr(value)))
     return float(value)
 
 

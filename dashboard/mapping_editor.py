@@ -10,9 +10,10 @@ import streamlit as st
 from analytics.dataset import LoadReport
 from analytics.io import Sources, assign_table
 from analytics.mapping import Mapping
+from analytics.messages import message_of
 from analytics.schema import TABLES
 from dashboard.escape import md
-from dashboard.i18n import t
+from dashboard.i18n import t, tr
 
 
 def _rows(frame: pl.DataFrame) -> dict[str, tuple[str | tuple[str, ...], str]]:
@@ -128,7 +129,7 @@ def mapping_editor(sources: Sources, current: Mapping, report: LoadReport) -> Ma
             try:
                 return Mapping.from_toml(text)
             except ValueError as exc:
-                st.error(t("data.mapping_error", error=md(str(exc))))
+                st.error(t("data.mapping_error", error=md(tr(message_of(exc)))))
     st.download_button(
         t("data.save_mapping"), current.to_toml(), file_name="mapping.toml", mime="application/toml"
     )

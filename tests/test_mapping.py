@@ -1,6 +1,7 @@
 import pytest
 
 from analytics.mapping import Mapping, header_seconds_factor, normalize_header, suggest
+from analytics.messages import message_of, render
 from analytics.schema import TABLES
 
 EVENTS = TABLES["events"]
@@ -97,3 +98,80 @@ def test_mapping_round_trips_through_toml():
 def test_bad_mapping_files(text, message):
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
         Mapping.from_toml(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "english", "russian"),
+    [
+        (
+            "[orders]\n",
+            "mapping: unknown table [orders]; known: events, customers, acd, calls, surveys",
+            "сопоставление: неизвестная таблица [orders]; есть: events, customers, acd, calls, "
+            "surveys",
+        ),
+        (
+            "[calls]\nqueue = 1\nagents = 2\n",
+            "mapping: [calls] has unknown keys agents, queue; known: columns, constants, values, "
+            "date_order",
+            "сопоставление: в [calls] неизвестные ключи agents, queue; допустимы: columns, "
+            "constants, values, date_order",
+        ),
+        (
+            "[calls]\nqueue = 1\n",
+            "mapping: [calls] has unknown key queue; known: columns, constants, values, date_order",
+            "сопоставление: в [calls] неизвестный ключ queue; допустимы: columns, constants, "
+            "values, date_order",
+        ),
+        (
+            "[files]\n'x.csv' = 'orders'\n",
+            "mapping: [files] 'x.csv' = 'orders' names no table; known: events, customers, acd, "
+            "calls, surveys",
+            "сопоставление: в [files] «x.csv» = «orders» — такой таблицы нет; есть: events, "
+            "customers, acd, calls, surveys",
+        ),
+        (
+            "[events.columns]\ncase_id = 3\n",
+            "mapping: events.case_id must be a header name or a list of headers to join",
+            "сопоставление: events.case_id должен быть названием столбца или списком столбцов "
+            "для объединения",
+        ),
+        (
+            "[events]\ndate_order = 'ymd'\n",
+            "mapping: events.date_order must be 'dmy' or 'mdy'",
+            "сопоставление: events.date_order должен быть 'dmy' (день-месяц) или 'mdy' "
+            "(месяц-день)",
+        ),
+        (
+            "missing = '?'\n",
+            'mapping: missing must be a list of texts, e.g. ["?", "-"]',
+            'сопоставление: missing должен быть списком текстов, например ["?", "-"]',
+        ),
+        (  # the parser's words stay English (Python's tomllib), its place reads in Russian
+            "[events.columns]\ncase_id = 'A'\ncase_id = 'B'\n",
+            "mapping is not valid TOML: Cannot overwrite a value (at line 3, column 14)",
+            "сопоставление — не корректный TOML (строка 3, позиция 14; сообщение разборщика: "
+            "Cannot overwrite a value)",
+        ),
+    ],
+)
+def test_bad_mapping_messages_in_both_languages(text, english, russian):
+    # The command line prints the exception's text; the app renders its message.
+    with pytest.raises(ValueError) as raised:
+        Mapping.from_toml(text)
+    assert str(raised.value) == english
+    assert render(message_of(raised.value), "ru") == russian
+
+
+def test_a_bad_mapping_among_the_files_reads_in_russian():
+    # The load error nests the mapping's message: both render in the reader's language.
+    from analytics.io import load_sources, read_uploads
+
+    files = [
+        ("events.csv", b"case_id,timestamp,activity\nA,2024-01-01 10:00,x\n"),
+        ("mapping.toml", b"[orders]\n"),
+    ]
+    (error,) = load_sources(read_uploads(files)).report.errors
+    assert error.startswith("mapping.toml: mapping: unknown table [orders]; known: events")
+    assert render(error, "ru").startswith(
+        "mapping.toml: сопоставление: неизвестная таблица [orders]; есть: events"
+    )

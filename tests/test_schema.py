@@ -28,14 +28,18 @@ def test_partial_settings_keep_other_defaults():
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("colour = 'red'", "unknown settings key(s): colour"),
+        ("colour = 'red'", "unknown settings key: colour"),
+        ("colour = 'red'\nsize = 1", "unknown settings keys: colour, size"),
         ("sla_goal = 'high'", "settings key 'sla_goal' must be a number, got 'high'"),
         ("sla_goal = 80", "settings key 'sla_goal' must be a share in (0, 1], e.g. 0.8"),
         (
             "[cost_per_minute]\nphone = -1",
             "settings key 'cost_per_minute.phone' must not be negative",
         ),
-        ("currency = [", "settings are not valid TOML"),
+        ("currency = [", "settings are not valid TOML: Invalid value (at end of document)"),
+        ("interval_min = 7", "settings key 'interval_min' must be 5, 10, 15, 30 or 60 minutes"),
+        ("currency = 3", "settings key 'currency' must be text"),
+        ("promised_wait_s = 3", "settings key 'promised_wait_s' must be a table"),
     ],
 )
 def test_bad_settings_say_which_key(text, message):
@@ -45,6 +49,26 @@ def test_bad_settings_say_which_key(text, message):
         + message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[").replace("]", r"\]"),
     ):
         Settings.from_toml(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "russian"),
+    [
+        ("colour = 'red'\nsize = 1", "неизвестные ключи настроек: colour, size; допустимы: "),
+        ("sla_goal = 'high'", "ключ настроек «sla_goal» должен быть числом, а указано 'high'"),
+        ("sla_goal = 80", "ключ настроек «sla_goal» должен быть долей от 0 (не включая) до 1, "),
+        ("[cost_per_minute]\nphone = -1", "ключ настроек «cost_per_minute.phone» не может "),
+        # The parser's own words stay as Python wrote them; the place is in Russian.
+        ("a = 1\n[x]\n[x]", "настройки — не корректный TOML (строка 3, позиция 3; "),
+    ],
+)
+def test_bad_settings_read_in_russian_in_the_app(text, russian):
+    # The app renders the message the engine raised; the English above is its str().
+    from analytics.messages import message_of, render
+
+    with pytest.raises(ValueError) as raised:
+        Settings.from_toml(text)
+    assert render(message_of(raised.value), "ru").startswith(russian)
 
 
 def test_events_contract_matches_design():

@@ -9,6 +9,7 @@ import streamlit as st
 
 from analytics.export import to_csv_bytes
 from analytics.mapping import Mapping
+from analytics.messages import Message, message_of
 from analytics.schema import TABLES, Settings
 from dashboard.auth import customer_lists, export_button, exports_log, settings_editable
 from dashboard.escape import md
@@ -32,8 +33,13 @@ def _store_mapping_file() -> None:
     try:
         st.session_state["mapping"] = Mapping.from_toml(file.getvalue().decode("utf-8-sig"))
         st.session_state.pop("mapping_error", None)
-    except (ValueError, UnicodeDecodeError) as exc:
-        st.session_state["mapping_error"] = str(exc)
+    except UnicodeDecodeError as exc:
+        byte = f"{exc.object[exc.start]:02x}"
+        st.session_state["mapping_error"] = Message(
+            "read.mapping_not_utf8", name=file.name, byte=byte, position=exc.start
+        )
+    except ValueError as exc:
+        st.session_state["mapping_error"] = message_of(exc)
 
 
 def preview(frame: pl.DataFrame) -> None:
@@ -133,7 +139,7 @@ with st.expander(t("data.settings")):
             st.session_state["settings"] = Settings.from_toml(text)
             st.rerun()
         except ValueError as exc:
-            st.error(t("data.settings_error", error=exc))
+            st.error(t("data.settings_error", error=md(tr(message_of(exc)))))
     st.download_button(
         t("data.save_settings"),
         dataset.settings.to_toml(),
