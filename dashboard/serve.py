@@ -11,8 +11,10 @@ unchanged.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
+import os
 import pkgutil
 import sys
 import threading
@@ -49,6 +51,12 @@ LIBRARIES = (
     "streamlit.emojis",
 )
 SWITCH_INTERVAL_S = 0.001
+# Streamlit's source watcher, on by default, walks every imported module's path (about 2,500
+# with the engine's libraries: realpath and isfile on each) on the event loop after any
+# session's run that follows a new import: 6-9 s of a soak's event loop each time, the
+# health check waiting behind it (benchmarks/RESULTS.md). A server does not rerun on edits
+# (runOnSave is off); a developer can still ask for it with ``--server.fileWatcherType``.
+FILE_WATCHER_ENV = "STREAMLIT_SERVER_FILE_WATCHER_TYPE"
 _log = logging.getLogger("cx_radar")
 
 
@@ -78,14 +86,23 @@ def preload() -> None:
             importlib.import_module(name)
     except Exception:
         _log.exception("preloading the app failed; pages will load what they need")
+    # What is alive now (modules, the sample, about 200,000 objects) lives as long as the
+    # server: out of the cyclic collector's full passes, which otherwise scan it all each
+    # time (0.18 s of CPU holding the GIL; up to 1.1 s wall in a soak).
+    gc.collect()
+    gc.freeze()
 
 
 def main(argv: list[str] | None = None) -> None:
     from streamlit.web import cli
 
+    from dashboard import stall_probe
+
+    stall_probe.install_from_env()  # the soak's measurements; off unless asked for
     # The server's event loop (page requests, health checks) waits for the GIL behind the
     # sessions' scripts: give it back every millisecond instead of every five.
     sys.setswitchinterval(SWITCH_INTERVAL_S)
+    os.environ.setdefault(FILE_WATCHER_ENV, "none")
     threading.Thread(target=preload, name="cx-radar-preload", daemon=True).start()
     args = ["run", str(APP), *(sys.argv[1:] if argv is None else argv)]
     cli.main(args=args, prog_name="streamlit")

@@ -43,10 +43,13 @@ def test_preloading_imports_every_module_and_reads_the_sample(small_dir):
         "scripts = [m for m in sys.modules if m == 'dashboard.app' or "
         "m.startswith('dashboard.app_pages.')]; "
         "rows = state._sample(str(state.sample_dir())).events.height; "
-        "print(json.dumps([missing, scripts, rows]))"
+        "import gc; print(json.dumps([missing, scripts, rows, gc.get_freeze_count()]))"
     )
-    missing, scripts, rows = json.loads(_python(code, CX_RADAR_DATA=str(small_dir)))
+    missing, scripts, rows, frozen = json.loads(_python(code, CX_RADAR_DATA=str(small_dir)))
     assert (missing, scripts) == ([], [])
+    # What the preload leaves is moved out of the collector's full passes (the libraries
+    # alone are over 100,000 objects).
+    assert frozen > 100_000
     from analytics.io import load_path
 
     assert rows == load_path(small_dir).events.height
@@ -65,3 +68,31 @@ def test_the_overviews_modules_leave_the_heavy_libraries_unloaded():
         "else m.split('.')[0] for m in sys.modules} & {'scipy.stats', 'statsmodels', 'sklearn'})))"
     )
     assert json.loads(_python(code)) == []
+
+
+def _launch(monkeypatch, argv: list[str]) -> tuple[list[str], str | None]:
+    """What :func:`serve.main` hands Streamlit's command line (the preload not run)."""
+    from streamlit.web import cli
+
+    seen = []
+    monkeypatch.setattr(serve, "preload", lambda: None)
+    monkeypatch.setattr(sys, "setswitchinterval", lambda s: None)
+    monkeypatch.setattr(
+        cli,
+        "main",
+        lambda args, prog_name: seen.append((args, os.environ.get(serve.FILE_WATCHER_ENV))),
+    )
+    serve.main(argv)
+    return seen[0]
+
+
+def test_the_launcher_turns_the_source_watcher_off_by_default(monkeypatch):
+    monkeypatch.delenv(serve.FILE_WATCHER_ENV, raising=False)
+    args, watcher = _launch(monkeypatch, ["--server.port", "8123"])
+    assert args == ["run", str(serve.APP), "--server.port", "8123"]
+    assert watcher == "none"
+
+
+def test_a_watcher_asked_for_is_kept(monkeypatch):
+    monkeypatch.setenv(serve.FILE_WATCHER_ENV, "poll")
+    assert _launch(monkeypatch, [])[1] == "poll"
