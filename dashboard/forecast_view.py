@@ -288,7 +288,13 @@ def calibration_block(calibration: Calibration, queue: str) -> None:
 
 
 def _calibration_charts(calibration: Calibration, queue: str) -> None:
-    left, right = st.columns(2)
+    """The model against history and the reliability diagram, drawn only once opened: the
+    tiles above carry the verdict, and the two charts were a third of the page's drawing
+    in the browser on a first visit."""
+    charts = st.expander(t("forecast.lazy.calibration"), key="fc_calibration", on_change="rerun")
+    if not charts.open:
+        return
+    left, right = charts.columns(2)
     curve = calibration.curve(queue)
     names = ("intervals", "diagonal", "map")
     labels = {n: t(f"sla_risk.{n}") for n in names}

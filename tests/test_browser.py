@@ -111,8 +111,11 @@ def test_forecast_page_draws_the_breach_heat_map(server, page):
     expect(page.get_by_role("heading", name="Staffing gap")).to_be_visible()
     settled(page)
     expect(page.get_by_text("Probability that the service level falls below 80")).to_be_visible()
-    # Delivered SL, the volume forecast, the breach map, the staffing gap, and the
-    # calibration on history: Erlang vs delivered with the map, the reliability diagram.
+    # Delivered SL, the volume forecast, the breach map, the staffing gap; then, once its
+    # expander is opened, the calibration on history: Erlang vs delivered with the map,
+    # the reliability diagram.
+    expect(page.locator(".js-plotly-plot")).to_have_count(4)
+    page.get_by_text("Charts: the model against history").click()
     expect(page.locator(".js-plotly-plot")).to_have_count(6)
 
 

@@ -75,8 +75,8 @@ def what_if() -> None:
     with right:
         view.initiative_results(initiative, scenario.churn_to - scenario.churn_from, currency)
 
-    view.formulas()
     view.downloads(scenario, loss, sensitivity, currency)
 
 
 what_if()
+view.formulas()  # the same whatever the inputs: drawn once, outside the fragment
