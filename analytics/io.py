@@ -1110,7 +1110,7 @@ def with_reduced(dataset: Dataset, path: str | Path) -> Dataset:
     try:
         reduced = layout.read_reduced(path)
     except layout.ReducedError as exc:
-        report = replace(dataset.report, warnings=(*dataset.report.warnings, str(exc)))
+        report = replace(dataset.report, warnings=(*dataset.report.warnings, message_of(exc)))
         return replace(dataset, report=report)
     return replace(dataset, reduced=(dataset.content_hash, reduced))
 

@@ -32,17 +32,19 @@ HORIZON_DAYS = 60
 
 # Feature -> the plain-words reason shown when a customer is far above the population on it.
 REASONS: dict[str, str] = {
-    "waits_over": "{value:.0f} waits above the promised time in {days} days",
+    "waits_over": "{value:.0f} {value:wait|waits} above the promised time in {days} days",
     "waits_over_trend": "waits above the promise rising: {value:+.1f} a month against before",
-    "repeat_contacts": "{value:.0f} repeat contacts about the same cases in {days} days",
+    "repeat_contacts": (
+        "{value:.0f} repeat {value:contact|contacts} about the same cases in {days} days"
+    ),
     "contacts_trend": "contacting more often: {value:+.1f} contacts a month against before",
     "unresolved_cases": "cases not resolved: {value:.0f}",
     "channel_hops": "cases bounced between channels: {value:.0f}",
     "bot_loops": "cases stuck in a bot loop: {value:.0f}",
     "manual_steps": "manual exceptions in their cases: {value:.0f}",
     "cost_to_serve": "cost to serve {value:,.0f} in {days} days",
-    "low_nps": "last NPS answer {value:.0f} points below 10",
-    "low_csat": "last CSAT answer {value:.0f} points below 5",
+    "low_nps": "last NPS answer {value:.0f} {value:point|points} below 10",
+    "low_csat": "last CSAT answer {value:.0f} {value:point|points} below 5",
     "complaints": "complaints: {value:.0f}",
 }
 FEATURES = (

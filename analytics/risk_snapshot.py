@@ -64,11 +64,14 @@ NUMERIC_SHARE = 0.98  # a text column is numeric when this share of its filled c
 MIN_REASON_POINTS = 0.02
 NOT_ATTRIBUTES = ("customer_id", "churned", "churn_date", "signup_date")
 
-# Template key -> words; {attribute}, {value} and {typical} are text, {points} a number.
+# Template key -> words; {attribute}, {value} and {typical} are text, {points} a number;
+# "blank" is the word for an empty cell (see _text).
+BLANK = "(blank)"
 REASONS: dict[str, str] = {
     "attr_high": "{attribute} {value} is high (median {typical}): +{points:.0f} pp of risk",
     "attr_low": "{attribute} {value} is low (median {typical}): +{points:.0f} pp of risk",
     "attr_is": "{attribute} is {value}: +{points:.0f} pp of risk",
+    "blank": BLANK,
 }
 
 
@@ -301,9 +304,10 @@ def _typical(inputs: pl.DataFrame, column: str) -> float | str:
 
 
 def _text(value: object) -> str:
-    """A cell as words: numbers with at most two decimals and no trailing zeros."""
+    """A cell as words: numbers with at most two decimals and no trailing zeros, in English
+    marks (``12,345.5``; :func:`analytics.risk.reason_words` writes another language's)."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "(blank)"
+        return BLANK
     if isinstance(value, float):
         return f"{value:,.2f}".rstrip("0").rstrip(".")
     return str(value)

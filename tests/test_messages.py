@@ -271,13 +271,63 @@ def test_risk_reasons_in_russian_take_russian_numbers_and_plurals():
         [
             "cost to serve 23,227 in 90 days",
             "contacting more often: +0.5 contacts a month against before",
-            "1 waits above the promised time in 90 days",
+            "1 wait above the promised time in 90 days",
         ]
     ]
+    # English agrees with the count too: 1 wait, 2 waits, 1 point, 1 repeat contact.
+    more = pl.DataFrame(
+        {
+            "reason_features": [["waits_over", "low_nps"], ["repeat_contacts", "low_csat"]],
+            "reason_values": [[2.0, 1.0], [1.0, 3.0]],
+        }
+    )
+    assert reason_words(more) == [
+        ["2 waits above the promised time in 90 days", "last NPS answer 1 point below 10"],
+        [
+            "1 repeat contact about the same cases in 90 days",
+            "last CSAT answer 3 points below 5",
+        ],
+    ]
+    en = {k.removeprefix("risk.reason."): v for k, v in catalogue("en").items()}
+    assert reason_words(more, en) == reason_words(more)  # the app's English says the same
     assert reason_words(frame, ru, "ru") == [
         [
             "стоимость обслуживания 23\u00a0227 за 90 дней",
             "обращается чаще: +0,5 обращений в месяц против прежнего",
             "1 ожидание дольше обещанного за 90 дней",
         ]
+    ]
+
+
+def test_snapshot_reasons_in_russian_write_numbers_and_blanks_in_russian():
+    # A snapshot's reasons carry their cells as English text (12,345.5; (blank)): Russian
+    # marks and words on the Russian page; a category that merely holds digits and letters
+    # stays as the data wrote it.
+    import polars as pl
+
+    from analytics.risk import reason_words
+
+    args = [
+        {"attribute": "charges", "value": "12,345.5", "typical": "870.25", "points": 7.4},
+        {"attribute": "plan", "value": "(blank)", "typical": "basic", "points": 3.0},
+        {"attribute": "plan", "value": "v2.5-pro", "typical": "basic", "points": 2.0},
+    ]
+    frame = pl.DataFrame(
+        {
+            "reason_features": [["attr_high", "attr_is", "attr_is"]],
+            "reason_values": [[12345.5, None, None]],
+            "reason_args": [args],
+        }
+    )
+    ru = {k.removeprefix("riskmodel.reason."): v for k, v in catalogue("ru").items()}
+    assert reason_words(frame, ru, "ru") == [
+        [
+            "charges 12\u00a0345,5 — выше обычного (медиана 870,25): +7 п. п. риска",
+            "plan: (пусто): +3 п. п. риска",
+            "plan: v2.5-pro: +2 п. п. риска",
+        ]
+    ]
+    assert reason_words(frame)[0][:2] == [
+        "charges 12,345.5 is high (median 870.25): +7 pp of risk",
+        "plan is (blank): +3 pp of risk",
     ]

@@ -13,6 +13,7 @@ from polars.testing import assert_frame_equal
 from analytics.cli import main
 from analytics.io import load_path
 from analytics.mapping import Mapping
+from analytics.messages import render
 from analytics.process import SEP
 from analytics.reduce import layout
 from analytics.reduce.partitioned import _part, _reduce_part, reduce_parts, split
@@ -315,7 +316,12 @@ def test_a_reduced_folder_whose_events_changed_is_read_without_its_tables(compan
     events.head(events.height - 1).write_parquet(out / "events.parquet")
     dataset = load_path(out)
     assert dataset.reduced_tables() is None
-    assert any("events.parquet changed since the reduce" in w for w in dataset.report.warnings)
+    (stale,) = [w for w in dataset.report.warnings if "changed since the reduce" in w]
+    assert f"{out}: events.parquet changed since the reduce" in stale
+    # The app shows the same warning in Russian.
+    assert render(stale, "ru") == (
+        f"{out}: после свёртки изменились файлы events.parquet; выполните `cx-radar reduce` снова"
+    )
 
 
 def test_the_risk_snapshots_are_the_models_own_features(company_out, small_dir):

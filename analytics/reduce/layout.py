@@ -33,6 +33,7 @@ import polars as pl
 from analytics.calls import call_events
 from analytics.cases import Loops
 from analytics.dataset import Dataset
+from analytics.messages import Message
 from analytics.reduce.tables import SCHEMAS, Reduced, conform
 
 CANONICAL = ("events", "calls", "customers", "acd", "surveys")
@@ -147,23 +148,23 @@ def manifest(out: Path) -> dict[str, Any]:
     """The manifest of ``out``, checked against its canonical files."""
     path = Path(out) / REDUCED / MANIFEST
     if not path.is_file():
-        raise ReducedError(f"{out}: no reduced tables (run `cx-radar reduce` into it first)")
+        raise ReducedError(Message("reduced.none", out=str(out)))
     try:
         found = json.loads(path.read_text(encoding="utf-8"))
         inputs, tables = dict(found["inputs"]), dict(found["tables"])
         loops = found["self_loops"]
         found["self_loops"] = Loops(float(loops["share"]), bool(loops["collapsed"]))
     except (ValueError, KeyError, TypeError) as exc:
-        raise ReducedError(f"{path}: not a reduce manifest ({exc})") from exc
+        raise ReducedError(
+            Message("reduced.not_manifest", path=str(path), detail=str(exc))
+        ) from exc
     now = {p.name: digest(p) for p in canonical_files(Path(out)).values()}
     changed = sorted(name for name in {*inputs, *now} if inputs.get(name) != now.get(name))
     if changed:
-        raise ReducedError(
-            f"{out}: {', '.join(changed)} changed since the reduce; run `cx-radar reduce` again"
-        )
+        raise ReducedError(Message("reduced.changed", out=str(out), files=", ".join(changed)))
     unknown = sorted(set(tables) - set(SCHEMAS))
     if unknown:
-        raise ReducedError(f"{path}: unknown tables {', '.join(unknown)}")
+        raise ReducedError(Message("reduced.unknown", path=str(path), tables=", ".join(unknown)))
     return found
 
 
