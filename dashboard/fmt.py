@@ -69,16 +69,18 @@ def compact_money(value: float | None, currency: str) -> str:
     return money(value, currency)
 
 
-# Table columns: thousands grouped (sprintf's "," flag; the value is rounded, not cut).
+# Table columns in the reader's locale (15 738 and 0,4 in Russian, as dashboard/tables.py):
+# Streamlit's "localized" format takes its decimal places from the step.
 def count_column(label: str) -> ColumnConfig:
-    return st.column_config.NumberColumn(label, format="%,d")
+    return st.column_config.NumberColumn(label, format="localized", step=1)
 
 
 def number_column(label: str, decimals: int = 0) -> ColumnConfig:
     """Money, volumes, percentage points: ``decimals`` places, rounded."""
-    return st.column_config.NumberColumn(label, format=f"%,.{decimals}f")
+    return st.column_config.NumberColumn(label, format="localized", step=10**-decimals)
 
 
 def share_column(label: str) -> ColumnConfig:
-    """A share (0.25) shown as a percentage (25%)."""
-    return st.column_config.NumberColumn(label, format="percent")
+    """A share (0.253) shown as a percentage with one decimal (25,3 %), as in
+    dashboard/tables.py: Streamlit keeps (decimals of the step - 2) places."""
+    return st.column_config.NumberColumn(label, format="percent", step=0.001)

@@ -61,10 +61,11 @@ def _config(name: str, kind: Kind, currency: str, labels: Mapping[str, str] | No
         return st.column_config.NumberColumn(label, format="localized", step=_STEP[places])
     if kind == "flag":
         return st.column_config.CheckboxColumn(label)
+    day = "DD.MM.YYYY" if language() == "ru" else "YYYY-MM-DD"  # 21.04.2025 in Russian
     if kind == "date":
-        return st.column_config.DateColumn(label, format="YYYY-MM-DD")
+        return st.column_config.DateColumn(label, format=day)
     if kind == "datetime":
-        return st.column_config.DatetimeColumn(label, format="YYYY-MM-DD HH:mm")
+        return st.column_config.DatetimeColumn(label, format=f"{day} HH:mm")
     return st.column_config.TextColumn(label)
 
 

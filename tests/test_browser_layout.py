@@ -1,7 +1,9 @@
 """Nothing cut off in Russian at 1366×768 and 1920×1080: metric labels and values, button
-labels. Streamlit ends a text that does not fit with "…" (``text-overflow: ellipsis``),
-so an element whose ``scrollWidth`` exceeds its ``clientWidth`` is one a person cannot
-read in full. The screenshots are saved beside the test's temporary files for a look.
+labels, tables. Streamlit ends a text that does not fit with "…" (``text-overflow:
+ellipsis``), so an element whose ``scrollWidth`` exceeds its ``clientWidth`` is one a person
+cannot read in full; a table (a canvas grid) wider than its place scrolls sideways, and its
+last columns are off screen. The screenshots are saved beside the test's temporary files
+for a look.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser
 
+from dashboard.nav import address
 from tests.web import settled
 
 pytestmark = pytest.mark.browser
@@ -21,14 +24,22 @@ _CUT = """() => [...document.querySelectorAll(
              e.innerText, e.scrollWidth, e.clientWidth])"""
 
 
-@pytest.mark.parametrize("path", ["economics", "forecast"])
+# Tables wider than their place: [header texts on screen, width needed px, shown px].
+_WIDE = """() => [...document.querySelectorAll('[data-testid=stDataFrame]')]
+  .map(d => [d.querySelector('.dvn-scroller'), d])
+  .filter(([s]) => s && s.scrollWidth > s.clientWidth + 1)
+  .map(([s, d]) => [[...d.querySelectorAll('table th')].map(h => h.textContent).join(' | '),
+                    s.scrollWidth, s.clientWidth])"""
+
+
+@pytest.mark.parametrize("path", ["economics", "forecast", "overview"])
 def test_nothing_is_cut_off_in_russian(browser: Browser, sample_server, path, tmp_path):
     context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="ru-RU")
     page = context.new_page()
     page.set_default_timeout(300_000)
     try:
         # The NPS evidence shown too (the widest variant of the initiative block).
-        page.goto(f"{sample_server}/{path}?lang=RU&eco_via_nps=true")
+        page.goto(f"{sample_server}/{address(path)}?lang=RU&eco_via_nps=true")
         page.get_by_test_id("stMetric").first.wait_for()
         settled(page, quiet_s=3.0, limit_s=600.0)
         labels = [text for text in page.get_by_test_id("stMetricLabel").all_inner_texts() if text]
@@ -38,5 +49,33 @@ def test_nothing_is_cut_off_in_russian(browser: Browser, sample_server, path, tm
             page.wait_for_timeout(1500)  # the layout follows the window, no rerun
             page.screenshot(path=tmp_path / f"{path}_{width}.png")
             assert (width, page.evaluate(_CUT)) == (width, [])
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(("path", "tables"), [("tension", 1), ("process", 4), ("forecast", 3)])
+def test_no_table_is_wider_than_the_page_in_russian(
+    browser: Browser, sample_server, path, tables, tmp_path
+):
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="ru-RU")
+    page = context.new_page()
+    page.set_default_timeout(300_000)
+    try:
+        page.goto(f"{sample_server}/{address(path)}?lang=RU")
+        page.locator("h1").first.wait_for()
+        settled(page, quiet_s=3.0, limit_s=600.0)
+        grids = page.get_by_test_id("stDataFrame")
+        # Every table drew (a page may draw its parts one after another; the sample's
+        # tension has no operational gaps, so one table there).
+        grids.nth(tables - 1).wait_for(state="attached")
+        settled(page, quiet_s=3.0, limit_s=600.0)
+        for width, height in ((1366, 768), (1920, 1080)):
+            page.set_viewport_size({"width": width, "height": height})
+            page.wait_for_timeout(1500)  # the layout follows the window, no rerun
+            for i in range(grids.count()):
+                if grids.nth(i).is_visible():  # not inside a closed expander
+                    grids.nth(i).scroll_into_view_if_needed()
+                    grids.nth(i).screenshot(path=tmp_path / f"{path}_{width}_table{i}.png")
+            assert (width, page.evaluate(_WIDE)) == (width, [])
     finally:
         context.close()

@@ -118,3 +118,48 @@ def test_show_puts_headers_formats_and_a_dash_for_missing():
         "step": 0.001,
     }
     assert element.value["churn_rate"].isna().tolist() == [False, True]  # NaN sent as missing
+
+
+def test_dates_read_the_languages_way(lang):
+    # 21.04.2025 in Russian, 2025-04-21 in English; a time after the date in both.
+    from dashboard.tables import _config
+
+    lang("ru")
+    assert _config("started", "date", "", None)["type_config"]["format"] == "DD.MM.YYYY"
+    assert _config("time", "datetime", "", None)["type_config"]["format"] == "DD.MM.YYYY HH:mm"
+    lang("en")
+    assert _config("started", "date", "", None)["type_config"]["format"] == "YYYY-MM-DD"
+
+
+def _gaps_app() -> None:
+    import polars as pl
+    import streamlit as st
+
+    from dashboard.tension_view import gaps_table
+
+    st.session_state["lang"] = "RU"
+    gaps_table(
+        pl.DataFrame(
+            {
+                "activity": ["agent reply"],
+                "measure": ["wait_s"],
+                "tau": [0.61],
+                "p_value": [1.234e-5],
+                "sen_slope_per_week": [12.5],
+                "first_half_median": [300.0],
+                "last_week": [480.0],
+                "growth_per_week": [0.042],
+            }
+        )
+    )
+
+
+def test_tension_gaps_read_in_russian_with_p_in_russian_marks():
+    # A p-value of 1.234e-5 would round to 0 as a number: written 1,2e-05 instead.
+    at = AppTest.from_function(_gaps_app, default_timeout=60).run()
+    assert not at.exception
+    shown = at.dataframe[0].value
+    assert shown["p_value"].tolist() == ["1,2e-05"]
+    assert shown["measure"].tolist() == ["ожидание, с"]
+    config = json.loads(at.dataframe[0].proto.columns)
+    assert config["tau"]["label"] == "τ Кендалла"

@@ -127,7 +127,7 @@ left, right = st.columns(2, gap="large")
 left.subheader(t("process.rework"))
 left.dataframe(views.scenarios[scenario].rework, **grid)
 right.subheader(t("process.manual"))
-right.dataframe(manual_here, **grid)
+right.dataframe(manual_here.drop("scenario") if scenario else manual_here, **grid)
 
 st.subheader(t("process.drift"))
 st.caption(t("process.drift_intro"))

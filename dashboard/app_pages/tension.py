@@ -9,10 +9,11 @@ import streamlit as st
 from analytics.tension import MIN_BASELINE_DAYS, operational_gaps, zones
 from dashboard.chart_locale import chart_config
 from dashboard.charts import control_chart
-from dashboard.fmt import count_column, general, number_column, percent, share_column, symbol
+from dashboard.fmt import general, percent
 from dashboard.i18n import date_format, t
 from dashboard.needs import has, require
 from dashboard.state import current_dataset, engine
+from dashboard.tension_view import gaps_table, zones_table
 
 dataset = current_dataset()
 currency = dataset.settings.currency
@@ -96,40 +97,7 @@ else:
         pl.col("frequency").replace_strict(frequency),
         pl.col("slice").replace_strict(slices),
     )
-    st.dataframe(
-        shown.select(
-            "slice",
-            "value",
-            "indicator",
-            "frequency",
-            "baseline",
-            "recent",
-            "relative_change",
-            "excess_per_month",
-            "money_at_stake",
-            "started",
-            "first_alarm",
-            "customers",
-            "revenue_exposed",
-        ),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "slice": t("risk.slice"),
-            "value": t("risk.value"),
-            "indicator": t("risk.indicator_col"),
-            "frequency": t("risk.frequency"),
-            "baseline": st.column_config.NumberColumn(t("risk.baseline"), format="%.3f"),
-            "recent": st.column_config.NumberColumn(t("risk.recent"), format="%.3f"),
-            "relative_change": share_column(t("risk.change")),
-            "excess_per_month": number_column(t("risk.excess")),
-            "money_at_stake": number_column(t("risk.money", currency=symbol(currency))),
-            "started": t("risk.started"),
-            "first_alarm": t("risk.first_alarm"),
-            "customers": count_column(t("risk.customers")),
-            "revenue_exposed": number_column(t("risk.exposed")),
-        },
-    )
+    zones_table(shown, currency)
     zone_chart(found, slices, frequency)
 
 if not has(dataset, "events"):
@@ -137,22 +105,7 @@ if not has(dataset, "events"):
 st.subheader(t("risk.gaps"))
 gaps = engine(operational_gaps, dataset)
 if gaps.height:
-    measures = {m: t(f"tension.gap_{m}") for m in ("wait_s", "handle_s")}
-    st.dataframe(
-        gaps.with_columns(pl.col("measure").replace_strict(measures)),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "activity": t("tension.gap_activity"),
-            "measure": t("tension.gap_measure"),
-            "tau": st.column_config.NumberColumn(t("tension.gap_tau"), format="%.2f"),
-            "p_value": st.column_config.NumberColumn(t("tension.gap_p"), format="%.1e"),
-            "sen_slope_per_week": number_column(t("tension.gap_slope"), 1),
-            "first_half_median": number_column(t("tension.gap_level"), 1),
-            "last_week": number_column(t("tension.gap_last"), 1),
-            "growth_per_week": share_column(t("tension.gap_growth")),
-        },
-    )
+    gaps_table(gaps)
 else:
     st.success(t("risk.no_gaps"))
 st.caption(t("risk.gaps_help"))

@@ -1,0 +1,66 @@
+"""The Tension page's tables: the zones and the operational gaps, shown as fits at 1366 px
+and downloaded whole (dashboard/tables.py)."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from analytics.export import Kind
+from dashboard import tables
+from dashboard.fmt import general
+from dashboard.i18n import t
+
+# Column -> (kind, header key), in export order.
+ZONES: dict[str, tuple[Kind, str]] = {
+    "slice": ("text", "risk.slice"),
+    "value": ("text", "risk.value"),
+    "indicator": ("text", "risk.indicator_col"),
+    "frequency": ("text", "risk.frequency"),
+    "baseline": ("score", "risk.baseline"),
+    "recent": ("score", "risk.recent"),
+    "relative_change": ("percent", "risk.change"),
+    "excess_per_month": ("number", "risk.excess"),
+    "money_at_stake": ("money", "tension.money"),
+    "started": ("date", "risk.started"),
+    "first_alarm": ("date", "risk.first_alarm"),
+    "customers": ("count", "risk.customers"),
+    "revenue_exposed": ("money", "tension.exposed"),
+}
+# What a person reads first; the period, baseline and recent level, first alarm, customers
+# and revenue exposed are in the download (and the chart below the table).
+ZONES_ON_SCREEN = ("slice", "value", "indicator", "relative_change")
+ZONES_ON_SCREEN += ("excess_per_month", "money_at_stake", "started")
+GAPS: dict[str, tuple[Kind, str]] = {
+    "activity": ("text", "tension.gap_activity"),
+    "measure": ("text", "tension.gap_measure"),
+    "tau": ("decimal", "tension.gap_tau"),
+    "p_value": ("text", "tension.gap_p"),  # 1,2e-05: p-values span orders of magnitude
+    "sen_slope_per_week": ("number", "tension.gap_slope"),
+    "first_half_median": ("number", "tension.gap_level"),
+    "last_week": ("number", "tension.gap_last"),
+    "growth_per_week": ("percent", "tension.gap_growth"),
+}
+
+
+def _spec(columns: dict[str, tuple[Kind, str]]) -> tuple[dict[str, Kind], dict[str, str]]:
+    return {c: k for c, (k, _) in columns.items()}, {c: t(key) for c, (_, key) in columns.items()}
+
+
+def zones_table(shown: pl.DataFrame, currency: str) -> None:
+    """The zones (their slice, indicator and period already in words)."""
+    kinds, labels = _spec(ZONES)
+    shown = shown.select(*ZONES)
+    tables.show(shown.select(*ZONES_ON_SCREEN), kinds, currency=currency, labels=labels)
+    st.caption(t("tension.zones_more"))
+    tables.download(shown, kinds, "tension_zones", currency=currency, labels=labels)
+
+
+def gaps_table(gaps: pl.DataFrame) -> None:
+    """The operational gaps, their measure in words and p in the language's marks."""
+    kinds, labels = _spec(GAPS)
+    measures = {m: t(f"tension.gap_{m}") for m in ("wait_s", "handle_s")}
+    p_text = pl.Series("p_value", [general(p, ".1e") for p in gaps["p_value"]], pl.String)
+    gaps = gaps.with_columns(pl.col("measure").replace_strict(measures), p_text).select(*GAPS)
+    tables.show(gaps, kinds, labels=labels)
+    tables.download(gaps, kinds, "tension_gaps", labels=labels)
