@@ -13,7 +13,7 @@ import streamlit as st
 
 from analytics.dataset import Dataset
 from analytics.filters import Filters, Options, apply, options, unsplit
-from dashboard.i18n import language, t
+from dashboard.i18n import channel, language, t
 
 # Widget keys, which are also the URL's query parameters (?segment=premium&dates=...).
 DATES, SEGMENT, REGION, CHANNEL = "dates", "segment", "region", "channel"
@@ -88,7 +88,7 @@ def sidebar(dataset: Dataset) -> Filters:
         values = getattr(span, field)
         if len(values) < 2:
             continue
-        names = {v: _channel(v) if key == CHANNEL else v for v in values}
+        names = {v: channel(v) if key == CHANNEL else v for v in values}
         st.multiselect(
             t(f"filters.{field}"),
             list(values),
@@ -105,13 +105,6 @@ def sidebar(dataset: Dataset) -> Filters:
     return chosen
 
 
-def _channel(value: str) -> str:
-    """A channel's name in the current language; a channel the catalogue lacks as is."""
-    key = f"filters.channel.{value}"
-    name = t(key)
-    return value if name == key else name
-
-
 def day(value: dt.date | None) -> str:
     """A day as the reader writes it (31.01.2024 in Russian, ISO in English)."""
     if value is None:
@@ -125,7 +118,7 @@ def describe(filters: Filters, dataset: Dataset) -> str:
     if filters.start is not None or filters.end is not None:
         parts.append(f"{day(filters.start)} – {day(filters.end)}")
     parts += [", ".join(filters.segments), ", ".join(filters.regions)]
-    parts.append(", ".join(_channel(c) for c in filters.channels))
+    parts.append(", ".join(channel(c) for c in filters.channels))
     line = t("filters.caption", what="; ".join(p for p in parts if p))
     whole = unsplit(dataset, filters)
     if not whole:

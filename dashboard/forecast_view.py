@@ -28,7 +28,7 @@ from dashboard.chart_locale import chart_config
 from dashboard.charts import calibration_figure, forecast_figure, heatmap_figure, reliability_figure
 from dashboard.escape import md
 from dashboard.fmt import number, percent, seconds
-from dashboard.i18n import t
+from dashboard.i18n import channel, t
 
 OVERVIEW: dict[str, tables.Kind] = {
     "beats": "flag",
@@ -107,13 +107,17 @@ def delivered(acd: pl.DataFrame, interval_s: float, target: float, goal: float) 
 
 
 def _names(frame: pl.DataFrame) -> pl.DataFrame:
-    """Model and frequency ids in words (short model names: the sentences give the long)."""
+    """Model and frequency ids in words (short model names: the sentences give the long),
+    a channel's series by the channel's name (телефон, not phone)."""
     names = {c: frame[c].unique().to_list() for c in ("model", "frequency") if c in frame.columns}
     prefix = {"model": "forecast.short_", "frequency": "forecast."}
-    return frame.with_columns(
+    words = frame.with_columns(
         pl.col(c).replace_strict({v: t(prefix[c] + v) for v in values}, return_dtype=pl.String)
         for c, values in names.items()
     )
+    if "series" not in frame.columns:
+        return words
+    return words.with_columns(pl.col("series").replace({s: channel(s) for s in frame["series"]}))
 
 
 def volume_overview(run: ForecastRun, horizon: int, level: float) -> None:
@@ -141,7 +145,8 @@ def series_picker(run: ForecastRun, horizon: int, level: float) -> None:
     series = run.daily + run.intraday
     names = [f"{s.frequency}:{s.name}" for s in series]
     labels = {
-        n: f"{s.name} · {t(f'forecast.{s.frequency}')}" for n, s in zip(names, series, strict=True)
+        n: f"{channel(s.name)} · {t(f'forecast.{s.frequency}')}"
+        for n, s in zip(names, series, strict=True)
     }
     picked = st.selectbox(t("forecast.pick"), names, format_func=labels.__getitem__, key="series")
     one_series(series[names.index(picked)], run, horizon, level)

@@ -76,6 +76,12 @@ def t(key: str, **values: object) -> str:
     return messages.fill(text, lang, values) if values else text
 
 
+def channel(value: str) -> str:
+    """A canonical channel (``phone``, ``self_service``) in the current language; a channel
+    the catalogue lacks as it is."""
+    return catalogue(language()).get(f"filters.channel.{value}", value)
+
+
 def tr(text: object) -> str:
     """An engine message (or a fixed English text the engine stored) in the current
     language; a user's own wording as it is."""

@@ -10,7 +10,7 @@ from analytics.tension import MIN_BASELINE_DAYS, operational_gaps, zones
 from dashboard.chart_locale import chart_config
 from dashboard.charts import control_chart
 from dashboard.fmt import general, percent
-from dashboard.i18n import date_format, t
+from dashboard.i18n import channel, date_format, t
 from dashboard.needs import has, require
 from dashboard.state import current_dataset, engine
 from dashboard.tension_view import gaps_table, zones_table
@@ -37,6 +37,13 @@ with st.spinner(t("risk.zones_running")):
     # The default baseline shares its cache entry with the Overview and Escalations pages.
     table = engine(zones, dataset, None, baseline) if baseline else engine(zones, dataset)
 found = table.filter(pl.col("zone")) if table.height else table
+# A channel slice's value is a canonical code (phone, self_service): in the reader's words.
+channels = {v: channel(v) for v in found.filter(pl.col("slice") == "channel")["value"].unique()}
+found = found.with_columns(
+    pl.when(pl.col("slice") == "channel")
+    .then(pl.col("value").replace(channels))
+    .otherwise(pl.col("value"))
+)
 
 
 def change(z: dict) -> str:
