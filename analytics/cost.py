@@ -17,7 +17,6 @@ status updates) has no measured cost: its figures are estimates from the rates a
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import sys
 from collections.abc import Sequence
@@ -30,6 +29,7 @@ import polars as pl
 from analytics.cases import (
     SELF_LOOP_SHARE,
     Loops,
+    _per_second,
     case_bounds,
     case_steps,
     case_table,
@@ -387,29 +387,66 @@ def case_costs(
             (pl.col("reopens") > 0).alias("reopen"),
         )
     )
-    # Reopened: the previous case of the same customer and scenario, by start (then by
-    # case_id, as every engine orders them), ended at most REOPEN_DAYS before this one
-    # started. The long ids are hashed once, and sorted on only when two such cases start
-    # together.
-    spans = cases.select(
-        (pl.col("customer_id").hash() ^ pl.col("scenario").hash(1)).alias("who"), "start", "end"
-    )
-    ordered = spans.select(pl.arg_sort_by("who", "start").alias("at"))["at"]
-    chain = spans[ordered]
-    same = [pl.col(c) == pl.col(c).shift(1) for c in ("who", "start")]
-    if chain.select(pl.all_horizontal(same).any()).item():
-        tied = spans.hstack([cases["case_id"]])
-        ordered = tied.select(pl.arg_sort_by("who", "start", "case_id").alias("at"))["at"]
-        chain = spans[ordered]
-    again = (
-        (chain["who"] == chain["who"].shift(1))
-        & (chain["start"] - chain["end"].shift(1) <= dt.timedelta(days=REOPEN_DAYS))
-    ).fill_null(False)
-    returned = np.zeros(cases.height, dtype=bool)
-    returned[ordered.to_numpy()] = again.to_numpy()
+    # The customer's hash read in the events' own order: hashing the 2 M ids gathered
+    # into case order reads each long id from a random place (3x the CPU).
+    customer = dataset.events["customer_id"].hash().to_numpy()
+    returned = _returned(cases, np.take(customer, np.take(steps["row"].to_numpy(), starts)))
     return cases.with_columns(
         (pl.col("repeated_step") | pl.Series(returned)).alias("repeat_return")
     ).drop("repeated_step")
+
+
+def _returned(cases: pl.DataFrame, customer: np.ndarray) -> np.ndarray:
+    """Per case (in ``cases`` order, ``customer``: the hash of its ``customer_id``): the
+    previous case of the same customer and scenario, by start (then by ``case_id``, as
+    every engine orders them), ended at most ``REOPEN_DAYS`` before this one started.
+
+    The cases are put in (customer and scenario, start) order by one sort of a single
+    64-bit key: a hash of (customer, scenario) in the top bits, the start in whole seconds
+    below (the starts of case steps are whole seconds; coarser when the log spans more
+    than 2^40 s). Any order with each (customer, scenario) contiguous and by start gives
+    the same answer, so the key need not order distinct hashes exactly. Where two
+    neighbours share the key's hash bits but not the whole hash (about n^2 / 2^(65 - b)
+    pairs for a start span of ``b`` bits), or share the key (the same start), their run of
+    equal hash bits is sorted again exactly, by (hash, start, ``case_id``): a few cases.
+    Against Polars' sort by the two columns: about 3x less CPU at 2 M cases."""
+    who = customer ^ cases["scenario"].hash(1).to_numpy()
+    start = cases["start"].to_physical().to_numpy()
+    end = cases["end"].to_physical().to_numpy()
+    if not who.size:
+        return np.zeros(0, dtype=bool)
+    per_second = _per_second(cases.schema["start"])
+    seconds = (start - start.min()) // per_second
+    bits = max(1, int(seconds.max()).bit_length())
+    coarse = max(0, bits - 40)
+    bits -= coarse
+    key = who & ~np.uint64((1 << bits) - 1)
+    key |= (seconds >> coarse).astype(np.uint64)
+    order = pl.Series(key).arg_sort().to_numpy()
+    key, who = np.take(key, order), np.take(who, order)
+    top = key >> np.uint64(bits)
+    block = top[1:] == top[:-1]
+    suspect = block & ((who[1:] != who[:-1]) | (key[1:] == key[:-1]))
+    if suspect.any():
+        runs = np.cumsum(np.concatenate(([True], ~block)))  # run number of equal hash bits
+        at = np.flatnonzero(np.isin(runs, runs[1:][suspect]))
+        exact = pl.DataFrame(
+            {
+                "run": runs[at],
+                "who": who[at],
+                "start": start[order[at]],
+                "case_id": cases["case_id"].gather(order[at]),
+            }
+        ).select(pl.arg_sort_by("run", "who", "start", "case_id"))
+        fixed = exact.to_series().to_numpy()
+        order = order.copy()  # Polars' buffer is read-only
+        order[at], who[at] = order[at][fixed], who[at][fixed]
+    start, end = np.take(start, order), np.take(end, order)
+    limit = REOPEN_DAYS * 86_400 * per_second
+    again = (who[1:] == who[:-1]) & (start[1:] - end[:-1] <= limit)
+    returned = np.zeros(who.size, dtype=bool)
+    returned[order[1:]] = again
+    return returned
 
 
 @dataclass(frozen=True)

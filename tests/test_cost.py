@@ -12,6 +12,7 @@ from analytics.cost import (
     TAGS,
     _counts,
     _ping_pongs,
+    _returned,
     case_costs,
     closing_states,
     cost_basis,
@@ -498,3 +499,45 @@ def test_costed_steps_are_the_per_event_expressions_in_step_order(rows, marked):
         .alias("resource_key"),
     )[costed["row"]]
     assert_frame_equal(costed.select(expected.columns), expected, check_exact=True)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 3),  # customer
+            st.sampled_from(["billing", "tech", None]),
+            st.integers(0, 40),  # start, days
+            st.integers(0, 20),  # length, days
+        ),
+        max_size=30,
+    ),
+    st.booleans(),
+)
+def test_returns_match_a_plain_loop_whatever_the_hashes(rows, clashing):
+    # _returned orders cases by one 64-bit key (customer-and-scenario hash bits above the
+    # start); with ``clashing`` the customers' hashes differ in their lowest bits only, so
+    # every case shares the key's hash bits and the exact re-sort must tell them apart.
+    # Expected: for each case, the previous case of the same customer and scenario by
+    # (start, case_id) ended at most 14 days before this one started.
+    day = 86_400 * 10**6
+    cases = pl.DataFrame(
+        {
+            "case_id": [f"K{i:02d}" for i in range(len(rows))],
+            "scenario": [r[1] for r in rows],
+            "start": [r[2] * day for r in rows],
+            "end": [(r[2] + r[3]) * day for r in rows],
+        },
+        schema_overrides={"start": pl.Int64, "end": pl.Int64},
+    ).with_columns(pl.col("start", "end").cast(pl.Datetime("us")))
+    customers = np.array([r[0] for r in rows], dtype=np.uint64)
+    hashed = customers if clashing else pl.Series(customers).hash(3).to_numpy()
+    expected = []
+    for i, (who, scenario, start, _) in enumerate(rows):
+        before = [
+            (r[2], j, r[2] + r[3])
+            for j, r in enumerate(rows)
+            if (r[0], r[1]) == (who, scenario) and (r[2], j) < (start, i)
+        ]
+        expected.append(bool(before) and start - max(before)[2] <= 14)
+    assert _returned(cases, hashed).tolist() == expected
