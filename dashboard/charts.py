@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+# Plotly checks its values against pandas' types with an unlocked look into sys.modules,
+# so a figure built while another thread (the launcher's preload, another session's first
+# forecast) is still importing pandas met a half-initialised module and failed
+# ("partially initialized module 'pandas' has no attribute 'Series"; the Overview's chart on
+# about half of make run's first visits). Every figure module imports this one: pandas is
+# whole before any figure is built (a concurrent import waits on the module's lock).
+import pandas  # noqa: F401
 import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
