@@ -263,7 +263,11 @@ def _print(mode: str, table: dict[str, dict[str, object]]) -> None:
                 cells.append(f"{row[metric]:>7.2f} ({low:.2f}-{high:.2f})")
             else:
                 cells.append("—")
-        print(f"{name:<12} {cells[0]:>22} {cells[1]:>22}  {row.get('widget') or ''}")
+        # A page that showed an error box is fast for the wrong reason: say so beside it.
+        shown = row["exceptions"]
+        note = f"  ERROR BOX in {shown} run(s)" if shown else ""
+        note += f"  failed in {row['failures']} run(s)" if row["failures"] else ""
+        print(f"{name:<12} {cells[0]:>22} {cells[1]:>22}  {row.get('widget') or ''}{note}")
         if name == "overview":
             low, high = row["from_launch_s_range"]  # type: ignore[misc]
             print(f"{'  from launch':<12} {row['from_launch_s']:>7.2f} ({low:.2f}-{high:.2f})")
