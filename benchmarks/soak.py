@@ -21,8 +21,9 @@ the slowest loop callbacks and the stacks sampled in stalls.
 The browsers run on the server's machine here, which a team's users do not: ten headless
 Chromiums drawing charts take more CPU than the server. ``--client-nice`` (default 10) runs
 them at a lower priority, so the scheduler serves the server first, as separate machines
-would; the health checks keep the server's priority. ``--client-nice 0`` runs everything
-alike (the figures of both are in RESULTS.md).
+would; the health checks keep the server's priority, and Chromium is kept from raising its
+own threads back above the server (:func:`keep_children_niced`). ``--client-nice 0`` runs
+everything alike (the figures of both are in RESULTS.md).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ctypes
 import json
 import os
 import random
@@ -64,6 +66,16 @@ def sort_seconds() -> float:
     started = time.perf_counter()
     np.sort(values)
     return round(time.perf_counter() - started, 3)
+
+
+def keep_children_niced() -> None:
+    """Chromium raises its GPU process and display threads to nice -8 when it may, as root
+    may (CAP_SYS_NICE): above the server, whatever ``--client-nice`` says. Drop that
+    capability from what this thread's children can hold (Linux, ``PR_CAPBSET_DROP``);
+    without root there is nothing to drop and Chromium cannot raise them anyway."""
+    pr_capbset_drop, cap_sys_nice = 24, 23
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(pr_capbset_drop, cap_sys_nice, 0, 0, 0)
 
 
 class Monitor(threading.Thread):
@@ -176,6 +188,7 @@ def main() -> None:
         # Linux nice values are per thread and inherited: the server and the monitor keep
         # theirs; this thread's browsers (and Playwright's driver) start at the lower one.
         os.nice(args.client_nice)
+        keep_children_niced()
         started = time.monotonic()
         stats = asyncio.run(_soak(url, args.sessions, args.minutes * 60, args.page_timeout))
         monitor.stop.set()

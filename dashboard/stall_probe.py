@@ -75,6 +75,7 @@ def summarize(
     slow_callbacks: Sequence[tuple[float, float, str]],
     threads_cpu_s: dict[str, float],
     seconds: float,
+    process_cpu_s: float,
 ) -> dict[str, Any]:
     """The probe's report: loop lag quantiles (:func:`percentile`), stalls and what they
     were made of, GC pauses by generation (wall and CPU seconds), the loop's own callbacks
@@ -95,6 +96,7 @@ def summarize(
 
     return {
         "seconds": round(seconds, 1),
+        "process_cpu_s": round(process_cpu_s, 1),
         "ticks": len(lateness),
         "loop_lag_p50_s": r(percentile(lateness, 0.5)),
         "loop_lag_p99_s": r(percentile(lateness, 0.99)),
@@ -121,6 +123,8 @@ def summarize(
             {"wall_s": r(w), "cpu_s": r(c), "callback": name}
             for w, c, name in sorted(slow_callbacks, key=lambda x: -x[0])[:_KEEP]
         ],
+        # Threads alive at the end (a session's script thread ends with its run: its CPU is
+        # in the process's, not here).
         "threads_cpu_s": {
             k: round(v, 2) for k, v in sorted(threads_cpu_s.items(), key=lambda kv: -kv[1])
         },
@@ -174,7 +178,7 @@ class Probe:
 
     def __init__(self, out: Path, period_s: float = 0.1, stall_s: float = 0.25) -> None:
         self.out, self.period_s, self.stall_s = out, period_s, stall_s
-        self.t0 = time.perf_counter()
+        self.t0, self._cpu0 = time.perf_counter(), time.process_time()
         self.lateness: list[float] = []
         self.gc_pauses: list[tuple[int, float, float]] = []  # (generation, wall, CPU)
         self._gc_log: list[tuple[float, float]] = []  # (end, duration) for stalls' GC share
@@ -331,6 +335,7 @@ class Probe:
                 list(self.slow_callbacks),
                 dict(threads),
                 time.perf_counter() - self.t0,
+                time.process_time() - self._cpu0,
             )
         tmp = self.out.with_suffix(".tmp")
         tmp.write_text(json.dumps(report, indent=1))

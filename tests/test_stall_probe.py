@@ -44,7 +44,9 @@ def test_summary_of_a_hand_made_run():
         slow_callbacks=[(0.2, 0.01, "x"), (3.0, 0.5, "y")],
         threads_cpu_s={"loop": 1.0, "polars": 7.0},
         seconds=60.0,
+        process_cpu_s=42.0,
     )
+    assert (report["seconds"], report["process_cpu_s"]) == (60.0, 42.0)
     assert (report["ticks"], report["loop_lag_p50_s"]) == (4, 0.5)  # index 2
     assert (report["loop_lag_p99_s"], report["loop_lag_max_s"]) == (2.0, 2.0)  # index 3
     assert (report["stalls"], report["stalled_s"]) == (2, 2.5)
