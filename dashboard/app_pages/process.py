@@ -8,10 +8,11 @@ import streamlit as st
 from analytics.cost import closing_states, cost_view, manual_steps
 from analytics.export import to_csv_bytes, to_xlsx_bytes
 from analytics.process import case_drift, coverage, process_mining_log, standard_edges, variants
-from analytics.process_layout import path_map, process_views
+from analytics.process_layout import ProcessViews, path_map, process_views
+from dashboard import process_view as view
 from dashboard.auth import export_button
 from dashboard.chart_locale import chart_config
-from dashboard.fmt import count_column, number, number_column, percent, share_column
+from dashboard.fmt import number, percent
 from dashboard.i18n import t
 from dashboard.needs import require
 from dashboard.process_map import cached_figure
@@ -41,120 +42,107 @@ if views.loops.collapsed:
 priced = engine(cost_view, dataset, None, closing)
 mark = t("status_log.estimate_mark") if priced.basis == "estimated" else ""
 
-scenarios = list(views.scenarios)
-left, right = st.columns([1, 3])
-scenario = left.selectbox(
-    t("process.scenario"),
-    scenarios,
-    index=scenarios.index(views.default_scenario),  # the largest drift tells the story
-    format_func=lambda s: s or t("process.all"),
-    key="scenario",
-    bind="query-params",
-)
-table = variants(views.cases_of(scenario), views.paths)
-# The most frequent path unless the user picks another, such as the documented procedure.
-choices = table["variant"].to_list()
-shares = dict(zip(choices, table["share"], strict=True))
-picked = right.selectbox(
-    t("process.standard"),
-    choices,
-    format_func=lambda v: f"{percent(shares[v], 1)} · {v}",
-    key=f"standard_{scenario}",  # each scenario has its own paths
-    help=t("process.standard_help"),
-)
-standard = table.row(choices.index(picked), named=True)
-if scenario and scenario == views.default_scenario:
-    lead = views.drifts.row(0, named=True)
-    first, last = percent(lead["first_share"], 0), percent(lead["last_share"], 0)
-    st.caption(t("process.default_note", deviation=lead["deviation"], first=first, last=last))
 
-a, b, c, d = st.columns(4)
-a.metric(t("process.cases"), number(table["cases"].sum()))
-b.metric(t("process.variants"), number(table.height))
-c.metric(t("process.coverage"), number(coverage(table)))
-d.metric(t("process.deviating"), percent(1 - standard["share"], 0))
-
-st.subheader(t("process.map"))
-st.caption(t("process.map_intro"))
-shown, most = coverage(table), table.height
-if most > 1:  # a slider needs two values
-    shown = st.slider(
-        t("process.paths"), 1, most, shown, key=f"paths_{scenario}", help=t("process.paths_help")
+@st.fragment
+def scenario_view(views: ProcessViews, mark: str) -> None:
+    """Everything drawn for the scenario picked: a pick, a standard path or a coverage
+    redraws this part only, not the sidebar and the page above."""
+    scenarios = list(views.scenarios)
+    left, right = st.columns([1, 3])
+    scenario = left.selectbox(
+        t("process.scenario"),
+        scenarios,
+        index=scenarios.index(views.default_scenario),  # the largest drift tells the story
+        format_func=lambda s: s or t("process.all"),
+        key="scenario",
+        bind="query-params",
     )
-covered = percent(table["cumulative_share"][shown - 1])
-st.caption(t("process.paths_cover", paths=shown, total=most, share=covered))
-edges, layout = path_map(views.scenarios[scenario], table, shown)
-manual_here = engine(manual_steps, dataset).filter(
-    pl.col("scenario") == scenario if scenario else True
-)
-if edges.height:
-    words = tuple((k, t(f"process.{k}")) for k in ("transitions", "cases", "median", "minutes"))
-    edge_set, manual = (
-        frozenset(standard_edges(standard["path"])),
-        frozenset(manual_here["activity"]),
+    table = variants(views.cases_of(scenario), views.paths)
+    # The most frequent path unless the user picks another, such as the documented procedure.
+    choices = table["variant"].to_list()
+    shares = dict(zip(choices, table["share"], strict=True))
+    picked = right.selectbox(
+        t("process.standard"),
+        choices,
+        format_func=lambda v: f"{percent(shares[v], 1)} · {v}",
+        key=f"standard_{scenario}",  # each scenario has its own paths
+        help=t("process.standard_help"),
     )
-    choice = (dataset.content_hash, views.loops.collapsed, closing, scenario, shown, picked, words)
-    figure = cached_figure(choice, layout, edges, manual, edge_set, words)
-    st.plotly_chart(figure, width="content", key="process_map", config=chart_config())
+    standard = table.row(choices.index(picked), named=True)
+    if scenario and scenario == views.default_scenario:
+        lead = views.drifts.row(0, named=True)
+        first, last = percent(lead["first_share"], 0), percent(lead["last_share"], 0)
+        st.caption(t("process.default_note", deviation=lead["deviation"], first=first, last=last))
 
-# One set of column headers for every table below (each shows the columns it has).
-headers = {
-    "variant": t("process.variant"),
-    "scenario": t("process.scenario"),
-    "activity": t("process.activity"),
-    "cases": count_column(t("process.cases")),
-    "steps": count_column(t("process.steps")),
-    "extra_steps": count_column(t("process.extra_steps")),
-    "share": share_column(t("process.share")),
-    "cumulative_share": share_column(t("process.cumulative")),
-    "hours": number_column(t("process.median_duration"), 1),
-    "median_cost": number_column(t("process.median_cost") + mark),
-    "cost": number_column(t("process.cost") + mark),
-    "share_of_cost": share_column(t("process.share_of_cost")),
-    "deviation": t("process.deviation"),
-    "first_share": share_column(t("process.first")),
-    "last_share": share_column(t("process.last")),
-    "growth": number_column(t("process.growth"), 1),
-    "became_norm": t("process.norm"),
-}
-grid = {"hide_index": True, "width": "stretch", "column_config": headers}
-# Full width: the paths are long and every column should show without scrolling.
-st.subheader(t("process.variant_table"))
-hours = (pl.col("median_duration_s") / 3600).alias("hours")
-columns = ("variant", "cases", "share", "cumulative_share", hours, "^median_cost$")
-st.dataframe(table.head(50).select(columns), **grid)
-left, right = st.columns(2, gap="large")
-left.subheader(t("process.rework"))
-left.dataframe(views.scenarios[scenario].rework, **grid)
-right.subheader(t("process.manual"))
-right.dataframe(manual_here.drop("scenario") if scenario else manual_here, **grid)
+    a, b, c, d = st.columns(4)
+    a.metric(t("process.cases"), number(table["cases"].sum()))
+    b.metric(t("process.variants"), number(table.height))
+    c.metric(t("process.coverage"), number(coverage(table)))
+    d.metric(t("process.deviating"), percent(1 - standard["share"], 0))
 
-st.subheader(t("process.drift"))
-st.caption(t("process.drift_intro"))
-changes = case_drift(views.months_of(scenario), views.paths, standard["path"])
-if changes.height:
-    growth = (pl.col("growth") * 100).alias("growth")
-    columns = ("deviation", "first_share", "last_share", growth, "became_norm")
-    st.dataframe(changes.head(20).select(columns), **grid)
+    st.subheader(t("process.map"))
+    st.caption(t("process.map_intro"))
+    shown, most = coverage(table), table.height
+    if most > 1:  # a slider needs two values
+        label, why = t("process.paths"), t("process.paths_help")
+        shown = st.slider(label, 1, most, shown, key=f"paths_{scenario}", help=why)
+    covered = percent(table["cumulative_share"][shown - 1])
+    st.caption(t("process.paths_cover", paths=shown, total=most, share=covered))
+    edges, layout = path_map(views.scenarios[scenario], table, shown)
+    manual_here = engine(manual_steps, dataset).filter(
+        pl.col("scenario") == scenario if scenario else True
+    )
+    if edges.height:
+        words = tuple((k, t(f"process.{k}")) for k in ("transitions", "cases", "median", "minutes"))
+        edge_set, manual = (
+            frozenset(standard_edges(standard["path"])),
+            frozenset(manual_here["activity"]),
+        )
+        choice = (dataset.content_hash, views.loops.collapsed, closing, scenario, shown, picked)
+        figure = cached_figure((*choice, words), layout, edges, manual, edge_set, words)
+        st.plotly_chart(figure, width="content", key="process_map", config=chart_config())
 
-# Built only when asked for: the event log of a large dataset is 100 MB of CSV.
-flat = table.drop("path")
-a, b, c = st.columns(3)
-export_button(  # every event with its customer: a customer-level export (logged)
-    t("process.download_log"),
-    lambda: to_csv_bytes(process_mining_log(dataset.events), excel_locale=False),
-    "event_log.csv",
-    "text/csv",
-    rows=dataset.events.height,
-    where=a,
-)
-b.download_button(
-    t("process.download_variants"), lambda: to_csv_bytes(flat), "variants.csv", "text/csv"
-)
-xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-c.download_button(
-    t("process.download_variants_xlsx"),
-    lambda: to_xlsx_bytes({"variants": flat}),
-    "variants.xlsx",
-    xlsx,
-)
+    grid = {"hide_index": True, "width": "stretch", "column_config": view.headers(mark)}
+    # Full width: the paths are long and every column should show without scrolling.
+    st.subheader(t("process.variant_table"))
+    hours = (pl.col("median_duration_s") / 3600).alias("hours")
+    columns = ("variant", "cases", "share", "cumulative_share", hours, "^median_cost$")
+    st.dataframe(table.head(50).select(columns), **grid)
+    left, right = st.columns(2, gap="large")
+    left.subheader(t("process.rework"))
+    left.dataframe(views.scenarios[scenario].rework, **grid)
+    right.subheader(t("process.manual"))
+    right.dataframe(manual_here.drop("scenario") if scenario else manual_here, **grid)
+
+    st.subheader(t("process.drift"))
+    st.caption(t("process.drift_intro"))
+    changes = case_drift(views.months_of(scenario), views.paths, standard["path"])
+    if changes.height:
+        growth = (pl.col("growth") * 100).alias("growth")
+        columns = ("deviation", "first_share", "last_share", growth, "became_norm")
+        st.dataframe(changes.head(20).select(columns), **grid)
+
+    # Built only when asked for: the event log of a large dataset is 100 MB of CSV.
+    flat = table.drop("path")
+    a, b, c = st.columns(3)
+    export_button(  # every event with its customer: a customer-level export (logged)
+        t("process.download_log"),
+        lambda: to_csv_bytes(process_mining_log(dataset.events), excel_locale=False),
+        "event_log.csv",
+        "text/csv",
+        rows=dataset.events.height,
+        where=a,
+    )
+    b.download_button(
+        t("process.download_variants"), lambda: to_csv_bytes(flat), "variants.csv", "text/csv"
+    )
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    c.download_button(
+        t("process.download_variants_xlsx"),
+        lambda: to_xlsx_bytes({"variants": flat}),
+        "variants.xlsx",
+        xlsx,
+    )
+
+
+scenario_view(views, mark)

@@ -1,0 +1,33 @@
+"""The Process page's column headers: one set for every table on it (each table shows the
+columns it has)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dashboard.fmt import count_column, number_column, share_column
+from dashboard.i18n import t
+
+
+def headers(mark: str) -> dict[str, Any]:
+    """Column name -> header or column config; ``mark`` follows the money columns when the
+    costs are estimated."""
+    return {
+        "variant": t("process.variant"),
+        "scenario": t("process.scenario"),
+        "activity": t("process.activity"),
+        "cases": count_column(t("process.cases")),
+        "steps": count_column(t("process.steps")),
+        "extra_steps": count_column(t("process.extra_steps")),
+        "share": share_column(t("process.share")),
+        "cumulative_share": share_column(t("process.cumulative")),
+        "hours": number_column(t("process.median_duration"), 1),
+        "median_cost": number_column(t("process.median_cost") + mark),
+        "cost": number_column(t("process.cost") + mark),
+        "share_of_cost": share_column(t("process.share_of_cost")),
+        "deviation": t("process.deviation"),
+        "first_share": share_column(t("process.first")),
+        "last_share": share_column(t("process.last")),
+        "growth": number_column(t("process.growth"), 1),
+        "became_norm": t("process.norm"),
+    }
