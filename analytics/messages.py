@@ -164,10 +164,34 @@ def message_of(exc: BaseException) -> str:
 _TOML_AT = re.compile(r"\s*\(at (?:line (?P<line>\d+), column (?P<column>\d+)|end of document)\)$")
 
 
+# What Python's TOML parser (tomllib) says when a hand-written file is broken: its phrase
+# -> the key of the same message in toml.says; a phrase not listed is quoted as it is.
+_TOML_SAYS = tuple(
+    (re.compile(phrase), key)
+    for phrase, key in (
+        (r"Invalid value", "invalid_value"),
+        (r"Invalid statement", "invalid_statement"),
+        (r"Expected newline or end of document after a statement", "expected_newline"),
+        (r"Expected '=' after a key in a key/value pair", "expected_equals"),
+        (r"Cannot overwrite a value", "overwrite"),
+        (r"Cannot declare (?P<key>.+) twice", "declared_twice"),
+        (r"Unclosed array", "unclosed_array"),
+        (r"Unclosed inline table", "unclosed_table"),
+        (r"Unterminated string", "unterminated_string"),
+        (r"Invalid initial character for a key part", "key_start"),
+        (r"Expected '\]' at the end of a table declaration", "table_end"),
+        (r"Illegal character (?P<char>.+)", "illegal_character"),
+        (r"Found invalid character (?P<char>.+)", "invalid_character"),
+        (r"Invalid date or datetime", "invalid_date"),
+    )
+)
+
+
 def toml_place(exc: ValueError) -> dict[str, object]:
-    """Values of a "not valid TOML" message: what the parser says (its own English, which
-    has no translation) as ``detail`` and where it stopped as ``where``, a message of its own
-    (``toml.at`` a line and column, ``toml.end``), so the place reads in the reader's language."""
+    """Values of a "not valid TOML" message: what the parser says as ``detail`` and where
+    it stopped as ``where`` (``toml.at`` a line and column, ``toml.end``), both messages
+    where the parser's phrase is known (``toml.says``), so they read in the reader's
+    language; an unknown phrase is quoted in the parser's English."""
     text = str(exc)
     found = _TOML_AT.search(text)
     if found is None:
@@ -176,7 +200,11 @@ def toml_place(exc: ValueError) -> dict[str, object]:
         where = Message("toml.at", line=int(found["line"]), column=int(found["column"]))
     else:
         where = Message("toml.end")
-    return {"detail": text[: found.start()], "where": where}
+    said = text[: found.start()]
+    for phrase, key in _TOML_SAYS:
+        if known := phrase.fullmatch(said):
+            return {"detail": Message(f"toml.says.{key}", **known.groupdict()), "where": where}
+    return {"detail": said, "where": where}
 
 
 # Texts that reach the app as plain English (the alert store and webhooks keep them so).

@@ -146,11 +146,10 @@ def test_bad_mapping_files(text, message):
             'mapping: missing must be a list of texts, e.g. ["?", "-"]',
             'сопоставление: missing должен быть списком текстов, например ["?", "-"]',
         ),
-        (  # the parser's words stay English (Python's tomllib), its place reads in Russian
+        (  # Python's TOML parser's phrase and place, in Russian
             "[events.columns]\ncase_id = 'A'\ncase_id = 'B'\n",
             "mapping is not valid TOML: Cannot overwrite a value (at line 3, column 14)",
-            "сопоставление — не корректный TOML (строка 3, позиция 14; сообщение разборщика: "
-            "Cannot overwrite a value)",
+            "сопоставление — не корректный TOML (строка 3, позиция 14: значение задано повторно)",
         ),
     ],
 )

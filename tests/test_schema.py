@@ -58,8 +58,12 @@ def test_bad_settings_say_which_key(text, message):
         ("sla_goal = 'high'", "ключ настроек «sla_goal» должен быть числом, а указано 'high'"),
         ("sla_goal = 80", "ключ настроек «sla_goal» должен быть долей от 0 (не включая) до 1, "),
         ("[cost_per_minute]\nphone = -1", "ключ настроек «cost_per_minute.phone» не может "),
-        # The parser's own words stay as Python wrote them; the place is in Russian.
-        ("a = 1\n[x]\n[x]", "настройки — не корректный TOML (строка 3, позиция 3; "),
+        # Python's TOML parser's phrase and place, in Russian; a phrase it has no message
+        # for is quoted as the parser wrote it.
+        ("a = 1\n[x]\n[x]", "настройки — не корректный TOML (строка 3, позиция 3: раздел "),
+        ("a = 1 2", "настройки — не корректный TOML (строка 1, позиция 7: после значения "),
+        ("a = 1\n[x", "настройки — не корректный TOML (в конце файла: в конце названия "),
+        ('a = "\\q"', "настройки — не корректный TOML (строка 1, позиция 8: Unescaped '\\'"),
     ],
 )
 def test_bad_settings_read_in_russian_in_the_app(text, russian):
