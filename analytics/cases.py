@@ -2,9 +2,11 @@
 
 Ordering convention: the events of one case are ordered by ``timestamp``, then by their
 row order in the export (``row_nr``), because minute-resolution exports put several steps
-in the same minute. A log already in time order is used as it is; in any other only the
-timestamps are sorted (:func:`chronological_order`), never the frame: the steps refer to
-the events by their row in the frame as given.
+in the same minute. A log already in time order is used as it is. One in export order
+with whole-second times (as real exports are, whatever order their rows are in) is grouped
+by case first and each case then put in time order (:func:`_by_time_within_cases`); in
+any other the timestamps are sorted first (:func:`chronological_order`). The frame itself
+is never sorted: the steps refer to the events by their row in the frame as given.
 
 A **variant** is a case's ordered sequence of activities. Cases are told apart by a 64-bit
 hash of ``case_id`` and variants by a 64-bit hash of the sequence (the sum of a hash of
@@ -132,26 +134,40 @@ def _as_enum(codes: np.ndarray, names: list[str]) -> pl.Series:
     return series.cast(physical).cat.to(dtype)
 
 
-def _runs_in_time_order(events: pl.DataFrame, case: np.ndarray) -> int | None:
-    """When the rows of each run of one case (``case``: the case hashes) are in time
-    order, as in a log exported case by case, the number of runs; else None.
+def _ordered_by_second(events: pl.DataFrame, seconds: np.ndarray) -> bool:
+    """Whether (whole second, position in the frame) orders the events as (timestamp,
+    ``row_nr``) does: the frame is in export order, every timestamp is a whole second
+    and none was capped in ``seconds`` (:func:`_seconds_since`)."""
+    if not events["row_nr"].is_sorted() or (seconds.size and seconds.max() >= 2**31 - 1):
+        return False
+    per_second = _per_second(events.schema["timestamp"])
+    for chunk in events["timestamp"].to_physical().get_chunks():
+        if np.remainder(chunk.to_numpy(), per_second).any():
+            return False
+    return True
 
-    If there are as many cases as runs, each case is one run in (timestamp, ``row_nr``)
-    order, and rows in frame order within a case are chronological: no time sort is
-    needed. Two vectorised passes, against a sort of every timestamp."""
-    if not events["row_nr"].is_sorted():
-        return None
-    hashes = pl.lit(pl.Series(case))
-    change = hashes != hashes.shift(1)
-    found = events.select(
-        ((pl.col("timestamp").diff() >= pl.duration()) | change)
-        .fill_null(True)
-        .all()
-        .alias("in_order"),
-        change.sum().alias("changes"),
-    )
-    in_order, changes = found.row(0)
-    return changes + 1 if in_order else None
+
+def _by_time_within_cases(
+    row: np.ndarray, starts: np.ndarray, lengths: np.ndarray, second: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rows and seconds of :func:`case_order` (cases contiguous, each case's rows in
+    frame order: ``case_order`` without a time order) with each case in (second, row)
+    order, which is (timestamp, ``row_nr``) order when :func:`_ordered_by_second`.
+
+    Nothing to do when no case's seconds go down (a log exported case by case). Else
+    one stable argsort of (case start, second) values: the disorder is within cases,
+    a few steps wide, so the sort's runs are long and the gathers local. On a shuffled
+    log at 10 M events this is half the CPU of sorting every timestamp first
+    (:func:`chronological_order`) and scattering the ranks for ``case_order``."""
+    down = second[1:] < second[:-1]
+    down[starts[1:] - 1] = False  # from one case's last step to the next case's first
+    if not down.any():
+        return row, second
+    key = np.repeat(starts.astype(np.uint64), lengths)  # starts < 2^32: rows are uint32
+    key <<= np.uint64(32)
+    key |= second
+    order = np.argsort(key, kind="stable")
+    return np.take(row, order), np.take(second, order)
 
 
 def case_order(
@@ -287,14 +303,15 @@ def case_steps(events: pl.DataFrame) -> pl.DataFrame:
     with ThreadPoolExecutor(1) as beside:
         coding = beside.submit(text_codes, events["activity"], keys["activity"].to_numpy())
         case = keys["case"].to_numpy()
-        runs = None if _in_time_order(events) else _runs_in_time_order(events, case)
-        order = None if runs is not None else chronological_order(events)
+        in_time = _in_time_order(events)
+        by_second = not in_time and _ordered_by_second(events, seconds)
+        order = None if in_time or by_second else chronological_order(events)
         row, starts, second = case_order(case, seconds, order)
-        if runs is not None and starts.size != runs:  # a case in several runs after all
-            row, starts, second = case_order(case, seconds, chronological_order(events))
         del seconds
         n = row.size
         lengths = np.diff(np.append(starts, n))
+        if by_second:
+            row, second = _by_time_within_cases(row, starts, lengths, second)
         per_case = beside.submit(
             _per_case_columns,
             events["scenario"],

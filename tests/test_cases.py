@@ -402,3 +402,29 @@ def test_a_case_split_over_two_runs_of_a_case_ordered_export_is_put_in_time_orde
     for r in case_steps(events).iter_rows(named=True):
         got.setdefault(events["case_id"][r["row"]], []).append(r["activity"])
     assert got == {"A": ["open", "work", "close"], "B": ["x"]}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    logs,
+    st.lists(st.integers(0, 999), min_size=60, max_size=60),
+    st.booleans(),
+    st.randoms(use_true_random=False),
+)
+def test_steps_match_the_obvious_ordering_in_any_row_order(rows, millis, sub_second, rnd):
+    # Rows shuffled and numbered afresh (an export in no particular order), with whole
+    # seconds (cases grouped first, each then sorted by second and row) or with
+    # milliseconds that order steps of the same second differently from their rows (the
+    # timestamps sorted first).
+    rows = list(rows)
+    rnd.shuffle(rows)
+    events = _events(rows)
+    if sub_second:
+        events = events.with_columns(
+            pl.col("timestamp") + pl.Series(millis[: len(rows)]).cast(pl.Duration("ms"))
+        )
+    expected = _reference(events)
+    got: dict[str, list[str]] = {}
+    for r in case_steps(events).iter_rows(named=True):
+        got.setdefault(events["case_id"][r["row"]], []).append(r["activity"])
+    assert got == expected
