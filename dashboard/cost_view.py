@@ -19,7 +19,7 @@ from dashboard.auth import export_button
 from dashboard.escape import md
 from dashboard.fmt import compact_money, money, number, percent
 from dashboard.headers import headers
-from dashboard.i18n import t
+from dashboard.i18n import channel, t
 from dashboard.state import engine
 from dashboard.tables import export_csv, show
 
@@ -37,14 +37,16 @@ def rates_editor(dataset: Dataset) -> None:
         rates = st.data_editor(
             pl.DataFrame(
                 {
-                    "channel": list(settings.cost_per_minute),
+                    "channel": list(settings.cost_per_minute),  # the code, kept for saving
+                    "name": [channel(c) for c in settings.cost_per_minute],
                     "rate": list(settings.cost_per_minute.values()),
                 }
             ),
             key=f"rates_{dataset.content_hash}",
-            disabled=["channel"],
+            disabled=["name"],
             hide_index=True,
-            column_config={"channel": t("cost.channel"), "rate": t("cost.per_minute")},
+            column_order=("name", "rate"),
+            column_config={"name": t("cost.channel"), "rate": t("cost.per_minute")},
         )
         a, b, c = st.columns(3)
         per_contact = a.number_input(
@@ -67,7 +69,12 @@ def rates_editor(dataset: Dataset) -> None:
         st.markdown(f"**{t('cost.rate_calc')}**")
         st.caption(t("cost.rate_calc_intro"))
         a, b, c, d = st.columns(4)
-        channel = a.selectbox(t("cost.channel"), list(settings.cost_per_minute), key="calc_channel")
+        picked = a.selectbox(
+            t("cost.channel"),
+            list(settings.cost_per_minute),
+            format_func=channel,
+            key="calc_channel",
+        )
         team_cost = b.number_input(
             t("cost.team_cost"), 0.0, value=1_200_000.0, step=10_000.0, format="%.0f"
         )
@@ -79,8 +86,8 @@ def rates_editor(dataset: Dataset) -> None:
         )
         rate = minute_rate(team_cost, paid_hours, capacity / 100)
         st.markdown(t("cost.rate_result", rate=money(rate, currency, 2)))
-        if st.button(t("cost.use_rate", channel=md(channel))):
-            _save(settings, cost_per_minute={**settings.cost_per_minute, channel: round(rate, 2)})
+        if st.button(t("cost.use_rate", channel=md(channel(picked)))):
+            _save(settings, cost_per_minute={**settings.cost_per_minute, picked: round(rate, 2)})
 
 
 def chosen_view(dataset: Dataset) -> tuple[bool | None, tuple[str, ...]]:
@@ -139,7 +146,9 @@ def tiles(figures: CostSummary, dataset: Dataset, mark: str) -> None:
         percent(figures.top_share, 0),
         help=t("cost.concentration_help"),
     )
-    rated = [(md(c), money(r, currency, 2)) for c, r in settings.cost_per_minute.items() if r]
+    rated = [
+        (md(channel(c)), money(r, currency, 2)) for c, r in settings.cost_per_minute.items() if r
+    ]
     st.caption(
         t(
             "cost.rates_used",

@@ -8,6 +8,7 @@ percent, probability, seconds, ...). From it a table gets
   (``Стоимость, ₽``, ``Ожидание, с``); ``labels`` overrides a header;
 * numbers in the reader's locale (Streamlit's ``localized`` format, decimals from the
   kind), shares as percents with one decimal, missing values (None, NaN) as ``—``;
+* a ``channel`` column's canonical codes in words (``телефон``, not ``phone``);
 * an export with the same headers, numbers rounded to what they mean
   (``analytics.export.for_people``), yes/no in words, UTF-8 with BOM for Excel.
 
@@ -26,7 +27,7 @@ from streamlit.elements.lib.column_types import ColumnConfig
 
 from analytics.export import DECIMALS, Kind, for_people, to_csv_bytes
 from dashboard.fmt import symbol
-from dashboard.i18n import catalogue, in_language, language, t
+from dashboard.i18n import catalogue, channel, in_language, language, t
 
 MISSING = "—"
 _STEP = {0: 1, 1: 0.1, 2: 0.01, 3: 0.001}
@@ -86,11 +87,21 @@ def kind_of(name: str, dtype: pl.DataType, kinds: Mapping[str, Kind]) -> Kind:
 
 
 def _finite(frame: pl.DataFrame) -> pl.DataFrame:
-    """NaN and infinities as nulls, which the table shows as ``—``."""
+    """NaN and infinities as nulls, which the table shows as ``—``; a ``channel`` column's
+    canonical codes (``phone``, ``self_service``) in words."""
     floats = [c for c, d in frame.schema.items() if d.is_float()]
-    return frame.with_columns(
+    return channel_words(frame).with_columns(
         pl.when(pl.col(c).is_finite()).then(pl.col(c)).alias(c) for c in floats
     )
+
+
+def channel_words(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with its ``channel`` column's canonical codes in the reader's words (the
+    table shows a company's other values as it wrote them)."""
+    if frame.schema.get("channel") != pl.String:
+        return frame
+    names = {c: channel(c) for c in frame["channel"].drop_nulls().unique()}
+    return frame.with_columns(pl.col("channel").replace(names))
 
 
 def show(
@@ -130,7 +141,7 @@ def for_export(
 ) -> pl.DataFrame:
     """The frame as a person downloads it: numbers rounded by kind, yes/no in words,
     headers in words with their units (CSV and Excel sheets alike)."""
-    rounded = for_people(frame, kinds)
+    rounded = for_people(channel_words(frame), kinds)
     flags = [c for c, d in rounded.schema.items() if d == pl.Boolean]
     words = rounded.with_columns(
         pl.when(pl.col(c))

@@ -163,3 +163,19 @@ def test_tension_gaps_read_in_russian_with_p_in_russian_marks():
     assert shown["measure"].tolist() == ["ожидание, с"]
     config = json.loads(at.dataframe[0].proto.columns)
     assert config["tau"]["label"] == "τ Кендалла"
+
+
+def test_canonical_channels_read_as_words_a_companys_own_as_written(lang):
+    # phone and self_service are the app's codes; "WhatsApp Business" is the company's.
+    frame = pl.DataFrame({"channel": ["phone", "self_service", "WhatsApp Business", None]})
+    lang("ru")
+    assert tables.channel_words(frame)["channel"].to_list() == [
+        "телефон",
+        "самообслуживание",
+        "WhatsApp Business",
+        None,
+    ]
+    exported = tables.for_export(frame, {})
+    assert exported[exported.columns[0]].to_list()[:2] == ["телефон", "самообслуживание"]
+    lang("en")
+    assert tables.channel_words(frame)["channel"].to_list()[:2] == ["phone", "self-service"]

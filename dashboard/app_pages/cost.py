@@ -13,7 +13,7 @@ from dashboard.charts import quantile_boxes, share_curve
 from dashboard.cost_view import chosen_view, export, rates_editor, table, tiles
 from dashboard.escape import md
 from dashboard.fmt import money, number, percent, symbol
-from dashboard.i18n import t
+from dashboard.i18n import channel, t
 from dashboard.needs import require
 from dashboard.state import current_dataset, engine
 
@@ -26,7 +26,7 @@ if settings_editable():  # the rates are settings: admins only
     rates_editor(dataset)
 unrated = engine(unrated_channels, dataset)
 if unrated:
-    st.warning(t("cost.unrated", channels=md(", ".join(unrated))))
+    st.warning(t("cost.unrated", channels=md(", ".join(channel(c) for c in unrated))))
 
 collapse, closing = chosen_view(dataset)
 shown = engine(page, dataset, collapse, closing)

@@ -17,7 +17,7 @@ from dashboard.fmt import number
 from dashboard.i18n import catalogue, t, tr
 from dashboard.mapping_editor import mapping_editor
 from dashboard.state import current_dataset, mapping, uploaded_dataset, uploaded_sources
-from dashboard.tables import MISSING
+from dashboard.tables import MISSING, channel_words
 
 
 def _store_uploads() -> None:
@@ -46,7 +46,8 @@ def preview(frame: pl.DataFrame) -> None:
     """The first rows, headed by the columns' names in words (a snapshot's own attribute
     columns keep their names)."""
     labels = {c: t(f"column.{c}") for c in frame.columns if f"column.{c}" in catalogue("en")}
-    st.dataframe(frame.head(200), width="stretch", column_config=labels, placeholder=MISSING)
+    rows = channel_words(frame.head(200))
+    st.dataframe(rows, width="stretch", column_config=labels, placeholder=MISSING)
 
 
 # What was loaded, all of it: the sidebar filters cut what the analyses read, not the load.
