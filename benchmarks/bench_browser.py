@@ -18,9 +18,11 @@ Timing never sleeps: a script observes Streamlit's own script state (``stApp``'s
 ``data-test-script-state``) in the page and records each change with ``performance.now()``.
 A step is complete when the script ran and has been idle for ``QUIET_S`` since; its time
 runs from the action as the page received it (navigation start, the press of the click or
-the key, recorded by the page) to the end of that last run. Cold start is also given from
-the server's launch, imports included. Prints medians per page over the runs, and their
-spread (min-max).
+the key, recorded by the page) to the end of that last run. *Drawn* runs on until the
+page's main thread has had no long task for ``QUIET_S``: the charts and tables drawn
+after the script ended, which a person waits for too (a step that is not drawn yet slows
+the next one). Cold start is also given from the server's launch, imports included.
+Prints medians per page over the runs, and their spread (min-max).
 """
 
 from __future__ import annotations
@@ -56,9 +58,16 @@ START_S = 60.0  # an action the app does not answer with a run at all
 # its press in the page, not before Playwright's own checks of the element (visible,
 # stable, scrolled into view: 0.1-0.4 s a click on a busy machine). Also the arrival of
 # every message from the server: a run so short that the page never showed it running
-# (its states batched into one render) is still seen as answered.
+# (its states batched into one render) is still seen as answered. And the end of every
+# long task (50 ms or more) of the page's main thread: the charts and tables drawn after
+# the script ended.
 OBSERVE = """
 window.__cxStates = [];
+window.__cxBusy = [];
+try {
+  new PerformanceObserver((list) => { for (const e of list.getEntries())
+    window.__cxBusy.push(e.startTime + e.duration); }).observe({type: 'longtask', buffered: true});
+} catch (e) {}
 window.__cxPresses = [];
 window.__cxHeard = [];
 const Socket = window.WebSocket;
@@ -143,6 +152,20 @@ def _done_at(page: Page, since_ms: float) -> float:
     raise TimeoutError(f"{page.url}: not complete within {LIMIT_S:.0f} s")
 
 
+def _drawn_at(page: Page, since_ms: float, done_ms: float) -> float:
+    """``performance.now()`` when the page had also finished drawing what the step sent:
+    the end of its last long task after ``since_ms`` (or ``done_ms`` if later), once the
+    main thread has had no long task for ``QUIET_S``."""
+    deadline = time.monotonic() + LIMIT_S
+    while time.monotonic() < deadline:
+        ends = [t for t in page.evaluate("window.__cxBusy") if t >= since_ms]
+        last = max([done_ms, *ends])
+        if page.evaluate("performance.now()") - last >= QUIET_S * 1000:
+            return last
+        page.wait_for_timeout(50)
+    raise TimeoutError(f"{page.url}: still drawing after {LIMIT_S:.0f} s")
+
+
 def _presses(page: Page) -> int:
     return page.evaluate("window.__cxPresses.length")
 
@@ -223,6 +246,7 @@ def one_run(url: str, launched: float, pages: list[str]) -> dict[str, dict[str, 
         done = _done_at(page, 0.0)  # from this document's navigation start
         out["overview"] = {
             "first_s": done / 1000,
+            "drawn_s": _drawn_at(page, 0.0, done) / 1000,
             "from_launch_s": asked - launched + done / 1000,
             "exception": _exception(page),
         }
@@ -234,8 +258,10 @@ def one_run(url: str, launched: float, pages: list[str]) -> dict[str, dict[str, 
                     before = _presses(page)
                     link.click(timeout=ACT_MS)
                     started = _pressed_at(page, before)
+                    done = _done_at(page, started)
                     out[name] = {
-                        "first_s": (_done_at(page, started) - started) / 1000,
+                        "first_s": (done - started) / 1000,
+                        "drawn_s": (_drawn_at(page, started, done) - started) / 1000,
                         "exception": _exception(page),
                     }
                     _log(f"{name} {out[name]['first_s']:.1f} s")
@@ -243,7 +269,10 @@ def one_run(url: str, launched: float, pages: list[str]) -> dict[str, dict[str, 
                 if changed is not None:
                     kind, started = changed
                     out[name]["widget"] = kind
-                    out[name]["widget_s"] = (_done_at(page, started) - started) / 1000
+                    done = _done_at(page, started)
+                    out[name]["widget_s"] = (done - started) / 1000
+                    drawn = _drawn_at(page, started, done)
+                    out[name]["widget_drawn_s"] = (drawn - started) / 1000
                     _log(f"{name} {kind} {out[name]['widget_s']:.2f} s")
             except Exception as exc:  # a step that never completes: noted, the rest still run
                 out.setdefault(name, {})["error"] = f"{type(exc).__name__}: {exc}"[:200]
@@ -257,7 +286,7 @@ def summarise(runs: list[dict[str, dict[str, object]]]) -> dict[str, dict[str, o
     table: dict[str, dict[str, object]] = {}
     for name in runs[0]:
         row: dict[str, object] = {}
-        for metric in ("first_s", "from_launch_s", "widget_s"):
+        for metric in ("first_s", "drawn_s", "from_launch_s", "widget_s", "widget_drawn_s"):
             values = [r[name][metric] for r in runs if metric in r.get(name, {})]
             if values:
                 row[metric] = round(statistics.median(values), 2)  # type: ignore[arg-type]
@@ -270,11 +299,12 @@ def summarise(runs: list[dict[str, dict[str, object]]]) -> dict[str, dict[str, o
 
 
 def _print(mode: str, table: dict[str, dict[str, object]]) -> None:
-    print(f"\n{mode}: median s (min-max)")
-    print(f"{'page':<12} {'first visit':>22} {'widget change':>22}  widget")
+    print(f"\n{mode}: median s (min-max); drawn: until the page's main thread was idle")
+    titles = ("first visit", "drawn", "widget change", "drawn")
+    print(f"{'page':<12} " + " ".join(f"{h:>22}" for h in titles) + "  widget")
     for name, row in table.items():
         cells = []
-        for metric in ("first_s", "widget_s"):
+        for metric in ("first_s", "drawn_s", "widget_s", "widget_drawn_s"):
             if metric in row:
                 low, high = row[f"{metric}_range"]  # type: ignore[misc]
                 cells.append(f"{row[metric]:>7.2f} ({low:.2f}-{high:.2f})")
@@ -284,7 +314,8 @@ def _print(mode: str, table: dict[str, dict[str, object]]) -> None:
         shown = row["exceptions"]
         note = f"  ERROR BOX in {shown} run(s)" if shown else ""
         note += f"  failed in {row['failures']} run(s)" if row["failures"] else ""
-        print(f"{name:<12} {cells[0]:>22} {cells[1]:>22}  {row.get('widget') or ''}{note}")
+        timed = " ".join(f"{c:>22}" for c in cells)
+        print(f"{name:<12} {timed}  {row.get('widget') or ''}{note}")
         if name == "overview":
             low, high = row["from_launch_s_range"]  # type: ignore[misc]
             print(f"{'  from launch':<12} {row['from_launch_s']:>7.2f} ({low:.2f}-{high:.2f})")
