@@ -106,15 +106,17 @@ def test_the_probe_sees_a_stall_on_the_loop_with_its_stack(tmp_path):
         timeout=120,
     )
     report = json.loads(out.read_text())
-    assert report["loop_lag_max_s"] >= 1.0 - report["loop_lag_p50_s"]  # the 1 s hold
+    # The 1 s hold, less at most one 100 ms period: the tick came due somewhere in it.
+    assert report["loop_lag_max_s"] >= 0.9
     assert report["stalls"] >= 1 and report["longest_stalls"][0]["duration_s"] >= 0.9
-    # The loop thread never slept in the hold: on a core, or waiting for one (a loaded machine).
+    # In the hold the loop thread ran, or waited for a core (a loaded machine), or for the
+    # GIL while the probe's own thread sampled stacks: the first two at least half of it.
     stall = report["longest_stalls"][0]
-    assert stall["loop_cpu_s"] > 0.1 and stall["loop_cpu_s"] + stall["loop_runq_s"] >= 0.8
+    assert stall["loop_cpu_s"] > 0.1 and stall["loop_cpu_s"] + stall["loop_runq_s"] >= 0.5
     assert "hold_the_loop" in report["slow_callbacks"][0]["callback"]
     assert report["slow_callbacks"][0]["wall_s"] >= 1.0
-    top = report["top_stall_stacks"][0]["stack"]
-    assert top.startswith("[loop] ") and "hold_the_loop" in top
+    stacks = [s["stack"] for s in report["top_stall_stacks"]]
+    assert any(s.startswith("[loop] ") and "hold_the_loop" in s for s in stacks)
     assert report["gc"]["2"]["count"] >= 1
 
 
