@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 from playwright.sync_api import Page, expect
 
+from dashboard.i18n import catalogue
 from dashboard.nav import URLS, address
 from tests.conftest import SAMPLE_DIR
 from tests.web import settled
@@ -89,13 +90,20 @@ def page(browser) -> Iterator[Page]:
 
 def data_values() -> list[str]:
     """The sample company's own category values (regions, scenarios, steps, teams), longest
-    first: the app shows a company's data as the company wrote it."""
+    first: the app shows a company's data as the company wrote it. Canonical channel codes
+    (phone, self_service) are the app's own words, with a Russian name each, unless the
+    company also wrote them elsewhere (a step named "bot")."""
     values: set[str] = set()
+    channels: set[str] = set()
     for table in SAMPLE_DIR.glob("*.parquet"):
         frame = pl.read_parquet(table)
         for name, dtype in frame.schema.items():
             if dtype == pl.String and frame[name].n_unique() < 100:
-                values.update(frame[name].drop_nulls().unique())
+                found = set(frame[name].drop_nulls().unique())
+                (channels if name == "channel" else values).update(found)
+    prefix = "filters.channel."
+    named = {k.removeprefix(prefix) for k in catalogue("ru") if k.startswith(prefix)}
+    values |= channels - named
     return sorted(values, key=lambda v: (-len(v), v))
 
 
