@@ -1,7 +1,7 @@
-"""Nothing cut off in Russian at 1366×768 and 1920×1080: metric labels and values, button
-labels, tables. Streamlit ends a text that does not fit with "…" (``text-overflow:
-ellipsis``), so an element whose ``scrollWidth`` exceeds its ``clientWidth`` is one a person
-cannot read in full; a table (a canvas grid) wider than its place scrolls sideways, and its
+"""Nothing cut off at 1366×768 and 1920×1080 (in Russian, and tables in English too):
+metric labels and values, button labels, tables. Streamlit ends a text that does not fit
+with "…" (``text-overflow: ellipsis``), so an element whose ``scrollWidth`` exceeds its
+``clientWidth`` is one a person cannot read in full; a table (a canvas grid) wider than its place scrolls sideways, and its
 last columns are off screen. The screenshots are saved beside the test's temporary files
 for a look.
 """
@@ -53,15 +53,16 @@ def test_nothing_is_cut_off_in_russian(browser: Browser, sample_server, path, tm
         context.close()
 
 
+@pytest.mark.parametrize("lang", ["RU", "EN"])
 @pytest.mark.parametrize(("path", "tables"), [("tension", 1), ("process", 4), ("forecast", 3)])
-def test_no_table_is_wider_than_the_page_in_russian(
-    browser: Browser, sample_server, path, tables, tmp_path
+def test_no_table_is_wider_than_the_page(
+    browser: Browser, sample_server, path, tables, lang, tmp_path
 ):
     context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="ru-RU")
     page = context.new_page()
     page.set_default_timeout(300_000)
     try:
-        page.goto(f"{sample_server}/{address(path)}?lang=RU")
+        page.goto(f"{sample_server}/{address(path)}?lang={lang}")
         page.locator("h1").first.wait_for()
         settled(page, quiet_s=3.0, limit_s=600.0)
         grids = page.get_by_test_id("stDataFrame")
@@ -75,7 +76,8 @@ def test_no_table_is_wider_than_the_page_in_russian(
             for i in range(grids.count()):
                 if grids.nth(i).is_visible():  # not inside a closed expander
                     grids.nth(i).scroll_into_view_if_needed()
-                    grids.nth(i).screenshot(path=tmp_path / f"{path}_{width}_table{i}.png")
+                    shot = tmp_path / f"{path}_{lang}_{width}_table{i}.png"
+                    grids.nth(i).screenshot(path=shot)
             assert (width, page.evaluate(_WIDE)) == (width, [])
     finally:
         context.close()
