@@ -193,10 +193,16 @@ def test_case_order_matches_a_stable_sort_by_hash(events, data):
     case = np.array([(top << bits) + low for top, low in events], dtype=np.uint64)
     second = np.sort(data.draw(st.lists(st.integers(0, 2**31 - 1), min_size=n, max_size=n)))
     second = np.array(second, dtype=np.uint32)
-    row, starts, seconds = case_order(case, second)
+    # Codes that ride in the gather beside the hash bits (small) or do not fit (large).
+    top = data.draw(st.sampled_from([1, 255, 2**32 - 1]))
+    codes = np.array(data.draw(st.lists(st.integers(0, top), min_size=n, max_size=n)))
+    codes = codes.astype(np.min_scalar_type(top))
+    row, starts, seconds, code = case_order(case, second, codes=lambda: codes)
     expected = np.lexsort((np.arange(n), case))
     assert row.tolist() == expected.tolist()
     assert seconds.tolist() == second[expected].tolist()
+    assert code is not None and code.tolist() == codes[expected].tolist()
+    assert code.dtype == codes.dtype
     changes = np.flatnonzero(np.diff(case[expected])) + 1
     assert starts.tolist() == ([0] if n else []) + changes.tolist()
 
