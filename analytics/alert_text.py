@@ -27,7 +27,9 @@ from analytics.tension import SHARES
 # money: amount in the dataset currency; share: 0..1 as a percent; change: a relative change
 # (+1.13 = +113 %); pvalue: a test's p; key: a catalogue key whose words are the value;
 # raw: passed as it is (for templates with their own format, such as the risk reasons).
-FactKind = Literal["money", "share", "change", "count", "number", "pvalue", "text", "key", "raw"]
+FactKind = Literal[
+    "money", "share", "change", "count", "number", "pvalue", "text", "key", "raw", "cell"
+]
 URGENT = ("critical", "high")
 MAX_INTERVALS = 8  # SLA intervals named in a sentence; the chart shows them all
 
@@ -178,8 +180,10 @@ def _customer(ev: dict[str, Any], money: Fact) -> list[Sentence]:
         args = ev.get("reason_args") or []
         if args:  # a snapshot's attribute reasons
             for key, a in zip(features, args, strict=True):
-                raw = {k: Fact("raw", v) for k, v in a.items()}
-                out.append(Sentence(f"riskmodel.reason.{key}", raw))
+                # The attribute's value and median as the snapshot wrote them (cell).
+                kinds = {"value": "cell", "typical": "cell"}
+                facts = {k: Fact(kinds.get(k, "raw"), v) for k, v in a.items()}
+                out.append(Sentence(f"riskmodel.reason.{key}", facts))
         else:
             for key, value in zip(features, ev.get("reason_values") or [], strict=True):
                 raw = {"value": Fact("raw", value), "days": Fact("raw", LOOKBACK_DAYS)}

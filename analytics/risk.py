@@ -38,7 +38,7 @@ import polars as pl
 from analytics.churn import loud_customers, ltv_churn_rate
 from analytics.cost import case_costs
 from analytics.dataset import Dataset
-from analytics.messages import fill, marks
+from analytics.messages import fill
 from analytics.risk_features import (
     FEATURES,
     HORIZON_DAYS,
@@ -60,7 +60,7 @@ from analytics.risk_model import (
     validate,
 )
 from analytics.risk_snapshot import BLANK as SNAPSHOT_BLANK
-from analytics.risk_snapshot import FOLDS, fit_snapshot
+from analytics.risk_snapshot import FOLDS, cell_in, fit_snapshot
 from analytics.risk_snapshot import REASONS as SNAPSHOT_REASONS
 
 if TYPE_CHECKING:  # scikit-learn is imported where a model is fitted (analytics.risk_model)
@@ -455,23 +455,17 @@ def reason_words(
     return out
 
 
-# A snapshot cell written as a number by risk_snapshot._text: 12,345.5 or -0.25.
-_NUMBER_TEXT = re.compile(r"-?\d{1,3}(,\d{3})*(\.\d+)?")
-
-
 def _cells_in(words: Mapping[str, str], lang: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """A snapshot reason's arguments with their cells (``value``, ``typical``) in ``lang``:
     numbers in its marks (``12 345,5``), an empty cell in its word (``words["blank"]``)."""
     if lang == "en":
         return lambda args: args
     blank = words.get("blank", SNAPSHOT_BLANK)
-
-    def cell(text: str) -> str:
-        if text == SNAPSHOT_BLANK:
-            return blank
-        return marks(text, lang) if _NUMBER_TEXT.fullmatch(text) else text
-
-    return lambda args: {**args, "value": cell(args["value"]), "typical": cell(args["typical"])}
+    return lambda args: {
+        **args,
+        "value": cell_in(args["value"], lang, blank),
+        "typical": cell_in(args["typical"], lang, blank),
+    }
 
 
 _PLURAL_FIELD = re.compile(r"\{\w+:([^{}|]*)\|([^{}|]*)\}")

@@ -33,12 +33,14 @@ are the reasons: "tenure 2 is low (median 29): +28 pp of risk".
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
+from analytics.messages import marks
 from analytics.risk_model import (
     RiskUnavailable,
     Validation,
@@ -311,6 +313,18 @@ def _text(value: object) -> str:
     if isinstance(value, float):
         return f"{value:,.2f}".rstrip("0").rstrip(".")
     return str(value)
+
+
+# A cell _text wrote as a number: 12,345.5 or -0.25.
+_NUMBER_TEXT = re.compile(r"-?\d{1,3}(,\d{3})*(\.\d+)?")
+
+
+def cell_in(text: str, lang: str, blank: str) -> str:
+    """A reason's cell as :func:`_text` wrote it, in ``lang``: a number in its marks
+    (``12 345,5``), an empty cell as ``blank`` (its word), other text as the data has it."""
+    if text == BLANK:
+        return blank
+    return marks(text, lang) if _NUMBER_TEXT.fullmatch(text) else text
 
 
 def _reasons(

@@ -11,11 +11,12 @@ import streamlit as st
 
 from analytics.alert_text import Chart, Fact, Sentence, chart, evidence
 from analytics.escalation import Inputs
+from analytics.risk_snapshot import cell_in
 from dashboard.chart_locale import chart_config
 from dashboard.charts import bars_figure, control_chart
 from dashboard.escape import md
 from dashboard.fmt import money, number, percent, symbol
-from dashboard.i18n import t, tr
+from dashboard.i18n import language, t, tr
 from dashboard.tables import show
 
 
@@ -42,6 +43,8 @@ def _text(fact: Fact, currency: str) -> object:
         return "< " + number(0.001, 3) if v < 0.001 else "= " + number(v, 3)
     if fact.kind == "key":
         return _word(v)
+    if fact.kind == "cell":  # a snapshot's cell: 12 345,5 and (пусто) in Russian
+        return md(cell_in(v, language(), t("riskmodel.reason.blank")))
     if fact.kind == "raw":  # the template formats it; text from the data is escaped
         return md(v) if isinstance(v, str) else v
     return md(tr(v))  # an owner of the default rules in words; data as it is

@@ -84,6 +84,7 @@ def lang(monkeypatch):
     def use(code: str) -> None:
         monkeypatch.setattr(i18n, "language", lambda: code)
         monkeypatch.setattr(fmt, "language", lambda: code)
+        monkeypatch.setattr(alert_view, "language", lambda: code)
 
     return use
 
@@ -157,6 +158,33 @@ def test_a_customer_alert_reads_as_sentences_in_english_and_russian(lang):
         f"угрозой 25,0{NB}% × 190{NB}000{NB}₽ = 47{NB}500{NB}₽ выручки."
     )
     assert words[5] == "обращений, застрявших в петле бота: 1"
+
+
+def test_a_snapshot_customers_reasons_write_its_cells_the_readers_way(lang):
+    # A churn snapshot's reasons carry the cells as the model wrote them (English marks).
+    args = [
+        {"attribute": "charges", "value": "12,345.5", "typical": "870.25", "points": 7.4},
+        {"attribute": "plan", "value": "(blank)", "typical": "basic", "points": 3.0},
+    ]
+    snapshot = {
+        **CUSTOMER,
+        "evidence": {
+            **CUSTOMER["evidence"],
+            "reason_features": ["attr_high", "attr_is"],
+            "reason_values": [12345.5, None],
+            "reason_args": args,
+        },
+    }
+    lang("en")
+    assert _words(snapshot)[-2:] == [
+        "charges 12,345.5 is high (median 870.25): +7 pp of risk",
+        "plan is (blank): +3 pp of risk",
+    ]
+    lang("ru")
+    assert _words(snapshot)[-2:] == [
+        f"charges 12{NB}345,5 — выше обычного (медиана 870,25): +7 п. п. риска",
+        "plan: (пусто): +3 п. п. риска",
+    ]
 
 
 def test_a_tension_alert_says_the_change_the_start_and_the_money(lang):
