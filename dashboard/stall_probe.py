@@ -246,10 +246,10 @@ class Probe:
             frame = frames.get(idents.get(tid, -1))
             if frame is None or tid == threading.get_native_id():
                 continue
-            lines = [
-                f"{Path(f.filename).name}:{f.lineno} {f.name}"
-                for f in reversed(traceback.extract_stack(frame)[-_STACK_DEPTH:])
-            ]
+            innermost = traceback.StackSummary.extract(
+                traceback.walk_stack(frame), limit=_STACK_DEPTH, lookup_lines=False
+            )
+            lines = [f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in innermost]
             role = "loop" if tid == self._loop_tid else thread_group(names.get(tid, "?"))
             stall.stacks[f"[{role}] " + " < ".join(lines)] += 1
 
