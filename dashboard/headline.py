@@ -11,8 +11,9 @@ from streamlit.delta_generator import DeltaGenerator
 from analytics.alert_text import headline
 from dashboard.alert_view import say, severity
 from dashboard.escape import md
+from dashboard.filters import day
 from dashboard.fmt import compact_money, money, number, percent, seconds
-from dashboard.i18n import t, tr
+from dashboard.i18n import channel, t, tr
 
 Format = Callable[[float | None], str]
 
@@ -92,9 +93,9 @@ def zone_line(zone: dict[str, Any], currency: str) -> str:
     return t(
         "overview.zone_line",
         slice=t(f"story.slice.{zone['slice']}"),
-        value=md(zone["value"]),
+        value=md(channel(zone["value"]) if zone["slice"] == "channel" else zone["value"]),
         indicator=t(f"risk.indicator.{indicator}"),
-        started=zone["started"],
+        started=day(zone["started"]),  # 21.04.2025 in Russian
         baseline=_level(indicator, zone["baseline"], currency),
         recent=_level(indicator, zone["recent"], currency),
         change=t("risk.from_none")

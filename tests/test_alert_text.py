@@ -343,3 +343,29 @@ def test_bar_charts_name_behaviours_in_words_and_read_probabilities_as_percents(
         "RUB",
     )
     assert sla.layout.xaxis.tickformat == ".0%"
+
+
+def test_an_overview_zone_line_names_the_channel_and_the_day_the_readers_way(lang, monkeypatch):
+    # The Overview's «Нарастающие проблемы»: канал телефон, from 21.04.2025.
+    import datetime as dt
+
+    from dashboard import filters
+    from dashboard.headline import zone_line
+
+    zone = {
+        "slice": "channel",
+        "value": "phone",
+        "indicator": "repeat_contacts",
+        "baseline": 0.204,
+        "recent": 0.314,
+        "relative_change": 0.539,
+        "started": dt.date(2025, 4, 21),
+    }
+    lang("ru")
+    monkeypatch.setattr(filters, "language", lambda: "ru")
+    line = zone_line(zone, "RUB")
+    assert line.startswith("* **канал телефон**: Повторные обращения с 20,4")
+    assert line.endswith("(с 21.04.2025)")
+    lang("en")
+    monkeypatch.setattr(filters, "language", lambda: "en")
+    assert zone_line(zone, "RUB").endswith("(since 2025-04-21)")
