@@ -9,6 +9,7 @@ import streamlit as st
 from analytics.tension import MIN_BASELINE_DAYS, operational_gaps, zones
 from dashboard.chart_locale import chart_config
 from dashboard.charts import control_chart
+from dashboard.filters import day
 from dashboard.fmt import general, percent
 from dashboard.i18n import channel, date_format, t
 from dashboard.needs import has, require
@@ -72,7 +73,7 @@ def zone_chart(found: pl.DataFrame, slices: dict[str, str], frequency: dict[str,
             {
                 "value": t("risk.daily_value" if z["frequency"] == "day" else "risk.weekly"),
                 "limits": t("risk.limits"),
-                "started": t("risk.started_at", date=z["started"]),
+                "started": t("risk.started_at", date=day(z["started"])),
             },
             z["started"],
         ),
@@ -82,10 +83,10 @@ def zone_chart(found: pl.DataFrame, slices: dict[str, str], frequency: dict[str,
     st.caption(
         t(
             "risk.zone_stats",
-            start=z["baseline_start"],
-            end=z["baseline_end"],
+            start=day(z["baseline_start"]),
+            end=day(z["baseline_end"]),
             change=change(z),
-            first=z["first_alarm"],
+            first=day(z["first_alarm"]),
             p=general(z["p_value"], ".1e"),
             slope=general(z["sen_slope"]),
         )
