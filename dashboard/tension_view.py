@@ -27,10 +27,11 @@ ZONES: dict[str, tuple[Kind, str]] = {
     "customers": ("count", "risk.customers"),
     "revenue_exposed": ("money", "tension.exposed"),
 }
-# What a person reads first; the period, baseline and recent level, first alarm, customers
-# and revenue exposed are in the download (and the chart below the table).
-ZONES_ON_SCREEN = ("slice", "value", "indicator", "relative_change")
-ZONES_ON_SCREEN += ("excess_per_month", "money_at_stake", "started")
+# What a person reads first (the period too: a queue can be in alarm daily and weekly);
+# the levels, the excess in the indicator's own unit, first alarm, customers and revenue
+# exposed are in the download (and the chart below the table).
+ZONES_ON_SCREEN = ("slice", "value", "indicator", "frequency")
+ZONES_ON_SCREEN += ("relative_change", "money_at_stake", "started")
 GAPS: dict[str, tuple[Kind, str]] = {
     "activity": ("text", "tension.gap_activity"),
     "measure": ("text", "tension.gap_measure"),
