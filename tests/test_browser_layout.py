@@ -8,8 +8,11 @@ for a look.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Page
 
 from dashboard.nav import address
 from tests.web import settled
@@ -32,25 +35,39 @@ _WIDE = """() => [...document.querySelectorAll('[data-testid=stDataFrame]')]
                     s.scrollWidth, s.clientWidth])"""
 
 
-@pytest.mark.parametrize("path", ["economics", "forecast", "overview"])
-def test_nothing_is_cut_off_in_russian(browser: Browser, sample_server, path, tmp_path):
+SIZES = ((1366, 768), (1920, 1080))
+
+
+@contextmanager
+def _opened(browser: Browser, url: str) -> Iterator[Page]:
+    """``url`` in a Russian browser window of 1366×768 px, closed afterwards."""
     context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="ru-RU")
     page = context.new_page()
     page.set_default_timeout(300_000)
     try:
-        # The NPS evidence shown too (the widest variant of the initiative block).
-        page.goto(f"{sample_server}/{address(path)}?lang=RU&eco_via_nps=true")
+        page.goto(url)
+        yield page
+    finally:
+        context.close()
+
+
+def _sized(page: Page, width: int, height: int) -> None:
+    page.set_viewport_size({"width": width, "height": height})
+    page.wait_for_timeout(1500)  # the layout follows the window, no rerun
+
+
+@pytest.mark.parametrize("path", ["economics", "forecast", "overview"])
+def test_nothing_is_cut_off_in_russian(browser: Browser, sample_server, path, tmp_path):
+    # The NPS evidence shown too (the widest variant of the initiative block).
+    with _opened(browser, f"{sample_server}/{address(path)}?lang=RU&eco_via_nps=true") as page:
         page.get_by_test_id("stMetric").first.wait_for()
         settled(page, quiet_s=3.0, limit_s=600.0)
         labels = [text for text in page.get_by_test_id("stMetricLabel").all_inner_texts() if text]
         assert len(labels) >= 10  # the tiles drew (collapsed ones have no text)
-        for width, height in ((1366, 768), (1920, 1080)):
-            page.set_viewport_size({"width": width, "height": height})
-            page.wait_for_timeout(1500)  # the layout follows the window, no rerun
+        for width, height in SIZES:
+            _sized(page, width, height)
             page.screenshot(path=tmp_path / f"{path}_{width}.png")
             assert (width, page.evaluate(_CUT)) == (width, [])
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("lang", ["RU", "EN"])
@@ -58,11 +75,7 @@ def test_nothing_is_cut_off_in_russian(browser: Browser, sample_server, path, tm
 def test_no_table_is_wider_than_the_page(
     browser: Browser, sample_server, path, tables, lang, tmp_path
 ):
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="ru-RU")
-    page = context.new_page()
-    page.set_default_timeout(300_000)
-    try:
-        page.goto(f"{sample_server}/{address(path)}?lang={lang}")
+    with _opened(browser, f"{sample_server}/{address(path)}?lang={lang}") as page:
         page.locator("h1").first.wait_for()
         settled(page, quiet_s=3.0, limit_s=600.0)
         grids = page.get_by_test_id("stDataFrame")
@@ -70,14 +83,11 @@ def test_no_table_is_wider_than_the_page(
         # tension has no operational gaps, so one table there).
         grids.nth(tables - 1).wait_for(state="attached")
         settled(page, quiet_s=3.0, limit_s=600.0)
-        for width, height in ((1366, 768), (1920, 1080)):
-            page.set_viewport_size({"width": width, "height": height})
-            page.wait_for_timeout(1500)  # the layout follows the window, no rerun
+        for width, height in SIZES:
+            _sized(page, width, height)
             for i in range(grids.count()):
                 if grids.nth(i).is_visible():  # not inside a closed expander
                     grids.nth(i).scroll_into_view_if_needed()
                     shot = tmp_path / f"{path}_{lang}_{width}_table{i}.png"
                     grids.nth(i).screenshot(path=shot)
             assert (width, page.evaluate(_WIDE)) == (width, [])
-    finally:
-        context.close()

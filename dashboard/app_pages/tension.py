@@ -38,13 +38,13 @@ with st.spinner(t("risk.zones_running")):
     # The default baseline shares its cache entry with the Overview and Escalations pages.
     table = engine(zones, dataset, None, baseline) if baseline else engine(zones, dataset)
 found = table.filter(pl.col("zone")) if table.height else table
-# A channel slice's value is a canonical code (phone, self_service): in the reader's words.
-channels = {v: channel(v) for v in found.filter(pl.col("slice") == "channel")["value"].unique()}
-found = found.with_columns(
-    pl.when(pl.col("slice") == "channel")
-    .then(pl.col("value").replace(channels))
-    .otherwise(pl.col("value"))
-)
+if found.height:  # no zones at all is a frame without columns (a log with no tension)
+    # A channel slice's value is a canonical code (phone, self_service): in the reader's words.
+    on_channel = pl.col("slice") == "channel"
+    channels = {v: channel(v) for v in found.filter(on_channel)["value"].unique()}
+    found = found.with_columns(
+        pl.when(on_channel).then(pl.col("value").replace(channels)).otherwise(pl.col("value"))
+    )
 
 
 def change(z: dict) -> str:
