@@ -20,7 +20,8 @@ from __future__ import annotations
 import harness  # benchmarks/harness.py: the script folder is on sys.path
 
 CODE = """
-import datetime as dt, json, resource, time
+import datetime as dt, json, time
+from benchmarks.harness import peak_mb
 import numpy as np
 from analytics import forecast as F
 
@@ -97,7 +98,7 @@ for kind, count in (("daily", 24), ("intraday", 8)):
     result[f"{kind}_n"] = count
     for name in set(picks):
         result[f"{kind}_picked_{name}"] = picks.count(name)
-result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+result["peak_mb"] = peak_mb()
 print(json.dumps(result))
 """
 

@@ -17,7 +17,8 @@ import harness  # benchmarks/harness.py: the script folder is on sys.path
 DATA = Path(__file__).parent / "_data"
 
 CHILD = """
-import gc, json, resource, sys, time
+import gc, json, sys, time
+from benchmarks.harness import peak_mb
 import psutil
 from analytics.io import load_path
 process = psutil.Process()
@@ -32,7 +33,7 @@ print(json.dumps({"seconds": elapsed, "rows": rep.rows_read, "loaded": rep.rows_
                   "quarantined": rep.rows_quarantined, "errors": list(ds.report.errors),
                   "size_mb": ds.events.estimated_size("mb"), "retained_mb": retained / 2**20,
                   "base_mb": before / 2**20,
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_mb": peak_mb()}))
 """
 
 

@@ -17,7 +17,8 @@ from pathlib import Path
 import harness  # benchmarks/harness.py: the script folder is on sys.path
 
 OURS = """
-import json, resource, sys, time
+import json, sys, time
+from benchmarks.harness import peak_mb
 from analytics.io import load_path
 from analytics.cases import case_steps, case_table
 from analytics.process import directly_follows, variant_paths, variants
@@ -41,7 +42,7 @@ for label in ("", "_repeat"):  # the repeat pass reuses memory the process alrea
     costs = case_costs(ds, costed_steps(ds, steps))  # cost columns fetched into step order
     result["cost_s" + label] = time.perf_counter() - t
     del steps, costs
-result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # whole run
+result["peak_mb"] = peak_mb()  # whole run
 result.update(cases=per_case.height, variants=table.height, edges=edges.height)
 print(json.dumps(result))
 """

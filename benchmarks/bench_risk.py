@@ -15,7 +15,8 @@ from __future__ import annotations
 import harness  # benchmarks/harness.py: the script folder is on sys.path
 
 CODE = """
-import datetime as dt, json, resource, time
+import datetime as dt, json, time
+from benchmarks.harness import peak_mb
 from analytics.io import load_path
 from analytics.escalation import Rules, evaluate, inputs_for
 from analytics.risk import train
@@ -50,7 +51,7 @@ print(json.dumps({"risk_s": risk_s, "zones_s": zones_s, "escalate_s": escalate_s
                   "customers": model.scored.height, "alerts": len(run.alerts),
                   "identical": float(same), "snapshot_s": snapshot_s,
                   "snapshot_auc": max(v.roc_auc for v in snapshot.validations),
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_mb": peak_mb()}))
 """
 
 

@@ -39,7 +39,8 @@ HERE = Path(__file__).parent
 ROOT = HERE.parent
 
 IN_MEMORY = """
-import json, resource, sys, time
+import json, sys, time
+from benchmarks.harness import peak_mb
 from pathlib import Path
 from analytics.io import load_path
 from analytics.reduce.tables import reduce_dataset
@@ -51,13 +52,14 @@ reduced = reduce_dataset(dataset)
 seconds = time.perf_counter() - t
 for name, table in reduced.tables().items():
     table.write_parquet(Path(sys.argv[2]) / f"{name}.parquet")
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+peak = peak_mb()
 print(json.dumps({"load_s": loaded, "reduce_s": seconds, "peak_mb": peak,
                   "events": dataset.events.height, "cases": reduced.cases.height}))
 """
 
 IN_PARTS = """
-import json, resource, sys, time
+import json, sys, time
+from benchmarks.harness import peak_mb
 from pathlib import Path
 from analytics.reduce.partitioned import reduce_parts
 from analytics.schema import Settings
@@ -67,12 +69,13 @@ reduced = reduce_parts([Path(sys.argv[1])], Settings(), int(sys.argv[3]), work=P
 seconds = time.perf_counter() - t
 for name, table in reduced.tables().items():
     table.write_parquet(Path(sys.argv[2]) / f"{name}.parquet")
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+peak = peak_mb()
 print(json.dumps({"reduce_s": seconds, "peak_mb": peak, "cases": reduced.cases.height}))
 """
 
 SPARK = """
-import json, resource, sys, time
+import json, sys, time
+from benchmarks.harness import peak_mb
 from pathlib import Path
 t = time.perf_counter()
 from analytics.reduce.spark import session, reduce_folder
@@ -86,14 +89,14 @@ t = time.perf_counter()
 reduce_folder(spark, Path(sys.argv[1]), Path(sys.argv[2] + "_again"), Settings())
 again = time.perf_counter() - t
 print(json.dumps({"session_s": started, "reduce_s": seconds, "repeat_s": again,
-                  "driver_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "driver_peak_mb": peak_mb()}))
 """
 
 
 def _run(code: str, *args: str) -> dict[str, float]:
     """``code`` in a fresh interpreter, its progress on our stderr; its printed JSON."""
     out = subprocess.run(
-        [sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True, check=True
+        [sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True, check=True, cwd=ROOT
     )
     return json.loads(out.stdout)
 
@@ -200,7 +203,8 @@ def stage_big(work: Path, big: Path, parts: int) -> list[str]:
 
 
 OURS = """
-import json, resource, sys, time
+import json, sys, time
+from benchmarks.harness import peak_mb
 import numpy as np
 from analytics.io import load_path
 from analytics.cases import case_steps, case_table
@@ -223,7 +227,7 @@ result["cost_s"] = time.perf_counter() - t
 result["cost_cpu_s"] = time.process_time() - cpu
 result.update(variants=table.height, edges=edges.height, cases=costs.height,
               top=table["cases"].head(5).to_list(), count=int(edges["count"].sum()),
-              peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+              peak_mb=peak_mb())
 print(json.dumps(result))
 """
 

@@ -9,12 +9,26 @@ import statistics
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent  # the children import the engine from here
+
+
+def peak_mb() -> float:
+    """This process's own peak resident memory in MB. Not ``ru_maxrss``: Linux carries a
+    parent's peak over fork and exec into its child's, so a run started by a benchmark that
+    had just written its data (10 M events, several GB) reported that as its own peak."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def run(code: str, *args: str) -> dict[str, float]:
     """Run ``code`` with ``args`` in a fresh interpreter; its printed JSON."""
     out = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True, cwd=ROOT
     )
     return json.loads(out.stdout)
 
