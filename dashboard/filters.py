@@ -13,7 +13,7 @@ import streamlit as st
 
 from analytics.dataset import Dataset
 from analytics.filters import Filters, Options, apply, options, unsplit
-from dashboard.i18n import channel, language, t
+from dashboard.i18n import channel, date_format, language, t
 
 # Widget keys, which are also the URL's query parameters (?segment=premium&dates=...).
 DATES, SEGMENT, REGION, CHANNEL = "dates", "segment", "region", "channel"
@@ -80,7 +80,7 @@ def sidebar(dataset: Dataset) -> Filters:
             value=(),
             min_value=span.first,
             max_value=span.last,
-            format="DD.MM.YYYY" if language() == "ru" else "YYYY-MM-DD",
+            format=date_format(),
             key=DATES,
             bind="query-params",
         )

@@ -65,8 +65,9 @@ def in_language(fn: Callable[[], T]) -> Callable[[], T]:
 
 
 def date_format() -> str:
-    """``format`` of ``st.date_input``: 31.12.2025 in Russian, 2025/12/31 in English."""
-    return "DD.MM.YYYY" if language() == "ru" else "YYYY/MM/DD"
+    """A day as the reader writes it, for date inputs and table columns alike: 31.12.2025
+    in Russian, 2025-12-31 (ISO) in English."""
+    return "DD.MM.YYYY" if language() == "ru" else "YYYY-MM-DD"
 
 
 def t(key: str, **values: object) -> str:

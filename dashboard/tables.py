@@ -27,7 +27,7 @@ from streamlit.elements.lib.column_types import ColumnConfig
 
 from analytics.export import DECIMALS, Kind, for_people, to_csv_bytes
 from dashboard.fmt import symbol
-from dashboard.i18n import catalogue, channel, in_language, language, t
+from dashboard.i18n import catalogue, channel, date_format, in_language, language, t
 
 MISSING = "—"
 _STEP = {0: 1, 1: 0.1, 2: 0.01, 3: 0.001}
@@ -62,7 +62,7 @@ def _config(name: str, kind: Kind, currency: str, labels: Mapping[str, str] | No
         return st.column_config.NumberColumn(label, format="localized", step=_STEP[places])
     if kind == "flag":
         return st.column_config.CheckboxColumn(label)
-    day = "DD.MM.YYYY" if language() == "ru" else "YYYY-MM-DD"  # 21.04.2025 in Russian
+    day = date_format()  # 21.04.2025 in Russian
     if kind == "date":
         return st.column_config.DateColumn(label, format=day)
     if kind == "datetime":

@@ -120,3 +120,17 @@ def test_escalations_under_a_filter_leave_out_what_the_slice_does_not_raise(tiny
     assert not at.exception
     assert "resolved" not in statuses(at)  # outside the slice is not resolved
     assert any(c.value.startswith("The sidebar filters are on") for c in at.caption)
+
+
+@pytest.mark.parametrize(("lang", "written"), [("EN", "YYYY-MM-DD"), ("RU", "DD.MM.YYYY")])
+def test_date_inputs_write_a_day_as_the_tables_and_captions_do(
+    tiny_dir, monkeypatch, lang, written
+):
+    """One format per language: the sidebar's range, Tension's baseline and the tables'
+    date columns (2024-02-01 in English, 01.02.2024 in Russian, as the captions write it)."""
+    at = _app(tiny_dir, monkeypatch, lang=[lang]).run()
+    assert not at.exception
+    assert at.date_input(key="dates").proto.format == written
+    at.switch_page("app_pages/tension.py").run()
+    assert not at.exception
+    assert at.date_input(key="tension_baseline").proto.format == written
