@@ -56,9 +56,9 @@ class UnreadableFile(ValueError):
 
     @property
     def message(self) -> str:
-        """The message as raised: a :class:`~analytics.messages.Message` where it is one
-        (``str(exc)`` would give its English only)."""
-        return self.args[0]
+        """The message as raised (:func:`~analytics.messages.message_of`): ``str(exc)``
+        would give a :class:`~analytics.messages.Message`'s English only."""
+        return message_of(self)
 
 
 class NotUtf8(UnreadableFile):
