@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
@@ -13,6 +15,7 @@ PAD_PX = 24
 FONT_PX = 12
 LOOP_FONT_PX = 10
 INK = "#18181B"
+HEAD_PX = 9  # arrowhead marker size
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -44,12 +47,14 @@ def process_map_figure(
     (relative to the busiest edge), red for rework and back edges, blue along the
     ``standard`` path, grey for the other deviations; counts and median times on hover
     (``words``: "transitions", "cases", "median", "minutes" in the reader's language); a
-    self-loop's count just above its box, in the gap between boxes."""
+    self-loop's count just above its box, in the gap between boxes; arrowheads as markers
+    turned along each route's last segment."""
     # Traces, shapes and annotations are collected first and handed over once: adding them
     # one by one revalidates the whole figure each time (seconds for a map of 40 edges).
     # Edges of one colour and (whole-pixel) width share a trace, their routes separated by
     # gaps, each point hovering with its edge's text.
     lines: dict[tuple[str, int], tuple[list[float | None], ...]] = {}
+    heads: dict[str, tuple[list[float], list[float], list[float]]] = {}
     shapes: list[dict[str, object]] = []
     notes: list[dict[str, object]] = []
     top = max(int(edges["count"].max() or 1), 1) if edges.height else 1
@@ -68,12 +73,11 @@ def process_map_figure(
         xs.extend([*(p[0] for p in points), None])
         ys.extend([*(p[1] for p in points), None])
         texts.extend([hover] * len(points) + [None])
-        (x0, y0), (x1, y1) = points[-2], points[-1]
-        notes.append({
-            "x": x1, "y": y1, "ax": x0, "ay": y0, "xref": "x", "yref": "y", "axref": "x",
-            "ayref": "y", "showarrow": True, "arrowhead": 2, "arrowsize": 1, "arrowwidth": 1.5,
-            "arrowcolor": color, "text": "",
-        })  # fmt: skip
+        hx, hy, angles = heads.setdefault(color, ([], [], []))
+        x, y, angle = arrowhead(points[-2], points[-1])
+        hx.append(x)
+        hy.append(y)
+        angles.append(angle)
     traces = [
         go.Scatter(
             x=xs,
@@ -86,6 +90,18 @@ def process_map_figure(
             connectgaps=False,
         )
         for (color, width), (xs, ys, texts) in sorted(lines.items())
+    ]
+    # Arrowheads as markers, a trace per colour: as annotations (one per edge) plotly.js
+    # drew a 35-edge map in 0.3 s instead of 0.06 s, and validated each one on the server.
+    traces += [
+        go.Scatter(
+            x=hx,
+            y=hy,
+            mode="markers",
+            marker={"symbol": "arrow", "size": HEAD_PX, "color": color, "angle": angles},
+            hoverinfo="skip",
+        )
+        for color, (hx, hy, angles) in sorted(heads.items())
     ]
     on_path = {n for e in standard for n in e}
     for name, (x0, y0, x1, y1) in layout.boxes.items():
@@ -127,3 +143,14 @@ def process_map_figure(
         yaxis={"visible": False, "range": [layout.height + PAD_PX, -PAD_PX], "fixedrange": True},
     )
     return fig
+
+
+def arrowhead(before: tuple[float, float], end: tuple[float, float]) -> tuple[float, float, float]:
+    """Where an arrowhead marker goes for a route ending ``before`` -> ``end``, and its
+    angle: pulled back along the segment by half its size so its tip, not its centre, meets
+    the box; plotly turns a marker clockwise from pointing up, and the y axis runs down
+    the screen (``range`` reversed), so a segment (dx, dy) points atan2(dx, -dy)."""
+    dx, dy = end[0] - before[0], end[1] - before[1]
+    length = math.hypot(dx, dy) or 1.0
+    back = HEAD_PX / 2 / length
+    return end[0] - dx * back, end[1] - dy * back, math.degrees(math.atan2(dx, -dy))

@@ -3,11 +3,13 @@ paths the coverage slider starts at."""
 
 from __future__ import annotations
 
+import math
 import random
 from itertools import combinations
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from analytics.io import load_path
 from analytics.process import (
@@ -29,7 +31,7 @@ from analytics.process_layout import (
     process_views,
 )
 from dashboard.charts import BLUE, GREY, ORANGE, RED
-from dashboard.process_map import FONT_PX, LOOP_FONT_PX, PAD_PX, process_map_figure
+from dashboard.process_map import FONT_PX, LOOP_FONT_PX, PAD_PX, arrowhead, process_map_figure
 
 WORDS = {"transitions": "t", "cases": "c", "median": "m", "minutes": "min"}
 
@@ -180,20 +182,35 @@ def test_map_colours_the_standard_path_rework_and_manual_steps():
     lines = {
         text.split("<br>")[0]: trace.line.color
         for trace in figure.data[:-1]
-        for text in trace.text
+        for text in trace.text or ()  # arrowhead traces have none
         if text
     }
     assert lines == {"a → b": BLUE, "b → c": BLUE, "b → a": RED, "c → d": GREY}
     widths = {
         text.split("<br>")[0]: trace.line.width
         for trace in figure.data[:-1]
-        for text in trace.text
+        for text in trace.text or ()
         if text
     }
     assert (widths["a → b"], widths["c → d"]) == (7, 2)  # 1 + 6 x count / 10, rounded
     borders = {s.x0: s.line.color for s in figure.layout.shapes}
     assert borders[layout.boxes["c"][0]] == ORANGE
     assert borders[layout.boxes["d"][0]] != ORANGE
+    # One arrowhead per edge, in its edge's colour, and no arrow annotations.
+    heads = {t.marker.color: len(t.x) for t in figure.data if t.mode == "markers"}
+    assert heads == {BLUE: 2, RED: 1, GREY: 1}
+    assert not [a for a in figure.layout.annotations if a.showarrow]
+
+
+def test_arrowhead_sits_before_the_end_and_turns_along_the_last_segment():
+    # HEAD_PX = 9: the marker's centre 4.5 px back from the end; plotly's angle is
+    # clockwise from up, and y grows down the screen.
+    assert arrowhead((0.0, 0.0), (10.0, 0.0)) == (5.5, 0.0, 90.0)  # rightwards
+    assert arrowhead((0.0, 0.0), (0.0, 10.0)) == (0.0, 5.5, 180.0)  # downwards
+    assert arrowhead((10.0, 0.0), (0.0, 0.0)) == (4.5, 0.0, -90.0)  # leftwards (a back edge)
+    x, y, angle = arrowhead((0.0, 10.0), (30.0, -30.0))  # up and right, a 3-4-5 triangle
+    assert (x, y) == pytest.approx((30 - 0.6 * 4.5, -30 + 0.8 * 4.5))
+    assert angle == pytest.approx(math.degrees(math.atan2(3, 4)))  # 36.87 deg right of up
 
 
 def _log(rows: list[tuple[str, str, str]]) -> str:
