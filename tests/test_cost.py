@@ -184,18 +184,22 @@ def test_minute_rate_is_team_cost_over_practical_capacity():
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.data(), st.integers(1, 7), st.booleans())
+@given(st.data(), st.integers(1, 11), st.booleans())
 def test_flag_counts_per_case_are_the_plain_sums(data, width, long_cases):
-    # Packed four to a 64-bit sum, or one each when some case is too long for 16 bits.
+    # Packed up to eight to a 64-bit sum in lanes as wide as the longest case needs (a
+    # lane overflowing into the next would show here), or one a sum when lanes of 41 bits
+    # are asked for; more than eight flags take a second sum.
     n = data.draw(st.integers(1, 300))
-    flags = pl.DataFrame(
-        {f"f{k}": data.draw(st.lists(st.booleans(), min_size=n, max_size=n)) for k in range(width)}
-    )
+    flags = {
+        f"f{k}": np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+        for k in range(width)
+    }
     cuts = data.draw(st.lists(st.integers(1, n - 1), max_size=20, unique=True)) if n > 1 else []
     starts = np.array(sorted({0, *cuts}), dtype=np.int64)
-    got = _counts(flags, starts, 2**16 if long_cases else 10)
-    for name in flags.columns:
-        expected = np.add.reduceat(flags[name].to_numpy().astype(np.int64), starts)
+    longest = int(np.diff(np.append(starts, n)).max())
+    got = _counts(flags, starts, 2**40 if long_cases else longest)
+    for name, values in flags.items():
+        expected = np.add.reduceat(values.astype(np.int64), starts)
         assert got[name].tolist() == expected.tolist()
 
 
