@@ -11,8 +11,11 @@ unchanged.
 
 from __future__ import annotations
 
+import ast
 import gc
 import importlib
+import importlib.util
+import inspect
 import logging
 import os
 import pkgutil
@@ -50,6 +53,11 @@ LIBRARIES = (
     "statsmodels.tsa.seasonal",
     "streamlit.emojis",
 )
+# What every first run needs, read before the rest (the visitor's run would otherwise import
+# it itself, or wait for the preload's import of it, sharing the GIL with the other
+# imports): besides the router's and the default page's imports (:func:`first_modules`),
+# the emoji table the page icon is checked against (0.5 s of regular expressions).
+FIRST = ("streamlit.emojis",)
 SWITCH_INTERVAL_S = 0.001
 # Streamlit's source watcher, on by default, walks every imported module's path (about 2,500
 # with the engine's libraries: realpath and isfile on each) on the event loop after any
@@ -74,16 +82,62 @@ def modules() -> list[str]:
     return sorted(names)
 
 
+def first_modules() -> list[str]:
+    """What the router and the default page import (their ``import`` statements, including
+    modules named in ``from package import module``), in order: the first visit's needs."""
+    from dashboard.nav import DEFAULT, script
+
+    names: list[str] = []
+    for path in (APP, APP.parent / script(DEFAULT)):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names.extend(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.append(node.module)
+                spec = importlib.util.find_spec(node.module)
+                if spec is not None and spec.submodule_search_locations is not None:
+                    inner = (f"{node.module}.{alias.name}" for alias in node.names)
+                    names.extend(n for n in inner if importlib.util.find_spec(n) is not None)
+    return list(dict.fromkeys(names))
+
+
+def _warm_figures() -> None:
+    """Build the default page's chart once on two made-up months: plotly imports the
+    validator of each property on its first use, inside the first visit's chart otherwise."""
+    import polars as pl
+
+    from dashboard.charts import story_figure
+
+    one = [0.5, 0.5]
+    story = pl.DataFrame({"month": ["2025-01", "2025-02"], "sla": one, "nps": one})
+    story = story.with_columns(churn=pl.lit(0.1), churn_low=pl.lit(0.0), churn_high=pl.lit(0.2))
+    story_figure(story, "", "", "", "").to_json()
+
+
+def _warm_module_files() -> None:
+    """Fill :mod:`inspect`'s cache of module files. Streamlit looks at the whole call stack
+    once, at a process's first element (``inspect.stack`` to tell a REPL), and without the
+    cache that resolves the path of every loaded module: about 2,500, 0.4-1.5 s of the
+    first visit's run. Called again after later imports, it resolves only those."""
+    inspect.stack()
+
+
 def preload() -> None:
-    """Read the built-in dataset into the app's memory cache, then import :func:`modules`
-    and the :data:`LIBRARIES` they import where used.
+    """Read the built-in dataset into the app's memory cache, then import what the first
+    visit needs (:data:`FIRST`, :func:`first_modules`), then :func:`modules` and the
+    :data:`LIBRARIES` they import where used.
     Best effort: a failure is logged and left for the page to meet and report."""
     try:
         from dashboard import state
 
         state.preload_sample()  # first: the Overview needs it, and its imports are light
+        for name in (*FIRST, *first_modules()):
+            importlib.import_module(name)
+        _warm_figures()
+        _warm_module_files()
         for name in (*modules(), *LIBRARIES):
             importlib.import_module(name)
+        _warm_module_files()
     except Exception:
         _log.exception("preloading the app failed; pages will load what they need")
     # What is alive now (modules, the sample, about 200,000 objects) lives as long as the

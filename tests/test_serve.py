@@ -36,6 +36,15 @@ def test_it_preloads_the_engine_and_app_modules_but_no_script():
     assert not [n for n in names if n.startswith(("analytics.reduce", "analytics.cli"))]
 
 
+def test_the_first_visits_modules_are_what_the_router_and_the_default_page_import():
+    names = serve.first_modules()
+    # overview.py: ``from dashboard import filters`` names a module, ``from dashboard.charts
+    # import story_figure`` a function of one; app.py: ``import streamlit as st``.
+    assert {"dashboard.filters", "dashboard.charts", "analytics.kpi", "streamlit"} <= set(names)
+    assert "dashboard.charts.story_figure" not in names
+    assert not [n for n in names if n.startswith(("dashboard.app_pages", "sklearn"))]
+
+
 def test_preloading_imports_every_module_and_reads_the_sample(small_dir):
     code = (
         "import json, sys; from dashboard import serve, state; serve.preload(); "
