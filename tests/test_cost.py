@@ -1,4 +1,5 @@
 import json
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -8,11 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
+from analytics.cases import case_steps, self_loops
 from analytics.cost import (
     TAGS,
     _counts,
     _ping_pongs,
     _returned,
+    _slow_approvals,
     case_costs,
     closing_states,
     cost_basis,
@@ -545,3 +548,48 @@ def test_returns_match_a_plain_loop_whatever_the_hashes(rows, clashing):
         ]
         expected.append(bool(before) and start - max(before)[2] <= 14)
     assert _returned(cases, hashed).tolist() == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 2),  # case; its scenario is case % 2
+            st.sampled_from(["Approval", "Approval", "согласование", "work", "done"]),
+            st.integers(0, 90),  # minute
+        ),
+        min_size=20,  # a quantile below the largest wait needs six waits or more
+        max_size=60,
+    ),
+    st.booleans(),
+)
+def test_slow_approvals_match_a_plain_loop(rows, collapse):
+    # Per scenario, the waits of approval steps to the next step of their case (the next
+    # kept step when self-loops are collapsed); an approval is slow when its wait exceeds
+    # the scenario's 90th percentile of those waits (Polars' quantile of the plain list).
+    events = pl.DataFrame(
+        {
+            "case_id": [f"C{case}" for case, _, _ in rows],
+            "activity": [activity for _, activity, _ in rows],
+            "timestamp": [minute * 60 * 10**6 for _, _, minute in rows],
+            "scenario": [f"s{case % 2}" for case, _, _ in rows],
+        }
+    ).with_columns(pl.col("timestamp").cast(pl.Datetime("us")), row_nr=pl.int_range(pl.len()))
+    steps = case_steps(events)
+    loop, _ = self_loops(steps)
+    kept = ~loop if collapse else np.ones(steps.height, dtype=bool)
+    waits: dict[str, list[tuple[int, int]]] = {}
+    positions = [i for i in range(steps.height) if kept[i]]
+    case_no, activity = steps["case_no"].to_list(), steps["activity"].to_list()
+    seconds = (steps["timestamp"].dt.epoch("s")).to_list()
+    scenario = steps["case_scenario"].to_list()
+    for here, there in pairwise(positions):
+        if case_no[here] == case_no[there] and activity[here] in ("Approval", "согласование"):
+            waits.setdefault(scenario[here], []).append((here, seconds[there] - seconds[here]))
+    expected = np.zeros(steps.height, dtype=bool)
+    for found in waits.values():
+        limit = pl.Series([w for _, w in found]).quantile(0.9)
+        for here, wait in found:
+            expected[here] = wait > limit
+    got = _slow_approvals(steps, kept if collapse else None)
+    assert got.tolist() == expected.tolist()
