@@ -143,22 +143,26 @@ CLOSING_STATES = ("resolved", "closed", "решено", "закрыто", "вы�
 
 # Bits of the flag word costed_steps packs per event: the human channels, then these.
 CONTACT_BIT, MEETING_BIT, MANUAL_BIT = (1 << (len(HUMAN_CHANNELS) + i) for i in range(3))
+# The word's bits by name, as case_costs counts them.
+VIA = tuple(f"via_{channel}" for channel in HUMAN_CHANNELS)
+FLAG_NAMES = (*VIA, "contact", "meeting", "manual")
 
 
 def costed_steps(dataset: Dataset, steps: pl.DataFrame | None = None) -> pl.DataFrame:
     """:func:`analytics.cases.case_steps` (computed when not given) with what costing
-    needs, in step order: ``event_cost``, ``contact``, ``human_channel`` (one bit per
-    channel of :data:`HUMAN_CHANNELS`, 0 for others), ``manual``, ``meeting``,
-    ``resource_key`` (a hash of the resource, 0 where there is none: a hash is 0 with
-    probability 2⁻⁶⁴) and, when the export has the ticket system's counter,
-    ``reopen_count``.
+    needs, in step order: ``event_cost``, ``flags`` (a 16-bit word: bit ``i`` for the
+    ``i``-th channel of :data:`HUMAN_CHANNELS`, then :data:`CONTACT_BIT`,
+    :data:`MEETING_BIT` and :data:`MANUAL_BIT`), ``resource_key`` (a hash of the
+    resource, 0 where there is none: a hash is 0 with probability 2⁻⁶⁴) and, when the
+    export has the ticket system's counter, ``reopen_count``.
 
     Whatever depends on the channel alone is worked out once per distinct channel and
     looked up by a channel code: the text of 10 M channels is read once, not four times.
     Rows the mapping marks as contacts or not (``is_contact``) override their channel's
-    verdict, and their per-contact cost with it. The cost and the flags (packed into one
-    16-bit word) are worked out in the events' own row order and gathered into step
-    order once: three random gathers at 10 M events instead of one per column.
+    verdict, and their per-contact cost with it. The cost and the flags are worked out in
+    the events' own row order and gathered into step order once: three random gathers at
+    10 M events instead of one per column; the flags stay packed for :func:`case_costs`,
+    which counts them packed.
     """
     steps = case_steps(dataset.events) if steps is None else steps
     events = dataset.events
@@ -197,16 +201,7 @@ def costed_steps(dataset: Dataset, steps: pl.DataFrame | None = None) -> pl.Data
         ],
         steps["row"],
     )
-    word = fetched["flags"].to_numpy()
-    return steps.hstack(
-        [
-            pl.Series("contact", word & CONTACT_BIT != 0),
-            pl.Series("meeting", word & MEETING_BIT != 0),
-            pl.Series("human_channel", (word & (CONTACT_BIT - 1)).astype(np.uint8)),
-            *fetched.drop("flags"),
-            pl.Series("manual", word & MANUAL_BIT != 0),
-        ]
-    )
+    return steps.hstack(fetched)
 
 
 def _has_values(events: pl.DataFrame, column: str) -> bool:
@@ -221,29 +216,28 @@ def _per_case(ufunc: np.ufunc, values: pl.Series | np.ndarray, starts: np.ndarra
 
 
 def _counts(
-    flags: dict[str, np.ndarray], starts: np.ndarray, longest: int
+    spelt: np.ndarray, names: Sequence[str], starts: np.ndarray, longest: int
 ) -> dict[str, np.ndarray]:
-    """Per case, how many of its steps have each boolean flag (as uint64).
+    """Per case, how many of its steps have each flag (as uint64): flag ``names[i]`` is
+    bit ``i`` of the steps' ``spelt`` numbers (unsigned integers).
 
     Each flag counts in a lane of ``b`` bits of a 64-bit word (``b``: the bits of the
-    longest case's length, so that no lane can carry into the next); up to eight flags
-    share a word (64 // ``b`` lanes, at most 8), and one segment sum of the words counts
-    them all. A step's word is looked up in a table of 256 words by the 8-bit number its
-    flags spell: one pass over the steps to spell it, one to look it up, one sum (three
-    times less CPU at 10 M events than filling 16-bit lanes flag by flag)."""
+    longest case's length, so that no lane can carry into the next); up to 16 flags
+    share a word (64 // ``b`` lanes), and one segment sum of the words counts them all.
+    A step's word is looked up in a table by the number its flags spell: one lookup and
+    one sum for all the flags at 10 M events, where filling 16-bit lanes flag by flag
+    and a sum per four flags took three times the CPU."""
     width = max(1, int(longest).bit_length())
-    per = max(1, min(8, 64 // width))
-    names = list(flags)
+    per = max(1, min(16, 64 // width))
     counts = {}
-    for group in (names[i : i + per] for i in range(0, len(names), per)):
-        spelt = np.zeros(flags[group[0]].size, dtype=np.uint8)
-        for i, name in enumerate(group):
-            spelt |= flags[name].view(np.uint8) << np.uint8(i)
+    for first in range(0, len(names), per):
+        group = names[first : first + per]
         number = np.arange(1 << len(group), dtype=np.uint64)
         table = np.zeros(number.size, dtype=np.uint64)
         for i in range(len(group)):
             table += ((number >> np.uint64(i)) & np.uint64(1)) << np.uint64(width * i)
-        totals = _per_case(np.add, np.take(table, spelt), starts)
+        index = spelt if len(group) == len(names) else (spelt >> first) & (number.size - 1)
+        totals = _per_case(np.add, np.take(table, index), starts)
         for i, name in enumerate(group):
             counts[name] = (totals >> np.uint64(width * i)) & np.uint64(2**width - 1)
     return counts
@@ -379,24 +373,22 @@ def case_costs(
         np.greater(closed[:-1], closed[1:], out=reopened[1:])  # closing, then not closing
         reopened &= steps["step"].to_numpy() != 0
         # Steps are case-contiguous: per-case totals are segment reductions, not a
-        # group-by over millions of groups (measured 10x slower at 10 M events).
-        flags = steps.select(
-            "contact",
-            "manual",
-            "meeting",
+        # group-by over millions of groups (measured 10x slower at 10 M events). The
+        # flags word's bits come first, then the path flags, one bit each.
+        pairs = steps.select(
             (bot & bot.shift(1) & (pl.col("step") >= 1)).fill_null(False).alias("bot_pair"),
             repeated.alias("repeated_step"),
         )
-        counts = _counts(
-            {
-                **{name: flags[name].to_numpy() for name in flags.columns},
-                "slow_approval": _slow_approvals(steps, ~loop if loops.collapsed else None),
-                "reopen_step": reopened,
-            },
-            starts,
-            int((ends - starts).max(initial=0)),
-        )
-        channels = _per_case(np.bitwise_or, steps["human_channel"], starts)
+        spelt = steps["flags"].to_numpy().astype(np.uint16)
+        more = {
+            **{name: pairs[name].to_numpy() for name in pairs.columns},
+            "slow_approval": _slow_approvals(steps, ~loop if loops.collapsed else None),
+            "reopen_step": reopened,
+        }
+        for bit, values in enumerate(more.values(), start=len(FLAG_NAMES)):
+            spelt |= values.astype(np.uint16) << np.uint16(bit)
+        counts = _counts(spelt, [*FLAG_NAMES, *more], starts, int((ends - starts).max(initial=0)))
+        channels = sum((counts[name] > 0).astype(np.uint32) for name in VIA)
         reopens = counts["reopen_step"].astype(np.int64)
         if "reopen_count" in steps.columns:
             counter = _per_case(np.maximum, steps["reopen_count"].fill_null(-1), starts)
@@ -404,7 +396,7 @@ def case_costs(
         reduced = {
             "cost": _per_case(np.add, steps["event_cost"], starts),
             "contacts": counts["contact"],
-            "channels": np.bitwise_count(channels).astype(np.uint32),
+            "channels": channels,
             "manual_steps": counts["manual"],
             "meetings": counts["meeting"],
             "reopens": reopens,

@@ -187,21 +187,22 @@ def test_minute_rate_is_team_cost_over_practical_capacity():
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.data(), st.integers(1, 11), st.booleans())
+@given(st.data(), st.integers(1, 20), st.booleans())
 def test_flag_counts_per_case_are_the_plain_sums(data, width, long_cases):
-    # Packed up to eight to a 64-bit sum in lanes as wide as the longest case needs (a
-    # lane overflowing into the next would show here), or one a sum when lanes of 41 bits
-    # are asked for; more than eight flags take a second sum.
+    # Packed up to 16 to a 64-bit sum in lanes as wide as the longest case needs (a lane
+    # overflowing into the next would show here), or one a sum when lanes of 41 bits are
+    # asked for; more than 16 flags, or more than the lanes, take a second sum.
     n = data.draw(st.integers(1, 300))
-    flags = {
-        f"f{k}": np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
-        for k in range(width)
-    }
+    flags = [
+        np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n))) for _ in range(width)
+    ]
+    spelt = sum(f.astype(np.uint32) << np.uint32(i) for i, f in enumerate(flags))
     cuts = data.draw(st.lists(st.integers(1, n - 1), max_size=20, unique=True)) if n > 1 else []
     starts = np.array(sorted({0, *cuts}), dtype=np.int64)
     longest = int(np.diff(np.append(starts, n)).max())
-    got = _counts(flags, starts, 2**40 if long_cases else longest)
-    for name, values in flags.items():
+    names = [f"f{i}" for i in range(width)]
+    got = _counts(spelt, names, starts, 2**40 if long_cases else longest)
+    for name, values in zip(names, flags, strict=True):
         expected = np.add.reduceat(values.astype(np.int64), starts)
         assert got[name].tolist() == expected.tolist()
 
@@ -491,15 +492,17 @@ def test_costed_steps_are_the_per_event_expressions_in_step_order(rows, marked):
     events = dataset.events
     costed = costed_steps(dataset)
     human = {"phone": 1, "chat": 2, "meeting": 32}  # bits of HUMAN_CHANNELS
+    bit = {"contact": 64, "meeting": 128, "manual": 256}  # then these, in that order
     expected = events.select(
         event_cost(dataset.settings).alias("event_cost"),
-        is_contact().alias("contact"),
-        (pl.col("channel") == "meeting").fill_null(False).alias("meeting"),
-        pl.col("is_manual").fill_null(False).alias("manual"),
-        pl.col("channel")
-        .replace_strict(human, default=0, return_dtype=pl.UInt8)
-        .fill_null(0)
-        .alias("human_channel"),
+        (
+            pl.col("channel").replace_strict(human, default=0, return_dtype=pl.UInt16).fill_null(0)
+            + pl.when(is_contact()).then(bit["contact"]).otherwise(0)
+            + pl.when(pl.col("channel") == "meeting").then(bit["meeting"]).otherwise(0)
+            + pl.when(pl.col("is_manual")).then(bit["manual"]).otherwise(0)
+        )
+        .cast(pl.UInt16)
+        .alias("flags"),
         pl.when(pl.col("resource").is_not_null())  # 0: no resource
         .then(pl.col("resource").hash())
         .otherwise(0)
