@@ -154,8 +154,8 @@ def directly_follows(steps: pl.DataFrame) -> pl.DataFrame:
         .agg(pl.col("count").sum(), pl.col("cases").sum(), pl.col("repeats").sum())
         .with_columns(_pair(pl.col("source"), pl.col("target"), steps))
     )
-    # One integer key per (source, target): grouping 10 M rows by it is 2x faster.
-    timing = (
+    # One integer key per (source, target), the medians by a histogram of them.
+    timed = (
         steps.lazy()
         .select(
             _pair(pl.col("activity"), pl.col("activity").shift(-1), steps),
@@ -165,9 +165,16 @@ def directly_follows(steps: pl.DataFrame) -> pl.DataFrame:
             "last",
         )
         .filter(~pl.col("last"))
-        .group_by("pair")
-        .agg(pl.col("seconds").median().alias("median_s"))
+        .collect()
     )
+    pair, groups = timed["pair"].to_numpy(), len(steps.schema["activity"].categories) ** 2  # type: ignore[attr-defined]
+    keys = np.arange(groups)
+    if groups > 1 << 16:  # a histogram row per possible pair would be too large
+        keys, pair = np.unique(pair, return_inverse=True)
+        groups = keys.size
+    medians = group_medians(pair, timed["seconds"].to_numpy(), groups)
+    found = ~np.isnan(medians)
+    timing = pl.LazyFrame({"pair": keys[found].astype(np.uint32), "median_s": medians[found]})
     return (
         by_path.join(timing, on="pair")
         .drop("pair")
@@ -186,6 +193,53 @@ def _pair(source: pl.Expr, target: pl.Expr, steps: pl.DataFrame) -> pl.Expr:
     width = len(steps.schema["activity"].categories)  # type: ignore[attr-defined]
     code = [e.to_physical().cast(pl.UInt32) for e in (source, target)]
     return (code[0] * width + code[1]).alias("pair")
+
+
+def group_medians(group: np.ndarray, values: np.ndarray, groups: int) -> np.ndarray:
+    """The median of the integer ``values`` (int64, below 2^52 in magnitude) of each group
+    ``0 .. groups - 1`` (``group``: each value's, non-negative integers; values of a group
+    past those are left out), as float64: the middle value, or the mean of the two middle
+    values for an even count, as Polars' ``median``; NaN for a group without values.
+
+    Exact without sorting every value: a histogram of (group, bin) locates the bins of
+    the ranks wanted, ``(count - 1) // 2`` and ``count // 2``, and each one's rank within
+    its bin; only the values in those bins are sorted. A bin is a float's leading bits
+    (``value - min`` as float64: the exponent and up to 8 mantissa bits, fewer for many
+    groups), so bins are narrow where the values are dense: at 8 M transitions in 441
+    groups the bins hold a few percent of the values, and the whole is a few passes over
+    the data, where a Polars group-by median sorts every group."""
+    counts = np.bincount(group, minlength=groups)
+    medians = np.full(groups, np.nan)
+    wanted = np.flatnonzero(counts[:groups])
+    if not wanted.size:
+        return medians
+    rank = np.stack([(counts[wanted] - 1) // 2, counts[wanted] // 2], axis=1).ravel()
+    low = int(values.min())
+    exponents = (int(values.max()) - low).bit_length() + 1  # 0, then 1 .. 2^52
+    mantissa = max(0, min(8, (2**20 // (counts.size * exponents)).bit_length() - 1))
+    width = exponents << mantissa
+    # The float's bits from the exponent down, as an integer: monotone in the value.
+    key = (np.subtract(values, low) if low else values).astype(np.float64).view(np.int64)
+    key >>= 52 - mantissa
+    key -= 1022 << mantissa
+    np.maximum(key, 0, out=key)  # 0 (the value 0) below 1 (2^mantissa)
+    key += group * width
+    cum = np.bincount(key, minlength=counts.size * width).cumsum()
+    before = np.concatenate(([0], cum))
+    # The bin of each wanted rank: the first whose cumulative count passes it.
+    rank += before[np.repeat(wanted * width, 2)]  # counted from the first group's first bin
+    bins = np.searchsorted(cum, rank, side="right")
+    rank -= before[bins]
+    chosen, node_of = np.unique(bins, return_inverse=True)
+    table = np.zeros(cum.size, dtype=bool)  # small enough to stay in cache
+    table[chosen] = True
+    keep = np.take(table, key)
+    node, value = np.searchsorted(chosen, key[keep]), values[keep]
+    order = np.lexsort((value, node))
+    offsets = np.concatenate(([0], np.cumsum(np.bincount(node, minlength=chosen.size))))
+    middle = value[order[offsets[node_of] + rank]].astype(np.float64)
+    medians[wanted] = (middle[0::2] + middle[1::2]) / 2
+    return medians
 
 
 def rework(steps: pl.DataFrame) -> pl.DataFrame:

@@ -1,5 +1,6 @@
 import datetime as dt
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -9,6 +10,7 @@ from analytics.process import (
     coverage,
     directly_follows,
     drift,
+    group_medians,
     process_mining_log,
     rework,
     variant_paths,
@@ -90,6 +92,49 @@ def test_directly_follows_by_hand(steps):
     # B's second request -> reply: 'reply' was seen before, one of three transitions
     assert rows["request", "reply"]["rework_share"] == pytest.approx(1 / 3)
     assert edges["count"].sum() == 3 + 3 + 1  # (4 - 1) + (4 - 1) + (2 - 1) transitions
+
+
+def test_group_medians_by_hand():
+    # group 0: 7, 1, 4 -> 4; group 1: 10, 2**40, 0, 3 -> (3 + 10) / 2; group 2: none;
+    # group 3: -5 alone; group 4 is past the groups asked for and left out
+    group = np.array([0, 1, 0, 1, 1, 3, 0, 1, 4])
+    values = np.array([7, 10, 1, 2**40, 0, -5, 4, 3, -(2**45)])
+    medians = group_medians(group, values, 4)
+    np.testing.assert_array_equal(medians, [4.0, 6.5, np.nan, -5.0])
+
+
+@pytest.mark.parametrize("scale", [0, 3, 1000, 10**6, 2**50])
+def test_group_medians_match_polars(scale):
+    """Ties, zeros, negative values, odd and even counts, one bin holding most values."""
+    rng = np.random.default_rng(scale)
+    group = rng.integers(0, 30, 5000)
+    values = np.where(
+        rng.random(5000) < 0.6, rng.integers(0, 3, 5000), rng.integers(-scale, scale + 1, 5000)
+    )
+    reference = pl.DataFrame({"g": group, "v": values}).group_by("g").agg(pl.col("v").median())
+    expected = np.full(30, np.nan)
+    expected[reference["g"].to_numpy()] = reference["v"].to_numpy()
+    np.testing.assert_array_equal(group_medians(group, values, 30), expected)
+
+
+def test_directly_follows_median_with_many_activities():
+    """More activities than a histogram row per possible pair allows: the pairs present
+    are numbered first. Case i goes a -> s<i> -> a (301 activities): a -> s<i> at 60 s,
+    s<i> -> a at 60 * (i % 3) + i % 60 s; each edge once."""
+    lines = ["case_id,timestamp,activity"]
+    for i in range(300):
+        lines += [
+            f"c{i},2024-01-01 10:00:00,a",
+            f"c{i},2024-01-01 10:01:00,s{i:03}",
+            f"c{i},2024-01-01 10:0{1 + i % 3}:{i % 60:02},a",
+        ]
+    events = load_sources(read_uploads([("log.csv", "\n".join(lines).encode())])).events
+    edges = directly_follows(case_steps(events))
+    rows = {(r["source"], r["target"]): r for r in edges.iter_rows(named=True)}
+    assert len(rows) == 600 and all(r["count"] == 1 for r in rows.values())
+    assert rows["a", "s007"]["median_s"] == 60
+    assert rows["s007", "a"]["median_s"] == 60 + 7  # 10:02:07 - 10:01:00
+    assert rows["s299", "a"]["median_s"] == 120 + 59  # 10:03:59 - 10:01:00
 
 
 def test_rework_counts_repeats(steps):
