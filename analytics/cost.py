@@ -162,9 +162,23 @@ def costed_steps(dataset: Dataset, steps: pl.DataFrame | None = None) -> pl.Data
     verdict, and their per-contact cost with it. The cost and the flags are worked out in
     the events' own row order and gathered into step order once: three random gathers at
     10 M events instead of one per column; the flags stay packed for :func:`case_costs`,
-    which counts them packed.
+    which counts them packed. The resource keys are fetched beside the rest.
     """
     steps = case_steps(dataset.events) if steps is None else steps
+    events = dataset.events
+    # The resources' keys need nothing from the channels: fetched on a second thread
+    # while the channels are coded and looked up (numpy, on one core).
+    resource = pl.col("resource")
+    resource_key = pl.when(resource.is_not_null()).then(resource.hash()).otherwise(0)
+    with ThreadPoolExecutor(1) as beside:
+        keys = beside.submit(fetch, events, [resource_key.alias("resource_key")], steps["row"])
+        fetched = _channel_costs(dataset, steps["row"])
+        return steps.hstack([*fetched, *keys.result()])
+
+
+def _channel_costs(dataset: Dataset, rows: pl.Series) -> pl.DataFrame:
+    """The flag word, the counter (where the export has one) and the event cost of the
+    events at ``rows``: see :func:`costed_steps`."""
     events = dataset.events
     codes, names = text_codes(events["channel"], events["channel"].hash().to_numpy())
     bits = [1 << i for i in range(len(HUMAN_CHANNELS))]
@@ -187,21 +201,17 @@ def costed_steps(dataset: Dataset, steps: pl.DataFrame | None = None) -> pl.Data
         flags = (flags & (0xFFFF ^ CONTACT_BIT)) | pl.when(contact).then(CONTACT_BIT).otherwise(0)
     if not _has_values(events, "cost"):
         per_event = per_event.with_columns(pl.lit(None, dtype=pl.Float64).alias("cost"))
-    resource = pl.col("resource")
-    resource_key = pl.when(resource.is_not_null()).then(resource.hash()).otherwise(0)
     # Most exports have no reopen counter: it is fetched only when it says something.
     counter = ["reopen_count"] if _has_values(events, "reopen_count") else []
-    fetched = fetch(
+    return fetch(
         per_event,
         [
             flags.cast(pl.UInt16).alias("flags"),
-            resource_key.alias("resource_key"),
             pl.col(counter),
             event_cost(dataset.settings, terms),
         ],
-        steps["row"],
+        rows,
     )
-    return steps.hstack(fetched)
 
 
 def _has_values(events: pl.DataFrame, column: str) -> bool:
