@@ -6,6 +6,7 @@ import streamlit as st
 
 from analytics.economics import (
     MISSION,
+    ChurnScenario,
     inputs_from_data,
     sensitivity_ranges,
     silent_churn_loss,
@@ -59,7 +60,7 @@ def what_if() -> None:
     st.divider()
     left, right = st.columns(2, gap="large")
     with left:
-        view.retention_tiles(scenario, currency)
+        retention(scenario)
     with right:
         st.subheader(t("economics.tornado"))
         st.caption(t("economics.tornado_explain"))
@@ -69,13 +70,26 @@ def what_if() -> None:
 
     st.divider()
     st.subheader(t("economics.initiative"))
-    left, right = st.columns(2, gap="large")
-    with left:
-        initiative = view.initiative_inputs(scenario, data, dataset)
-    with right:
-        view.initiative_results(initiative, scenario.churn_to - scenario.churn_from, currency)
+    initiative(scenario)
 
     view.downloads(scenario, loss, sensitivity, currency)
+
+
+# Fragments inside the fragment: their own inputs (the reduction; the initiative's spend and
+# effect) redraw their part only, not the loss, the projection and the tornado above (four
+# charts); a change of the scenario above reruns them with it.
+@st.fragment
+def retention(scenario: ChurnScenario) -> None:
+    view.retention_tiles(scenario, currency)
+
+
+@st.fragment
+def initiative(scenario: ChurnScenario) -> None:
+    left, right = st.columns(2, gap="large")
+    with left:
+        chosen = view.initiative_inputs(scenario, data, dataset)
+    with right:
+        view.initiative_results(chosen, scenario.churn_to - scenario.churn_from, currency)
 
 
 what_if()
