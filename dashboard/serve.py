@@ -134,7 +134,10 @@ def preload() -> None:
         state.preload_sample()  # first: the Overview needs it, and its imports are light
         for name in (*FIRST, *first_modules()):
             importlib.import_module(name)
-        _warm_figures()
+        try:  # a warm-up, tied to the chart's inputs: its failure keeps the rest going
+            _warm_figures()
+        except Exception:
+            _log.exception("building the Overview's chart ahead failed")
         _warm_module_files()
         for names in (modules(), LIBRARIES):
             for name in names:
