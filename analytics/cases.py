@@ -167,7 +167,7 @@ def _by_time_within_cases(
     key <<= np.uint64(32)
     key |= second
     order = np.argsort(key, kind="stable")
-    return np.take(row, order), np.take(second, order), np.take(code, order)
+    return _take(row, order), _take(second, order), _take(code, order)
 
 
 def case_order(
@@ -207,7 +207,7 @@ def case_order(
     key.sort()
     rank = key.astype(np.uint32)  # the low 32 bits: rank and maybe some hash bits
     rank &= np.uint32(low)
-    row = rank if order is None else np.take(order, rank).astype(np.uint32)
+    row = rank if order is None else _take(order, rank).astype(np.uint32)
     first = np.ones(n, dtype=bool)
     np.bitwise_xor(key[1:], key[:-1], out=spare[1:])
     np.greater(spare[1:], low, out=first[1:])  # the top bits changed
@@ -220,13 +220,13 @@ def case_order(
     packed |= np.bitwise_and(case, low, out=spare)
     if riding:
         packed |= np.left_shift(code, np.uint64(bits), out=spare, dtype=np.uint64)
-    np.take(packed, row, out=spare)
+    _take(packed, row, out=spare)
     check = spare.astype(np.uint32)
     if riding:
         code = (check >> np.uint32(bits)).astype(code.dtype)
         check &= np.uint32(low)
     elif code is not None:
-        code = np.take(code, row)
+        code = _take(code, row)
     seconds = np.right_shift(spare, np.uint64(32), out=packed).astype(np.uint32)
     del key, spare, packed
     split = check[1:] != check[:-1]
@@ -237,6 +237,19 @@ def case_order(
         split = check[1:] != check[:-1]
     first[1:] |= split
     return row, np.flatnonzero(first), seconds, code
+
+
+def _take(values: np.ndarray, index: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``values[index]`` (into ``out`` if given), the two halves of ``index`` gathered at
+    once on two threads: a random gather of 10 M rows waits on memory on one core (numpy
+    lets go of the GIL), and Polars' threads are idle meanwhile."""
+    out = np.empty(index.size, dtype=values.dtype) if out is None else out
+    half = index.size // 2
+    with ThreadPoolExecutor(1) as other:
+        done = other.submit(np.take, values, index[half:], None, out[half:], "clip")
+        np.take(values, index[:half], out=out[:half], mode="clip")  # "raise" would buffer
+        done.result()
+    return out
 
 
 def _separate(
