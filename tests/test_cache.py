@@ -292,3 +292,28 @@ def test_app_restart_recomputes_nothing(small_dir: Path, tmp_path: Path, monkeyp
     # Fewer hits than writes: a cached whole (the escalation inputs) holds its own steps.
     assert warm.misses == 0 and 0 < warm.hits <= cold.writes
     assert [m.value for m in second.metric] == [m.value for m in first.metric]
+
+
+def test_warming_fills_both_positions_of_a_heavy_switch(
+    small_dir: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """``dashboard.warm`` runs the Cost page with its self-loop toggle flipped too: after a
+    restart, flipping it reads every engine result from disk and computes none."""
+    import io
+
+    import streamlit as st
+
+    from dashboard import state, warm
+
+    monkeypatch.setenv("CX_RADAR_DATA", str(small_dir))
+    monkeypatch.setenv("CX_RADAR_CACHE", str(tmp_path / "own"))
+    assert warm.warm(("cost",), out=io.StringIO())["cost"] > 0  # negative: the page failed
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.switch_page("app_pages/cost.py").run()
+    switch = at.toggle(key="cost_collapse")
+    switch.set_value(not switch.value).run()
+    assert not at.exception
+    stats = state.disk_cache().stats
+    assert stats.misses == 0 and stats.hits > 0 and stats.failures == 0
