@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 import streamlit as st
 
@@ -82,25 +84,10 @@ def scenario_view(views: ProcessViews, mark: str) -> None:
 
     st.subheader(t("process.map"))
     st.caption(t("process.map_intro"))
-    shown, most = coverage(table), table.height
-    if most > 1:  # a slider needs two values
-        label, why = t("process.paths"), t("process.paths_help")
-        shown = st.slider(label, 1, most, shown, key=f"paths_{scenario}", help=why)
-    covered = percent(table["cumulative_share"][shown - 1])
-    st.caption(t("process.paths_cover", paths=shown, total=most, share=covered))
-    edges, layout = path_map(views.scenarios[scenario], table, shown)
     manual_here = engine(manual_steps, dataset).filter(
         pl.col("scenario") == scenario if scenario else True
     )
-    if edges.height:
-        words = tuple((k, t(f"process.{k}")) for k in ("transitions", "cases", "median", "minutes"))
-        edge_set, manual = (
-            frozenset(standard_edges(standard["path"])),
-            frozenset(manual_here["activity"]),
-        )
-        choice = (dataset.content_hash, views.loops.collapsed, closing, scenario, shown, picked)
-        figure = cached_figure((*choice, words), layout, edges, manual, edge_set, words)
-        st.plotly_chart(figure, width="content", key="process_map", config=chart_config())
+    map_view(views, scenario, table, standard, frozenset(manual_here["activity"]))
 
     grid = {"hide_index": True, "width": "stretch", "column_config": view.headers(mark)}
     # Full width: the paths are long and every column should show without scrolling.
@@ -143,6 +130,33 @@ def scenario_view(views: ProcessViews, mark: str) -> None:
         "variants.xlsx",
         xlsx,
     )
+
+
+@st.fragment
+def map_view(
+    views: ProcessViews,
+    scenario: str,
+    table: pl.DataFrame,
+    standard: dict[str, Any],
+    manual: frozenset[str],
+) -> None:
+    """The map and its paths slider: moving the slider redraws this part only, not the
+    tables below; the scenario part reruns it with the scenario's ``table``, ``standard``
+    path and ``manual`` steps."""
+    shown, most = coverage(table), table.height
+    if most > 1:  # a slider needs two values
+        label, why = t("process.paths"), t("process.paths_help")
+        shown = st.slider(label, 1, most, shown, key=f"paths_{scenario}", help=why)
+    covered = percent(table["cumulative_share"][shown - 1])
+    st.caption(t("process.paths_cover", paths=shown, total=most, share=covered))
+    edges, layout = path_map(views.scenarios[scenario], table, shown)
+    if edges.height:
+        words = tuple((k, t(f"process.{k}")) for k in ("transitions", "cases", "median", "minutes"))
+        edge_set = frozenset(standard_edges(standard["path"]))
+        picked = standard["variant"]
+        choice = (dataset.content_hash, views.loops.collapsed, closing, scenario, shown, picked)
+        figure = cached_figure((*choice, words), layout, edges, manual, edge_set, words)
+        st.plotly_chart(figure, width="content", key="process_map", config=chart_config())
 
 
 scenario_view(views, mark)
