@@ -286,16 +286,26 @@ def summarise(runs: list[dict[str, dict[str, object]]]) -> dict[str, dict[str, o
     table: dict[str, dict[str, object]] = {}
     for name in runs[0]:
         row: dict[str, object] = {}
+        # A run that pressed another widget (one still drawn as a placeholder was passed
+        # over) times something else: the widget medians take the most common one's runs.
+        kinds = [r[name]["widget"] for r in runs if "widget" in r.get(name, {})]
+        kind = max(sorted(set(kinds)), key=kinds.count) if kinds else None
         for metric in ("first_s", "drawn_s", "from_launch_s", "widget_s", "widget_drawn_s"):
-            values = [r[name][metric] for r in runs if metric in r.get(name, {})]
+            timed = [r for r in runs if not metric.startswith("widget") or _pressed(r, name, kind)]
+            values = [r[name][metric] for r in timed if metric in r.get(name, {})]
             if values:
                 row[metric] = round(statistics.median(values), 2)  # type: ignore[arg-type]
                 row[f"{metric}_range"] = [round(min(values), 2), round(max(values), 2)]  # type: ignore[type-var]
-        row["widget"] = runs[0][name].get("widget")
+        row["widget"] = kind
+        row["other_widget"] = sum(1 for k in kinds if k != kind)
         row["exceptions"] = sum(bool(r[name].get("exception")) for r in runs if name in r)
         row["failures"] = sum("error" in r[name] for r in runs if name in r)
         table[name] = row
     return table
+
+
+def _pressed(run: dict[str, dict[str, object]], name: str, kind: object) -> bool:
+    return run.get(name, {}).get("widget") == kind
 
 
 def _print(mode: str, table: dict[str, dict[str, object]]) -> None:
@@ -314,6 +324,7 @@ def _print(mode: str, table: dict[str, dict[str, object]]) -> None:
         shown = row["exceptions"]
         note = f"  ERROR BOX in {shown} run(s)" if shown else ""
         note += f"  failed in {row['failures']} run(s)" if row["failures"] else ""
+        note += f"  another widget in {row['other_widget']} run(s)" if row["other_widget"] else ""
         timed = " ".join(f"{c:>22}" for c in cells)
         print(f"{name:<12} {timed}  {row.get('widget') or ''}{note}")
         if name == "overview":
