@@ -24,9 +24,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import polars as pl
+
+T = TypeVar("T")
 
 
 def chronological(events: pl.DataFrame) -> pl.DataFrame:
@@ -239,16 +242,21 @@ def case_order(
     return row, np.flatnonzero(first), seconds, code
 
 
-def _take(values: np.ndarray, index: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``values[index]`` (into ``out`` if given), the two halves of ``index`` gathered at
-    once on two threads: a random gather of 10 M rows waits on memory on one core (numpy
-    lets go of the GIL), and Polars' threads are idle meanwhile."""
-    out = np.empty(index.size, dtype=values.dtype) if out is None else out
-    half = index.size // 2
+def in_halves(work: Callable[[slice], T], n: int) -> tuple[T, T]:
+    """``work`` on the first and the second half of ``range(n)``, at once on two threads:
+    for numpy passes over millions of rows, which let go of the GIL, while Polars'
+    threads are idle (a random gather waits on memory on one core)."""
+    half = n // 2
     with ThreadPoolExecutor(1) as other:
-        done = other.submit(np.take, values, index[half:], None, out[half:], "clip")
-        np.take(values, index[:half], out=out[:half], mode="clip")  # "raise" would buffer
-        done.result()
+        second = other.submit(work, slice(half, n))
+        return work(slice(0, half)), second.result()
+
+
+def _take(values: np.ndarray, index: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``values[index]`` (into ``out`` if given), gathered :func:`in_halves`."""
+    out = np.empty(index.size, dtype=values.dtype) if out is None else out
+    # "clip": the indexes are rows by construction; "raise" would copy through a buffer.
+    in_halves(lambda part: np.take(values, index[part], out=out[part], mode="clip"), index.size)
     return out
 
 

@@ -12,7 +12,6 @@ on the path alone is computed once per variant (:func:`variant_model`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 
 import numpy as np
@@ -25,6 +24,7 @@ from analytics.cases import (
     case_table,
     chronological,
     collapse_self_loops,
+    in_halves,
     representatives,
     self_loops,
 )
@@ -232,12 +232,8 @@ def group_medians(group: np.ndarray, values: np.ndarray, groups: int) -> np.ndar
         mine += group[part] * width
         return np.bincount(mine, minlength=counts.size * width)
 
-    # The two halves at once: numpy lets go of the GIL, and Polars' threads are idle.
-    with ThreadPoolExecutor(1) as other:
-        done = other.submit(binned, slice(key.size // 2, None))
-        cum = binned(slice(0, key.size // 2))
-        cum += done.result()
-    cum = cum.cumsum()
+    first, second = in_halves(binned, key.size)
+    cum = (first + second).cumsum()
     before = np.concatenate(([0], cum))
     # The bin of each wanted rank: the first whose cumulative count passes it.
     rank += before[np.repeat(wanted * width, 2)]  # counted from the first group's first bin
