@@ -29,8 +29,7 @@ APP = Path(__file__).resolve().parent / "app.py"
 _SCRIPTS = ("dashboard.app", "dashboard.app_pages")
 _SKIP = ("analytics.cli", "analytics.reduce", "dashboard.warm", "dashboard.serve")
 # Imported where used (a page or a dataset load that does not need them never waits), so
-# named here: what reading a fitted model, a forecast or a test statistic pulls in, and
-# Streamlit's emoji table (the page icon is checked against it on every first run).
+# named here: what reading a fitted model, a forecast or a test statistic pulls in.
 LIBRARIES = (
     "pandas",
     "scipy.optimize",
@@ -51,7 +50,6 @@ LIBRARIES = (
     "sklearn.preprocessing",
     "statsmodels.stats.proportion",
     "statsmodels.tsa.seasonal",
-    "streamlit.emojis",
 )
 # What every first run needs, read before the rest (the visitor's run would otherwise import
 # it itself, or wait for the preload's import of it, sharing the GIL with the other

@@ -48,7 +48,7 @@ def test_the_first_visits_modules_are_what_the_router_and_the_default_page_impor
 def test_preloading_imports_every_module_and_reads_the_sample(small_dir):
     code = (
         "import json, sys; from dashboard import serve, state; serve.preload(); "
-        "missing = [m for m in (*serve.modules(), *serve.LIBRARIES) if m not in sys.modules]; "
+        "missing = [m for m in (*serve.FIRST, *serve.modules(), *serve.LIBRARIES) if m not in sys.modules]; "
         "scripts = [m for m in sys.modules if m == 'dashboard.app' or "
         "m.startswith('dashboard.app_pages.')]; "
         "rows = state._sample(str(state.sample_dir())).events.height; "
