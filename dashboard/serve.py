@@ -15,7 +15,6 @@ import ast
 import gc
 import importlib
 import importlib.util
-import inspect
 import logging
 import os
 import pkgutil
@@ -112,13 +111,15 @@ def _warm_figures() -> None:
     story_figure(story, "", "", "", "").to_json()
 
 
-def _warm_module_files() -> None:
-    """Fill :mod:`inspect`'s cache of module files. Streamlit looks at the whole call stack
-    once, at a process's first element (``inspect.stack`` to tell a REPL), and without the
-    cache that resolves the path of every loaded module: about 2,500, 0.4-1.5 s of the
-    first visit's run. Called again after later imports, it resolves only those (so after
-    each group: a visit that comes in between finds most of them resolved)."""
-    inspect.stack()
+def skip_direct_run_check() -> None:
+    """Mark Streamlit's "use `streamlit run`" warning as given: this process is ``streamlit
+    run``. Streamlit makes the check once, at a process's first element, and to tell a REPL
+    it walks the whole call stack with :func:`inspect.stack`, which resolves the path of
+    every module loaded since its last walk: during the preload's imports that was 0.5 s of
+    the first visit's run (44 % of its samples, load 7), whatever was walked ahead."""
+    from streamlit import delta_generator
+
+    delta_generator._use_warning_has_been_displayed = True
 
 
 def preload() -> None:
@@ -136,11 +137,9 @@ def preload() -> None:
             _warm_figures()
         except Exception:
             _log.exception("building the Overview's chart ahead failed")
-        _warm_module_files()
         for names in (modules(), LIBRARIES):
             for name in names:
                 importlib.import_module(name)
-            _warm_module_files()
     except Exception:
         _log.exception("preloading the app failed; pages will load what they need")
     # What is alive now (modules, the sample, about 200,000 objects) lives as long as the
@@ -160,6 +159,7 @@ def main(argv: list[str] | None = None) -> None:
     # sessions' scripts: give it back every millisecond instead of every five.
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     os.environ.setdefault(FILE_WATCHER_ENV, "none")
+    skip_direct_run_check()
     threading.Thread(target=preload, name="cx-radar-preload", daemon=True).start()
     args = ["run", str(APP), *(sys.argv[1:] if argv is None else argv)]
     cli.main(args=args, prog_name="streamlit")

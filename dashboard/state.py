@@ -61,9 +61,9 @@ def _sample(path: str) -> Dataset:
 
 
 def preload_sample() -> None:
-    """Read the built-in dataset into the memory cache (:mod:`dashboard.serve` does it at
-    start, so the first visit finds it loaded)."""
-    _sample(str(sample_dir()))
+    """Read the built-in dataset and the sidebar's filter choices into the memory cache
+    (:mod:`dashboard.serve` does it at start, so the first visit finds them ready)."""
+    filters.choices(_sample(str(sample_dir())))
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

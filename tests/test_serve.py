@@ -51,7 +51,9 @@ def test_preloading_imports_every_module_and_reads_the_sample(small_dir):
         "missing = [m for m in (*serve.FIRST, *serve.modules(), *serve.LIBRARIES) if m not in sys.modules]; "
         "scripts = [m for m in sys.modules if m == 'dashboard.app' or "
         "m.startswith('dashboard.app_pages.')]; "
-        "rows = state._sample(str(state.sample_dir())).events.height; "
+        "sample = state._sample(str(state.sample_dir())); rows = sample.events.height; "
+        # The sidebar's filter choices were worked out too: not computed again.
+        "from dashboard import filters; filters.options = None; filters.choices(sample); "
         "import gc; print(json.dumps([missing, scripts, rows, gc.get_freeze_count()]))"
     )
     missing, scripts, rows, frozen = json.loads(_python(code, CX_RADAR_DATA=str(small_dir)))
@@ -100,6 +102,20 @@ def test_the_launcher_turns_the_source_watcher_off_by_default(monkeypatch):
     args, watcher = _launch(monkeypatch, ["--server.port", "8123"])
     assert args == ["run", str(serve.APP), "--server.port", "8123"]
     assert watcher == "none"
+
+
+def test_the_launcher_spares_the_first_element_streamlits_stack_walk(monkeypatch):
+    """Streamlit's once-per-process "use `streamlit run`" check walks the whole call stack
+    (``env_util.is_repl``); the launcher marks it done, so the first element skips it."""
+    from streamlit import delta_generator, env_util
+
+    def walked() -> bool:
+        raise AssertionError("the call stack was walked")
+
+    monkeypatch.setattr(delta_generator, "_use_warning_has_been_displayed", False)
+    monkeypatch.setattr(env_util, "is_repl", walked)
+    _launch(monkeypatch, [])
+    delta_generator._maybe_print_use_warning()  # what the first element calls
 
 
 def test_a_watcher_asked_for_is_kept(monkeypatch):
