@@ -16,7 +16,9 @@ from analytics.cases import (
     chronological,
     chronological_order,
     collapse_self_loops,
+    in_halves,
     self_loops,
+    sort_in_halves,
     text_codes,
 )
 from analytics.cost import case_costs, costed_steps, event_cost, tag_costs
@@ -205,6 +207,21 @@ def test_case_order_matches_a_stable_sort_by_hash(events, data):
     assert code.dtype == codes.dtype
     changes = np.flatnonzero(np.diff(case[expected])) + 1
     assert starts.tolist() == ([0] if n else []) + changes.tolist()
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 5)), max_size=40))
+def test_sorting_in_halves_is_a_plain_sort(values):
+    # Few distinct values (ties), most sharing the top bit (one half far larger than
+    # the values above the middle one), as the case-order keys do when hashes collide.
+    keys = np.array([(top << 62) + low for top, low in values], dtype=np.uint64)
+    got = keys.copy()
+    sort_in_halves(got)
+    assert got.tolist() == sorted(keys.tolist())
+
+
+def test_halves_are_split_where_asked():
+    assert in_halves(lambda part: (part.start, part.stop), 7) == ((0, 3), (3, 7))
+    assert in_halves(lambda part: (part.start, part.stop), 7, 2) == ((0, 2), (2, 7))
 
 
 @given(
