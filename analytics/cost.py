@@ -18,10 +18,10 @@ status updates) has no measured cost: its figures are estimates from the rates a
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 import polars as pl
@@ -40,6 +40,8 @@ from analytics.cases import (
 from analytics.dataset import Dataset
 from analytics.kpi import is_contact
 from analytics.schema import Settings
+
+T = TypeVar("T")
 
 
 def minute_rate(team_cost: float, paid_hours: float, capacity: float = 0.85) -> float:
@@ -161,24 +163,32 @@ def costed_steps(dataset: Dataset, steps: pl.DataFrame | None = None) -> pl.Data
     Rows the mapping marks as contacts or not (``is_contact``) override their channel's
     verdict, and their per-contact cost with it. The cost and the flags are worked out in
     the events' own row order and gathered into step order once: three random gathers at
-    10 M events instead of one per column; the flags stay packed for :func:`case_costs`,
-    which counts them packed. The resource keys are fetched beside the rest.
+    10 M events (flags, cost, resource key) instead of one per column; the flags stay
+    packed for :func:`case_costs`, which counts them packed. The resource keys and the
+    flags are fetched on a second thread beside the cost.
     """
     steps = case_steps(dataset.events) if steps is None else steps
     events = dataset.events
-    # The resources' keys need nothing from the channels: fetched on a second thread
-    # while the channels are coded and looked up (numpy, on one core).
+    rows = steps["row"]
+    # numpy and a random gather each run on one core: the resources' keys (which need
+    # nothing from the channels) and then the flag word are queued on a second thread
+    # while the channels are coded and the costs worked out and fetched on this one.
     resource = pl.col("resource")
     resource_key = pl.when(resource.is_not_null()).then(resource.hash()).otherwise(0)
     with ThreadPoolExecutor(1) as beside:
-        keys = beside.submit(fetch, events, [resource_key.alias("resource_key")], steps["row"])
-        fetched = _channel_costs(dataset, steps["row"])
-        return steps.hstack([*fetched, *keys.result()])
+        keys = beside.submit(fetch, events, [resource_key.alias("resource_key")], rows)
+        part = _channel_costs(dataset)
+        flags = beside.submit(part, rows, False)
+        costs = part(rows, True)
+        flagged = _here_if_waiting(flags, lambda: part(rows, False))
+        return steps.hstack([*flagged, *costs, *keys.result()])
 
 
-def _channel_costs(dataset: Dataset, rows: pl.Series) -> pl.DataFrame:
-    """The flag word, the counter (where the export has one) and the event cost of the
-    events at ``rows``: see :func:`costed_steps`."""
+def _channel_costs(dataset: Dataset) -> Callable[[pl.Series, bool], pl.DataFrame]:
+    """The channels coded (:func:`analytics.cases.text_codes`) and what each channel
+    decides worked out per channel; then a function that fetches, at given rows of the
+    events, the flag word or (``cost``) the counter, where the export has one, and the
+    event cost: see :func:`costed_steps`. The two can run at once."""
     events = dataset.events
     codes, names = text_codes(events["channel"], events["channel"].hash().to_numpy())
     bits = [1 << i for i in range(len(HUMAN_CHANNELS))]
@@ -191,27 +201,30 @@ def _channel_costs(dataset: Dataset, rows: pl.Series) -> pl.DataFrame:
         | pl.when(is_contact()).then(CONTACT_BIT).otherwise(0)
         | pl.when(meeting).then(MEETING_BIT).otherwise(0),
     )
-    looked_up = {name: np.take(per_channel[name].to_numpy(), codes) for name in per_channel.columns}
-    per_event = events.hstack(pl.DataFrame(looked_up).rename(lambda c: f"_{c}"))
     terms = {"rate": pl.col("_rate"), "fixed": pl.col("_fixed")}
     flags = pl.col("_flags") | pl.when(pl.col("is_manual")).then(MANUAL_BIT).otherwise(0)
+    looked = {"flags": ["flags"], "cost": ["rate", "fixed"]}
     if _has_values(events, "is_contact"):
         contact = pl.coalesce("is_contact", pl.col("_flags") & CONTACT_BIT != 0)
         terms["fixed"] = _fixed(dataset.settings, contact, pl.col("_flags") & MEETING_BIT != 0)
         flags = (flags & (0xFFFF ^ CONTACT_BIT)) | pl.when(contact).then(CONTACT_BIT).otherwise(0)
+        looked["cost"].append("flags")
+    known = events
     if not _has_values(events, "cost"):
-        per_event = per_event.with_columns(pl.lit(None, dtype=pl.Float64).alias("cost"))
+        known = events.with_columns(pl.lit(None, dtype=pl.Float64).alias("cost"))
     # Most exports have no reopen counter: it is fetched only when it says something.
     counter = ["reopen_count"] if _has_values(events, "reopen_count") else []
-    return fetch(
-        per_event,
-        [
-            flags.cast(pl.UInt16).alias("flags"),
-            pl.col(counter),
-            event_cost(dataset.settings, terms),
-        ],
-        rows,
-    )
+    wanted = {
+        "flags": [flags.cast(pl.UInt16).alias("flags")],
+        "cost": [pl.col(counter), event_cost(dataset.settings, terms)],
+    }
+
+    def part(rows: pl.Series, cost: bool) -> pl.DataFrame:
+        which = "cost" if cost else "flags"
+        terms = {f"_{t}": np.take(per_channel[t].to_numpy(), codes) for t in looked[which]}
+        return fetch(known.hstack(pl.DataFrame(terms)), wanted[which], rows)
+
+    return part
 
 
 def _has_values(events: pl.DataFrame, column: str) -> bool:
@@ -315,6 +328,12 @@ def _ping_pongs(key: np.ndarray, case_no: np.ndarray, cases: int) -> np.ndarray:
     return np.bincount(case_no[2:][back], minlength=cases)
 
 
+def _here_if_waiting(task: Future[T], work: Callable[[], T]) -> T:
+    """The result of ``task``, a call of ``work`` queued on a busy thread: worked out
+    here if that thread has not started it yet, rather than waited for."""
+    return work() if task.cancel() else task.result()
+
+
 def case_costs(
     dataset: Dataset,
     steps: pl.DataFrame | None = None,
@@ -366,14 +385,16 @@ def case_costs(
         steps = costed_steps(dataset)
     loop, loops = self_loops(steps, collapse)
     starts, ends = case_bounds(steps)
-    # The ids and the return chain (which need each case's first and last step alone) and
-    # the ping-pongs are worked out on the second core beside the per-step flags: numpy
-    # runs on one.
+    # numpy runs on one core: the return chain (which needs each case's first and last
+    # step alone), the ids and the ping-pongs are queued on a second thread beside the
+    # per-step flags; what it has not started when they are needed is done here.
+    first_rows = pl.Series("row", np.take(steps["row"].to_numpy(), starts))
+    events = dataset.events
     with ThreadPoolExecutor(1) as beside:
-        chained = beside.submit(_ids_and_returns, dataset.events, steps, starts, ends)
-        pongs = beside.submit(
-            _ping_pongs, steps["resource_key"].to_numpy(), steps["case_no"].to_numpy(), starts.size
-        )
+        chained = beside.submit(_returns, events, steps, first_rows, starts, ends)
+        ids = beside.submit(fetch, events, [pl.col("case_id", "customer_id")], first_rows)
+        on_steps = (steps["resource_key"].to_numpy(), steps["case_no"].to_numpy(), starts.size)
+        pongs = beside.submit(_ping_pongs, *on_steps)
         bot = pl.col("activity") == "bot"
         repeated = pl.col("repeat") & ~bot
         if loops.collapsed:
@@ -411,14 +432,17 @@ def case_costs(
             "meetings": counts["meeting"],
             "reopens": reopens,
             "bot_loop": counts["bot_pair"] >= 2,
-            "ping_pong": pongs.result() >= 2,
+            "ping_pong": _here_if_waiting(pongs, lambda: _ping_pongs(*on_steps)) >= 2,
             "repeated_step": counts["repeated_step"] > 0,
             "long_approval": counts["slow_approval"] > 0,
         }
         cases = case_table(steps, None, reduced)
-        ids, returned = chained.result()
+        fetched = _here_if_waiting(
+            ids, lambda: fetch(events, [pl.col("case_id", "customer_id")], first_rows)
+        )
+        returned = chained.result()
     return (
-        cases.hstack(ids)
+        cases.hstack(fetched)
         .drop("case_no", "variant", "steps")
         .with_columns(
             (pl.col("channels") >= 2).alias("channel_hopping"),
@@ -430,33 +454,36 @@ def case_costs(
     )
 
 
-def _ids_and_returns(
-    events: pl.DataFrame, steps: pl.DataFrame, starts: np.ndarray, ends: np.ndarray
-) -> tuple[pl.DataFrame, np.ndarray]:
-    """Per case (starting at ``starts`` of ``steps``, ending before ``ends``), its
-    ``case_id`` and ``customer_id`` fetched from the ``events``, and whether it is a
-    return (:func:`_returned`)."""
-    rows = np.take(steps["row"].to_numpy(), starts)
-    ids = fetch(events, [pl.col("case_id", "customer_id")], pl.Series("row", rows))
+def _returns(
+    events: pl.DataFrame,
+    steps: pl.DataFrame,
+    rows: pl.Series,
+    starts: np.ndarray,
+    ends: np.ndarray,
+) -> np.ndarray:
+    """Per case (starting at ``starts`` of ``steps`` and at ``rows`` of the ``events``,
+    ending before ``ends``), whether it is a return (:func:`_returned`)."""
     # The customer's hash read in the events' own order: hashing the 2 M ids gathered
     # into case order reads each long id from a random place (3x the CPU).
-    customer = np.take(events["customer_id"].hash().to_numpy(), rows)
+    customer = np.take(events["customer_id"].hash().to_numpy(), rows.to_numpy())
     timestamps = steps["timestamp"]
     cases = pl.DataFrame(
         {
-            "case_id": ids["case_id"],
             "scenario": steps["case_scenario"].gather(starts),
             "start": timestamps.gather(starts),
             "end": timestamps.gather(ends - 1),
         }
     )
-    return ids, _returned(cases, customer)
+    return _returned(cases, customer, lambda at: events["case_id"].gather(rows.gather(at)))
 
 
-def _returned(cases: pl.DataFrame, customer: np.ndarray) -> np.ndarray:
-    """Per case (in ``cases`` order, ``customer``: the hash of its ``customer_id``): the
-    previous case of the same customer and scenario, by start (then by ``case_id``, as
-    every engine orders them), ended at most ``REOPEN_DAYS`` before this one started.
+def _returned(
+    cases: pl.DataFrame, customer: np.ndarray, case_ids: Callable[[np.ndarray], pl.Series]
+) -> np.ndarray:
+    """Per case (in ``cases`` order, ``customer``: the hash of its ``customer_id``;
+    ``case_ids`` gives the ``case_id`` of the cases at given positions): the previous
+    case of the same customer and scenario, by start (then by ``case_id``, as every
+    engine orders them), ended at most ``REOPEN_DAYS`` before this one started.
 
     The cases are put in (customer and scenario, start) order by one sort of a single
     64-bit key: a hash of (customer, scenario) in the top bits, the start in whole seconds
@@ -465,7 +492,8 @@ def _returned(cases: pl.DataFrame, customer: np.ndarray) -> np.ndarray:
     the same answer, so the key need not order distinct hashes exactly. Where two
     neighbours share the key's hash bits but not the whole hash (about n^2 / 2^(65 - b)
     pairs for a start span of ``b`` bits), or share the key (the same start), their run of
-    equal hash bits is sorted again exactly, by (hash, start, ``case_id``): a few cases.
+    equal hash bits is sorted again exactly, by (hash, start, ``case_id``): a few cases,
+    whose ids alone are read.
     Against Polars' sort by the two columns: about 3x less CPU at 2 M cases."""
     who = customer ^ cases["scenario"].hash(1).to_numpy()
     start = cases["start"].to_physical().to_numpy()
@@ -492,7 +520,7 @@ def _returned(cases: pl.DataFrame, customer: np.ndarray) -> np.ndarray:
                 "run": runs[at],
                 "who": who[at],
                 "start": start[order[at]],
-                "case_id": cases["case_id"].gather(order[at]),
+                "case_id": case_ids(order[at]),
             }
         ).select(pl.arg_sort_by("run", "who", "start", "case_id"))
         fixed = exact.to_series().to_numpy()

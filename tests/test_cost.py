@@ -1,4 +1,6 @@
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from analytics.cases import case_steps, self_loops
 from analytics.cost import (
     TAGS,
     _counts,
+    _here_if_waiting,
     _ping_pongs,
     _returned,
     _slow_approvals,
@@ -550,7 +553,7 @@ def test_returns_match_a_plain_loop_whatever_the_hashes(rows, clashing):
             if (r[0], r[1]) == (who, scenario) and (r[2], j) < (start, i)
         ]
         expected.append(bool(before) and start - max(before)[2] <= 14)
-    assert _returned(cases, hashed).tolist() == expected
+    assert _returned(cases, hashed, lambda at: cases["case_id"].gather(at)).tolist() == expected
 
 
 @settings(max_examples=150, deadline=None)
@@ -596,3 +599,25 @@ def test_slow_approvals_match_a_plain_loop(rows, collapse):
             expected[here] = wait > limit
     got = _slow_approvals(steps, kept if collapse else None)
     assert got.tolist() == expected.tolist()
+
+
+def test_work_queued_behind_a_busy_thread_is_done_here_and_started_work_awaited():
+    # case_costs queues work on a second thread and does itself what that thread has not
+    # started by the time it is needed; either way the answer is the work's.
+    release, began = threading.Event(), threading.Event()
+    here = threading.get_ident()
+
+    def busy() -> int:
+        began.set()
+        release.wait(5)
+        return threading.get_ident()
+
+    with ThreadPoolExecutor(1) as beside:
+        first = beside.submit(busy)
+        queued = beside.submit(threading.get_ident)
+        began.wait(5)
+        assert _here_if_waiting(queued, threading.get_ident) == here  # not started: done here
+        assert queued.cancelled()
+        release.set()
+        # started (here: finished) on the other thread: its result, the work not redone
+        assert _here_if_waiting(first, lambda: 1 / 0) != here
