@@ -25,8 +25,9 @@ def test_workshop_walks_the_story_in_both_languages(small_dir, monkeypatch):
     headline = at.markdown[0].value
     # The Overview's figure, formatted as the Overview formats it.
     assert headline.startswith(f"Service level **{100 * sla:.1f}\u00a0%**")
-    notes = [m.value for m in at.markdown]
-    assert any(n.startswith("**The question for the room**") for n in notes)
+    # The facilitator's notes, one markdown: its title, then each note under its label.
+    notes = next(m.value for m in at.markdown if m.value.startswith("**Facilitator notes**"))
+    assert "\n\n**The question for the room**  \n" in notes
 
     at.button[1].click().run()  # next step
     assert at.selectbox(key="story_step").value == "churn"
@@ -43,8 +44,9 @@ def test_workshop_walks_the_story_in_both_languages(small_dir, monkeypatch):
     at.selectbox(key="story_step").set_value("cost").run()
     assert at.subheader[0].value == "Стоимость обслуживания: дорогие сценарии поведения"
     assert at.markdown[0].value.startswith("Избыточная стоимость обслуживания: **")
-    labels = [m.value.split("**")[1] for m in at.markdown if m.value.startswith("**")]
-    assert {"Что сказать", "На что показать", "Вопрос залу"} <= set(labels)
+    notes = next(m.value for m in at.markdown if m.value.startswith("**Подсказки ведущему**"))
+    labels = [part.split("**")[1] for part in notes.split("\n\n")]
+    assert labels[1:] == ["Что сказать", "На что показать", "Вопрос залу"]
     assert at.button[0].label == "Назад"
 
     # The board pack of the whole story: the small company shows 7 steps, leaves 2 out.

@@ -96,13 +96,15 @@ if shown.pairs is not None:
                 table(events, currency)
 
 
+# Worked out once per page run, not on each of the fragment's (a unique of every case).
+scenarios = view.cases["scenario"].drop_nulls().unique().sort().to_list()
+
+
 @st.fragment
 def drill_down() -> None:
     """A (scenario, behaviour) pair from the ranking above, down to its cases: a choice
-    here redraws this part only."""
-    st.subheader(t("cost.drill"))
+    here redraws this part only (what does not depend on it is drawn outside)."""
     left, right = st.columns(2)
-    scenarios = view.cases["scenario"].drop_nulls().unique().sort().to_list()
     scenario = left.selectbox(
         t("cost.drill_scenario"),
         ["", *scenarios],
@@ -121,12 +123,10 @@ def drill_down() -> None:
     chosen = engine(drill_list, dataset, collapse, closing, scenario, tag, words)
     st.markdown(f"**{t('cost.drill_cases', cases=number(chosen.height))}**")
     table(chosen.head(200), currency, mark)
-    a, b = st.columns(2)
-    with a:
-        name = f"cases_{scenario or 'all'}{'_' + tag if tag else ''}.csv"
-        export(chosen, name, t("cost.download_cases"), currency)
-    with b:
-        export(people, "customers_cost.csv", t("cost.download_customers"), currency)
+    name = f"cases_{scenario or 'all'}{'_' + tag if tag else ''}.csv"
+    export(chosen, name, t("cost.download_cases"), currency)
 
 
+st.subheader(t("cost.drill"))
 drill_down()
+export(people, "customers_cost.csv", t("cost.download_customers"), currency)

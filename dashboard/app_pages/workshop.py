@@ -84,10 +84,9 @@ def story() -> None:
         figure = story_view.figure(step)
         if figure is not None:
             chart.plotly_chart(figure, width="stretch", config=chart_config())
-        with notes.container(border=True):
-            st.markdown(f"**{t('workshop.notes')}**")
-            for label, text in said.notes:
-                st.markdown(f"**{label}**  \n{text}")
+        # One element for the notes: each markdown element is one more to draw per change.
+        lines = [f"**{t('workshop.notes')}**", *(f"**{k}**  \n{v}" for k, v in said.notes)]
+        notes.container(border=True).markdown("\n\n".join(lines))
     with st.expander(t("workshop.all_steps")):
         st.markdown("\n".join(f"{titles[k]}" + ("  ←" if k == key else "") for k in STEPS))
 
