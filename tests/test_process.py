@@ -13,6 +13,7 @@ from analytics.process import (
     group_medians,
     process_mining_log,
     rework,
+    timed_pairs,
     variant_paths,
     variants,
 )
@@ -92,6 +93,24 @@ def test_directly_follows_by_hand(steps):
     # B's second request -> reply: 'reply' was seen before, one of three transitions
     assert rows["request", "reply"]["rework_share"] == pytest.approx(1 / 3)
     assert edges["count"].sum() == 3 + 3 + 1  # (4 - 1) + (4 - 1) + (2 - 1) transitions
+
+
+def test_timed_pairs_by_hand(events):
+    # Activities (alphabetical codes): bot 0, bot again 1, reply 2, request 3; k = 4.
+    # A: request -> bot (3 * 4 + 0, 60 s), bot -> bot again (0 * 4 + 1, 0 s),
+    # bot again -> reply (1 * 4 + 2, 240 s); B: request -> reply (3 * 4 + 2) twice, at
+    # 600 s and 1800 s, reply -> request (2 * 4 + 3, 86400 - 600 s). Last steps: 16, 0 s.
+    steps = case_steps(events)
+    pair, seconds = timed_pairs(steps)
+    case = events["case_id"].gather(steps["row"]).to_list()
+    got: dict[str, list[tuple[int, int]]] = {}
+    for c, p, s in zip(case, pair.tolist(), seconds.tolist(), strict=True):
+        got.setdefault(c, []).append((p, s))
+    assert got == {
+        "A": [(12, 60), (1, 0), (6, 240), (16, 0)],
+        "B": [(14, 600), (11, 85800), (14, 1800), (16, 0)],
+        "C": [(14, 1200), (16, 0)],
+    }
 
 
 def test_group_medians_by_hand():
