@@ -90,10 +90,11 @@ def test_cost_and_process_pages_draw_their_charts(server, page):
         page.get_by_role("heading", name="Process map: the common paths, left to right")
     ).to_be_visible()
     settled(page)
-    expect(page.locator(".js-plotly-plot")).to_have_count(1)  # the process map
+    drawn = page.get_by_test_id("stMarkdown").locator("svg:has(rect)")
+    expect(drawn).to_have_count(1)  # the process map
     # As the browser renders it: no two pieces of text on the map intersect.
-    boxes = page.locator(".js-plotly-plot").evaluate(
-        "plot => [...plot.querySelectorAll('g.textpoint text, g.annotation-text-g text')]"
+    boxes = drawn.evaluate(
+        "map => [...map.querySelectorAll('text')]"
         ".filter(e => e.textContent).map(e => { const r = e.getBoundingClientRect();"
         " return [r.left, r.top, r.right, r.bottom]; })"
     )

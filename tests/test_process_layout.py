@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import random
+import xml.etree.ElementTree as ET
 from itertools import combinations
 from pathlib import Path
 
@@ -31,10 +32,18 @@ from analytics.process_layout import (
     process_views,
 )
 from dashboard.charts import BLUE, GREY, ORANGE, RED
-from dashboard.process_map import FONT_PX, LOOP_FONT_PX, PAD_PX, arrowhead, process_map_figure
+from dashboard.process_map import (
+    FONT_PX,
+    HEAD_PX,
+    LOOP_FONT_PX,
+    PAD_PX,
+    arrowhead,
+    process_map_svg,
+)
 
 WORDS = {"transitions": "t", "cases": "c", "median": "m", "minutes": "min"}
 
+NS = "{http://www.w3.org/2000/svg}"
 STATUS = Path(__file__).parent / "data" / "shapes" / "status_log"
 HINT = {"a": 0, "b": 1, "c": 2, "d": 3}
 
@@ -88,22 +97,36 @@ def _disjoint(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
     return a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
 
 
-def _text_boxes(figure) -> list[tuple[float, float, float, float]]:
-    """Where the figure writes text, in pixels (1 unit = 1 px), from an upper bound of a
+def _svg(layout: MapLayout, edges: pl.DataFrame, manual=(), standard=()) -> ET.Element:
+    return ET.fromstring(process_map_svg(layout, edges, set(manual), set(standard), WORDS))
+
+
+def _labels(svg: ET.Element) -> list[tuple[float, float, list[str]]]:
+    """Each activity label: its centre and its lines (a <tspan> each)."""
+    found = []
+    for text in svg.iter(f"{NS}text"):
+        spans = text.findall(f"{NS}tspan")
+        if spans:  # the first line sits half the extra lines above the centre
+            y = float(text.get("y")) + (len(spans) - 1) * FONT_PX * 1.25 / 2
+            found.append((float(spans[0].get("x")), y, [t.text for t in spans]))
+    return found
+
+
+def _text_boxes(svg: ET.Element) -> list[tuple[float, float, float, float]]:
+    """Where the map writes text, in pixels (1 unit = 1 px), from an upper bound of a
     character's width (``CHAR_PX`` at 12 px, scaled by font size) and a line height of
     1.25 x the font size: each activity label (centred in its box) and each self-loop
     badge (anchored at its box's top right corner, drawn upward)."""
     found = []
-    labels = figure.data[-1]
-    for x, y, text in zip(labels.x, labels.y, labels.text, strict=True):
-        lines = text.split("<br>")
+    for x, y, lines in _labels(svg):
         half_w = max(len(line) for line in lines) * CHAR_PX / 2
         half_h = len(lines) * FONT_PX * 1.25 / 2
         found.append((x - half_w, y - half_h, x + half_w, y + half_h))
-    for note in figure.layout.annotations:
-        if note.text:
+    for note in svg.iter(f"{NS}text"):
+        if note.get("font-size") == str(LOOP_FONT_PX):
+            x, y = float(note.get("x")), float(note.get("y"))
             wide = len(note.text) * CHAR_PX * LOOP_FONT_PX / FONT_PX
-            found.append((note.x - wide, note.y - LOOP_FONT_PX * 1.25, note.x, note.y))
+            found.append((x - wide, y - LOOP_FONT_PX * 1.25, x, y))
     return found
 
 
@@ -111,9 +134,9 @@ def _assert_readable(layout: MapLayout, edges: pl.DataFrame) -> None:
     """No two boxes overlap, nor any two pieces of text, and every box holds its label."""
     for (_, a), (_, b) in combinations(layout.boxes.items(), 2):
         assert _disjoint(a, b)
-    figure = process_map_figure(layout, edges, set(), set(), WORDS)
-    assert figure.layout.width == int(layout.width + 2 * PAD_PX)  # drawn 1 unit = 1 px
-    texts = _text_boxes(figure)
+    svg = _svg(layout, edges)
+    assert svg.get("width") == f"{layout.width + 2 * PAD_PX:.0f}"  # drawn 1 unit = 1 px
+    texts = _text_boxes(svg)
     assert (
         len(texts) == len(layout.boxes) + edges.filter(pl.col("source") == pl.col("target")).height
     )
@@ -178,39 +201,66 @@ def test_map_colours_the_standard_path_rework_and_manual_steps():
     )
     pairs = zip(edges["source"], edges["target"], strict=True)
     layout = layered_layout(pairs, HINT)
-    figure = process_map_figure(layout, edges, {"c"}, {("a", "b"), ("b", "c")}, WORDS)
-    lines = {
-        text.split("<br>")[0]: trace.line.color
-        for trace in figure.data[:-1]
-        for text in trace.text or ()  # arrowhead traces have none
-        if text
+    svg = _svg(layout, edges, {"c"}, {("a", "b"), ("b", "c")})
+    # Each edge: a group titled with its hover text, its drawn line first, then its head.
+    groups = [g for g in svg.iter(f"{NS}g") if g.find(f"{NS}polyline") is not None]
+    hover = {g.find(f"{NS}title").text.split("\n")[0]: g.find(f"{NS}title").text for g in groups}
+    drawn = {g.find(f"{NS}title").text.split("\n")[0]: g.find(f"{NS}polyline") for g in groups}
+    assert {e: line.get("stroke") for e, line in drawn.items()} == {
+        "a → b": BLUE,
+        "b → c": BLUE,
+        "b → a": RED,
+        "c → d": GREY,
     }
-    assert lines == {"a → b": BLUE, "b → c": BLUE, "b → a": RED, "c → d": GREY}
-    widths = {
-        text.split("<br>")[0]: trace.line.width
-        for trace in figure.data[:-1]
-        for text in trace.text or ()
-        if text
-    }
-    assert (widths["a → b"], widths["c → d"]) == (7, 2)  # 1 + 6 x count / 10, rounded
-    borders = {s.x0: s.line.color for s in figure.layout.shapes}
-    assert borders[layout.boxes["c"][0]] == ORANGE
-    assert borders[layout.boxes["d"][0]] != ORANGE
-    # One arrowhead per edge, in its edge's colour, and no arrow annotations.
-    heads = {t.marker.color: len(t.x) for t in figure.data if t.mode == "markers"}
-    assert heads == {BLUE: 2, RED: 1, GREY: 1}
-    assert not [a for a in figure.layout.annotations if a.showarrow]
+    widths = {e: line.get("stroke-width") for e, line in drawn.items()}
+    assert (widths["a → b"], widths["c → d"]) == ("7", "2")  # 1 + 6 x count / 10, rounded
+    assert hover["c → d"] == "c → d\nt: 2\nc: 2\nm: 10 min"  # 600 s = 10 minutes
+    borders = {float(r.get("x")): r.get("stroke") for r in svg.iter(f"{NS}rect")}
+    assert borders[round(layout.boxes["c"][0], 1)] == ORANGE
+    assert borders[round(layout.boxes["d"][0], 1)] != ORANGE
+    # One arrowhead per edge, in its edge's colour.
+    heads = [p.get("fill") for p in svg.iter(f"{NS}polygon")]
+    assert sorted(heads) == sorted([BLUE, BLUE, RED, GREY])
 
 
-def test_arrowhead_sits_before_the_end_and_turns_along_the_last_segment():
-    # HEAD_PX = 9: the marker's centre 4.5 px back from the end; plotly's angle is
-    # clockwise from up, and y grows down the screen.
-    assert arrowhead((0.0, 0.0), (10.0, 0.0)) == (5.5, 0.0, 90.0)  # rightwards
-    assert arrowhead((0.0, 0.0), (0.0, 10.0)) == (0.0, 5.5, 180.0)  # downwards
-    assert arrowhead((10.0, 0.0), (0.0, 0.0)) == (4.5, 0.0, -90.0)  # leftwards (a back edge)
-    x, y, angle = arrowhead((0.0, 10.0), (30.0, -30.0))  # up and right, a 3-4-5 triangle
-    assert (x, y) == pytest.approx((30 - 0.6 * 4.5, -30 + 0.8 * 4.5))
-    assert angle == pytest.approx(math.degrees(math.atan2(3, 4)))  # 36.87 deg right of up
+def test_names_from_the_data_are_escaped():
+    # An activity named like markup stays text: the SVG parses, and says the name as is;
+    # a line break in a name stays inside the one line the map is drawn on.
+    edges = pl.DataFrame(
+        {
+            "source": ["<b>x</b> & y"],
+            "target": ["z"],
+            "count": [3],
+            "cases": [3],
+            "median_s": [None],
+            "rework": [False],
+        }
+    )
+    layout = layered_layout([("<b>x</b> & y", "z")], {"<b>x</b> & y": 0, "z": 1})
+    svg = _svg(layout, edges)
+    assert not list(svg.iter(f"{NS}b"))
+    broken = layered_layout([("a\n\nb", "z")], {"a\n\nb": 0, "z": 1})
+    assert "\n" not in process_map_svg(
+        broken, edges.with_columns(source=pl.lit("a\n\nb")), set(), set(), WORDS
+    )
+    titles = {t.text for t in svg.iter(f"{NS}title")}
+    assert {"<b>x</b> & y", "z", "<b>x</b> & y → z\nt: 3\nc: 3\nm: 0 min"} == titles
+    assert sorted(x for _, _, lines in _labels(svg) for x in lines) == ["<b>x</b> & y", "z"]
+
+
+def test_arrowhead_ends_at_the_route_and_turns_along_the_last_segment():
+    # HEAD_PX = 9: the tip at the route's end, the base 9 px back along the last segment,
+    # 4.5 px to either side of it (y grows down the screen).
+    assert HEAD_PX == 9
+    assert arrowhead((0.0, 0.0), (10.0, 0.0)) == ((10.0, 0.0), (1.0, 4.5), (1.0, -4.5))
+    assert arrowhead((10.0, 0.0), (0.0, 0.0)) == ((0.0, 0.0), (9.0, -4.5), (9.0, 4.5))  # back
+    tip, left, right = arrowhead((0.0, 10.0), (30.0, -30.0))  # up and right, a 3-4-5 triangle
+    assert tip == (30.0, -30.0)
+    # The base's midpoint: 9 px back along (0.6, -0.8), so (24.6, -22.8); the corners
+    # 4.5 px across it, along (0.8, 0.6) and back.
+    assert left == pytest.approx((24.6 + 0.8 * 4.5, -22.8 + 0.6 * 4.5))
+    assert right == pytest.approx((24.6 - 0.8 * 4.5, -22.8 - 0.6 * 4.5))
+    assert math.dist(left, right) == pytest.approx(9.0)
 
 
 def _log(rows: list[tuple[str, str, str]]) -> str:

@@ -13,11 +13,10 @@ from analytics.process import case_drift, coverage, process_mining_log, standard
 from analytics.process_layout import ProcessViews, path_map, process_views
 from dashboard import process_view as view
 from dashboard.auth import export_button
-from dashboard.chart_locale import chart_config
 from dashboard.fmt import number, percent
 from dashboard.i18n import t
 from dashboard.needs import require
-from dashboard.process_map import cached_figure
+from dashboard.process_map import process_map_svg
 from dashboard.state import current_dataset, engine, engine_using
 
 dataset = current_dataset()
@@ -151,12 +150,10 @@ def map_view(
     st.caption(t("process.paths_cover", paths=shown, total=most, share=covered))
     edges, layout = path_map(views.scenarios[scenario], table, shown)
     if edges.height:
-        words = tuple((k, t(f"process.{k}")) for k in ("transitions", "cases", "median", "minutes"))
-        edge_set = frozenset(standard_edges(standard["path"]))
-        picked = standard["variant"]
-        choice = (dataset.content_hash, views.loops.collapsed, closing, scenario, shown, picked)
-        figure = cached_figure((*choice, words), layout, edges, manual, edge_set, words)
-        st.plotly_chart(figure, width="content", key="process_map", config=chart_config())
+        words = {k: t(f"process.{k}") for k in ("transitions", "cases", "median", "minutes")}
+        edge_set = set(standard_edges(standard["path"]))
+        drawn = process_map_svg(layout, edges, set(manual), edge_set, words)
+        st.markdown(drawn, unsafe_allow_html=True)  # names escaped in process_map_svg
 
 
 scenario_view(views, mark)
