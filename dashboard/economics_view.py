@@ -133,8 +133,12 @@ def scenario_inputs(
         )
     with b:
         discount = _number("economics.discount", "eco_discount", 1.0, "%.1f", max_value=100.0)
-    with st.expander(t("economics.derive")):
-        _ltv_helper(data, churn_from / 100, currency)
+    # Drawn only once opened (as the observed churn below): a closed helper's three inputs
+    # were sent and laid out again on every change of an input above.
+    helper = st.expander(t("economics.derive"), key="eco_derive", on_change="rerun")
+    if helper.open:
+        with helper:
+            _ltv_helper(data, churn_from / 100, currency)
     return ChurnScenario(
         customers, value, churn_from / 100, churn_to / 100, months, monthly_rate(discount / 100)
     )
@@ -259,8 +263,13 @@ def projection(loss: SilentChurnLoss) -> None:
 
 
 def observed(data: DataInputs) -> None:
-    """Observed churn by month (per segment where the customers have one)."""
-    with st.expander(t("economics.observed")):
+    """Observed churn by month (per segment where the customers have one), drawn only once
+    opened: it does not depend on the inputs, yet its grid was formatted again, cell by
+    cell, on every change of one."""
+    shown = st.expander(t("economics.observed"), key="eco_observed_open", on_change="rerun")
+    if not shown.open:
+        return
+    with shown:
         if data.by_segment is not None:
             frame = data.by_segment.pivot(on="segment", index="month", values="churn_rate")
         else:

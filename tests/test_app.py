@@ -140,6 +140,15 @@ def test_economics_is_prefilled_from_the_data(app, small_dir):
     assert at.number_input(key="eco_customers").value == expected.customers
     assert at.number_input(key="eco_to").value == pytest.approx(round(100 * expected.churn_to, 2))
     assert any("never complained" in md.value for md in at.markdown)
+    # The LTV helper, once opened: at 100 % margin and a lifetime of 1 / the LTV churn, the
+    # derived LTV is the prefilled one, and its button puts it into the LTV input.
+    helper = [n for n in at.number_input if n.label.startswith("ARPU")]
+    assert not helper  # closed: its three inputs are not drawn
+    at.session_state["eco_derive"] = True
+    at.run()
+    assert [n for n in at.number_input if n.label.startswith("ARPU")]
+    next(b for b in at.button if b.label == "Use this LTV").click().run()
+    assert at.number_input(key="eco_ltv").value == pytest.approx(round(expected.ltv), abs=1)
 
 
 def test_economics_speaks_russian_numbers(app):
@@ -229,6 +238,10 @@ def test_economics_shows_observed_churn_by_segment(app, small_dir):
 
     data = inputs_from_data(load_path(small_dir))
     at = _economics(app)
+    observed = [d for d in at.dataframe if "month" in d.value.columns]
+    assert not observed  # drawn only once its expander is opened
+    at.session_state["eco_observed_open"] = True
+    at.run()
     table = next(
         d.value for d in at.dataframe if "month" in d.value.columns and "mass" in d.value.columns
     )
