@@ -113,22 +113,6 @@ def projection_figure(projection: pl.DataFrame, labels: dict[str, str], month: s
     return fig
 
 
-def definitions_figure(values: dict[str, float]) -> go.Figure:
-    """Revenue at risk under each definition, as horizontal bars."""
-    fig = go.Figure(
-        go.Bar(
-            x=list(values.values()),
-            y=list(values),
-            orientation="h",
-            marker_color=[RED, GREY, GREY, GREY][: len(values)],
-        )
-    )
-    fig.update_layout(
-        height=240, margin={"t": 10, "b": 30, "l": 10}, yaxis={"autorange": "reversed"}
-    )
-    return fig
-
-
 def returns_figure(
     curve: pl.DataFrame, optimum: float, point: tuple[float, float], spend: str, net: str
 ) -> go.Figure:
@@ -154,35 +138,6 @@ def returns_figure(
     )
     fig.update_layout(
         height=320, margin={"t": 20, "b": 40}, xaxis_title=spend, yaxis_title=net, showlegend=False
-    )
-    return fig
-
-
-def tornado_figure(table: pl.DataFrame, labels: dict[str, str]) -> go.Figure:
-    """Swing of the result when each input moves over its range, largest on top.
-
-    Red where the move raises the result (a bigger loss), green where it lowers it.
-    """
-    base = table["base"][0]
-    names = [labels.get(n, n) for n in table["input"].to_list()]
-    fig = go.Figure()
-    for column in ("result_at_low", "result_at_high"):
-        delta = (table[column] - base).to_list()
-        fig.add_trace(
-            go.Bar(
-                y=names,
-                x=delta,
-                base=base,
-                orientation="h",
-                marker_color=[RED if d > 0 else GREEN for d in delta],
-            )
-        )
-    fig.update_layout(
-        barmode="overlay",
-        height=260,
-        margin={"t": 10, "b": 30},
-        yaxis={"autorange": "reversed"},
-        showlegend=False,
     )
     return fig
 

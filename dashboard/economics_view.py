@@ -28,8 +28,9 @@ from analytics.economics import (
 from analytics.export import to_xlsx_bytes
 from analytics.measures import data_end
 from dashboard import tables
+from dashboard.bars_svg import Bar, bars_svg
 from dashboard.chart_locale import chart_config
-from dashboard.charts import definitions_figure, projection_figure, returns_figure
+from dashboard.charts import GREEN, GREY, RED, projection_figure, returns_figure
 from dashboard.fmt import compact_money, money, number, percent, symbol
 from dashboard.i18n import t
 
@@ -238,11 +239,14 @@ def definitions(s: ChurnScenario, loss: SilentChurnLoss, currency: str) -> None:
             after=money(loss.ltv_after, currency),
         ),
     ]
-    st.plotly_chart(
-        definitions_figure(dict(zip(names, amounts, strict=True))),
-        width="stretch",
-        config=chart_config(),
-    )
+    bars = [
+        (
+            name,
+            [Bar(0.0, v, RED if i == 0 else GREY, compact_money(v, currency), money(v, currency))],
+        )
+        for i, (name, v) in enumerate(zip(names, amounts, strict=True))
+    ]
+    st.markdown(bars_svg(bars), unsafe_allow_html=True)  # texts escaped in bars_svg
     # A static table: the explanations are sentences, which a grid would cut off.
     amount = tables.header("amount")  # each cell carries its currency sign
     shown = [money(v, currency) for v in amounts]
@@ -407,6 +411,29 @@ def initiative_results(i: Initiative, gap: float, currency: str) -> None:
             net=money(curve.optimum_net, currency),
         )
     )
+
+
+def sensitivity_bars(table: pl.DataFrame, currency: str) -> None:
+    """The tornado: the yearly loss when each input moves alone to its low and its high
+    value (largest swing on top), from the base loss; red where the move raises the loss,
+    green where it lowers it."""
+    base = table["base"][0]
+    rows = []
+    for row in table.iter_rows(named=True):
+        name = t(f"economics.{row['input']}")
+        bars = [
+            Bar(
+                base,
+                row[f"result_at_{end}"],
+                RED if row[f"result_at_{end}"] > base else GREEN,
+                compact_money(row[f"result_at_{end}"], currency),
+                f"{name}: {money(row[f'result_at_{end}'], currency)}",
+            )
+            for end in ("low", "high")
+        ]
+        rows.append((name, bars))
+    note = t("economics.tornado_base", value=compact_money(base, currency))
+    st.markdown(bars_svg(rows, base, note), unsafe_allow_html=True)  # texts escaped
 
 
 def downloads(

@@ -11,11 +11,11 @@ to ``st.markdown`` as raw HTML, one line, so Markdown reads it as a single HTML 
 from __future__ import annotations
 
 import math
-from html import escape
 
 import polars as pl
 
 from analytics.process_layout import LINE_PX, MapLayout
+from dashboard.bars_svg import svg_text
 from dashboard.charts import BLUE, GREY, ORANGE, RED
 
 PAD_PX = 24
@@ -72,7 +72,7 @@ def process_map_svg(
         line = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
         head = " ".join(f"{x:.1f},{y:.1f}" for x, y in arrowhead(points[-2], points[-1]))
         parts.append(
-            f"<g><title>{_text(hover)}</title>"
+            f"<g><title>{svg_text(hover)}</title>"
             f'<polyline points="{line}" fill="none" stroke="{color}" stroke-opacity="0.6" '
             f'stroke-width="{round(1 + 6 * row["count"] / top)}"/>'
             f'<polygon points="{head}" fill="{color}"/>'
@@ -83,11 +83,11 @@ def process_map_svg(
         lines = layout.labels[name].split("\n")
         x, y = (x0 + x1) / 2, (y0 + y1) / 2 - (len(lines) - 1) * LINE_PX / 2
         spans = "".join(
-            f'<tspan x="{x:.1f}" dy="{LINE_PX if i else 0}">{_text(text)}</tspan>'
+            f'<tspan x="{x:.1f}" dy="{LINE_PX if i else 0}">{svg_text(text)}</tspan>'
             for i, text in enumerate(lines)
         )
         parts.append(
-            f"<g><title>{_text(name)}</title>"
+            f"<g><title>{svg_text(name)}</title>"
             f'<text y="{y:.1f}" font-size="{FONT_PX}" fill="{INK}" text-anchor="middle" '
             f'dominant-baseline="central">{spans}</text></g>'
         )
@@ -101,12 +101,6 @@ def process_map_svg(
             )
     parts.append("</svg>")
     return "".join(parts)
-
-
-def _text(text: str) -> str:
-    """``text`` as SVG character data: markup escaped, line breaks as character references
-    (a title's lines stay lines, and the whole map stays on one line of Markdown)."""
-    return escape(text).replace("\r", "").replace("\n", "&#10;")
 
 
 def arrowhead(

@@ -14,8 +14,6 @@ from analytics.economics import (
     tornado,
 )
 from dashboard import economics_view as view
-from dashboard.chart_locale import chart_config
-from dashboard.charts import tornado_figure
 from dashboard.fmt import number, percent
 from dashboard.i18n import t
 from dashboard.state import current_dataset, engine
@@ -65,8 +63,7 @@ def what_if() -> None:
         st.subheader(t("economics.tornado"))
         st.caption(t("economics.tornado_explain"))
         sensitivity = tornado(scenario, sensitivity_ranges(scenario))
-        names = {n: t(f"economics.{n}") for n in sensitivity["input"]}
-        st.plotly_chart(tornado_figure(sensitivity, names), width="stretch", config=chart_config())
+        view.sensitivity_bars(sensitivity, currency)
 
     st.divider()
     st.subheader(t("economics.initiative"))
