@@ -49,14 +49,15 @@ ALLOWED = {
 _LATIN_WORD = re.compile(r"(?<!\w)(?<!\w\.)[A-Za-z][A-Za-z'-]*[A-Za-z](?!\w)")
 # innerText of the page less icon ligatures, the screen-reader skip link, code (commands,
 # file names, keys: `cx-radar escalate`), the file uploader's drop zone (Streamlit's own
-# English, which it offers no way to translate) and the charts (innerText runs a wrapped
-# label's lines together); then the charts' SVG text, piece by piece; then the table cells
-# (the grid draws on a canvas; its accessibility table holds the rows on screen). Nothing
-# is removed from the page: React still owns those nodes.
+# English, which it offers no way to translate) and the charts, plotly's or plain SVG
+# (innerText runs a wrapped label's lines together); then the charts' SVG text, piece by
+# piece; then the table cells (the grid draws on a canvas; its accessibility table holds
+# the rows on screen). Nothing is removed from the page: React still owns those nodes.
 _VISIBLE = """() => {
   const skip = '[data-testid=stIconMaterial], [data-testid=stExpanderIcon], '
     + '[data-testid=stSkipToContent], [data-testid=stFileUploaderDropzoneInstructions], '
-    + '[data-testid=stFileUploaderDropzone] button, code, .js-plotly-plot';
+    + '[data-testid=stFileUploaderDropzone] button, code, .js-plotly-plot, '
+    + '[data-testid=stMarkdownContainer]:has(svg text)';
   let text = document.body.innerText;
   for (const node of document.querySelectorAll(skip)) {
     const part = node.innerText;
@@ -69,7 +70,8 @@ _VISIBLE = """() => {
     while (walk.nextNode()) parts.push(walk.currentNode.nodeValue);
     return parts.join(' ');
   };
-  const svg = [...document.querySelectorAll('.js-plotly-plot svg text')]
+  const svg = [...document.querySelectorAll('.js-plotly-plot svg text, '
+    + '[data-testid=stMarkdownContainer] svg text')]
     .filter(n => n.getBoundingClientRect().width > 0)
     .map(words);
   const cells = [...document.querySelectorAll('[data-testid=stDataFrame] table th, '
