@@ -209,7 +209,8 @@ def case_order(
     fetched with the seconds in one gather, tell them apart, and only those blocks are
     sorted again. The codes ride in the same gather, between the hash's low bits and the
     seconds, when they fit in the bits left (8 at 10 M events): one random gather of 10 M
-    rows less.
+    rows less. The sort (:func:`sort_in_halves`), the gather and every pass over the rows
+    run in two halves on two threads.
     """
     n = case.size
     bits = max(1, (n - 1).bit_length())
