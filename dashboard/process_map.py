@@ -17,6 +17,7 @@ import polars as pl
 from analytics.process_layout import LINE_PX, MapLayout
 from dashboard.bars_svg import svg_text
 from dashboard.charts import BLUE, GREY, ORANGE, RED
+from dashboard.fmt import number
 
 PAD_PX = 24
 FONT_PX = 12
@@ -65,9 +66,9 @@ def process_map_svg(
         points = layout.routes[edge]
         color = RED if row["rework"] or edge in layout.back else BLUE if edge in standard else GREY
         hover = (
-            f"{row['source']} → {row['target']}\n{words['transitions']}: {row['count']:,}"
-            f"\n{words['cases']}: {row['cases']:,}"
-            f"\n{words['median']}: {(row['median_s'] or 0) / 60:,.0f} {words['minutes']}"
+            f"{row['source']} → {row['target']}\n{words['transitions']}: {number(row['count'])}"
+            f"\n{words['cases']}: {number(row['cases'])}"
+            f"\n{words['median']}: {number((row['median_s'] or 0) / 60)} {words['minutes']}"
         )
         line = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
         head = " ".join(f"{x:.1f},{y:.1f}" for x, y in arrowhead(points[-2], points[-1]))
@@ -97,7 +98,7 @@ def process_map_svg(
             _, y0, x1, _ = layout.boxes[row["source"]]
             parts.append(
                 f'<text x="{x1:.1f}" y="{y0 - 3:.1f}" font-size="{LOOP_FONT_PX}" fill="{RED}" '
-                f'text-anchor="end">↻ {row["count"]:,}</text>'
+                f'text-anchor="end">↻ {number(row["count"])}</text>'
             )
     parts.append("</svg>")
     return "".join(parts)

@@ -31,6 +31,7 @@ from analytics.process_layout import (
     path_map,
     process_views,
 )
+from dashboard import i18n
 from dashboard.charts import BLUE, GREY, ORANGE, RED
 from dashboard.process_map import (
     FONT_PX,
@@ -317,3 +318,29 @@ def test_path_map_counts_match_the_directly_follows_graph_of_those_cases(small_d
         chosen = for_scenario(steps, scenario).filter(pl.col("variant").is_in(ids))
         reference = directly_follows(chosen).drop("median_s")
         assert edges.drop("median_s").select(reference.columns).equals(reference)
+
+
+def test_map_numbers_follow_the_interface_language():
+    # Counts in the hover and above a self-loop are grouped as the reader writes them:
+    # 12 345 (with a no-break space) in Russian, 12,345 in English; 90,000 s = 1,500 min.
+    edges = pl.DataFrame(
+        {
+            "source": ["a", "b"],
+            "target": ["b", "b"],
+            "count": [12345, 2000],
+            "cases": [12000, 1500],
+            "median_s": [90_000.0, 60.0],
+            "rework": [False, True],
+        }
+    )
+    layout = layered_layout([("a", "b"), ("b", "b")], {"a": 0, "b": 1})
+    token = i18n._PINNED.set("ru")
+    try:
+        svg = _svg(layout, edges)
+    finally:
+        i18n._PINNED.reset(token)
+    titles = {t.text for t in svg.iter(f"{NS}title")}
+    assert "a → b\nt: 12\u00a0345\nc: 12\u00a0000\nm: 1\u00a0500 min" in titles
+    assert "↻ 2\u00a0000" in {t.text for t in svg.iter(f"{NS}text")}
+    english = {t.text for t in _svg(layout, edges).iter(f"{NS}title")}
+    assert "a → b\nt: 12,345\nc: 12,000\nm: 1,500 min" in english
