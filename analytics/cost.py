@@ -163,32 +163,24 @@ def costed_steps(dataset: Dataset, steps: pl.DataFrame | None = None) -> pl.Data
     Rows the mapping marks as contacts or not (``is_contact``) override their channel's
     verdict, and their per-contact cost with it. The cost and the flags are worked out in
     the events' own row order and gathered into step order once: three random gathers at
-    10 M events (flags, cost, resource key) instead of one per column; the flags stay
-    packed for :func:`case_costs`, which counts them packed. The resource keys and the
-    flags are fetched on a second thread beside the cost.
+    10 M events instead of one per column; the flags stay packed for :func:`case_costs`,
+    which counts them packed. The resource keys are fetched beside the rest.
     """
     steps = case_steps(dataset.events) if steps is None else steps
     events = dataset.events
-    rows = steps["row"]
-    # numpy and a random gather each run on one core: the resources' keys (which need
-    # nothing from the channels) and then the flag word are queued on a second thread
-    # while the channels are coded and the costs worked out and fetched on this one.
+    # The resources' keys need nothing from the channels: fetched on a second thread
+    # while the channels are coded and looked up (numpy, on one core).
     resource = pl.col("resource")
     resource_key = pl.when(resource.is_not_null()).then(resource.hash()).otherwise(0)
     with ThreadPoolExecutor(1) as beside:
-        keys = beside.submit(fetch, events, [resource_key.alias("resource_key")], rows)
-        part = _channel_costs(dataset)
-        flags = beside.submit(part, rows, False)
-        costs = part(rows, True)
-        flagged = _here_if_waiting(flags, lambda: part(rows, False))
-        return steps.hstack([*flagged, *costs, *keys.result()])
+        keys = beside.submit(fetch, events, [resource_key.alias("resource_key")], steps["row"])
+        fetched = _channel_costs(dataset, steps["row"])
+        return steps.hstack([*fetched, *keys.result()])
 
 
-def _channel_costs(dataset: Dataset) -> Callable[[pl.Series, bool], pl.DataFrame]:
-    """The channels coded (:func:`analytics.cases.text_codes`) and what each channel
-    decides worked out per channel; then a function that fetches, at given rows of the
-    events, the flag word or (``cost``) the counter, where the export has one, and the
-    event cost: see :func:`costed_steps`. The two can run at once."""
+def _channel_costs(dataset: Dataset, rows: pl.Series) -> pl.DataFrame:
+    """The flag word, the counter (where the export has one) and the event cost of the
+    events at ``rows``: see :func:`costed_steps`."""
     events = dataset.events
     codes, names = text_codes(events["channel"], events["channel"].hash().to_numpy())
     bits = [1 << i for i in range(len(HUMAN_CHANNELS))]
@@ -201,30 +193,27 @@ def _channel_costs(dataset: Dataset) -> Callable[[pl.Series, bool], pl.DataFrame
         | pl.when(is_contact()).then(CONTACT_BIT).otherwise(0)
         | pl.when(meeting).then(MEETING_BIT).otherwise(0),
     )
+    looked_up = {name: np.take(per_channel[name].to_numpy(), codes) for name in per_channel.columns}
+    per_event = events.hstack(pl.DataFrame(looked_up).rename(lambda c: f"_{c}"))
     terms = {"rate": pl.col("_rate"), "fixed": pl.col("_fixed")}
     flags = pl.col("_flags") | pl.when(pl.col("is_manual")).then(MANUAL_BIT).otherwise(0)
-    looked = {"flags": ["flags"], "cost": ["rate", "fixed"]}
     if _has_values(events, "is_contact"):
         contact = pl.coalesce("is_contact", pl.col("_flags") & CONTACT_BIT != 0)
         terms["fixed"] = _fixed(dataset.settings, contact, pl.col("_flags") & MEETING_BIT != 0)
         flags = (flags & (0xFFFF ^ CONTACT_BIT)) | pl.when(contact).then(CONTACT_BIT).otherwise(0)
-        looked["cost"].append("flags")
-    known = events
     if not _has_values(events, "cost"):
-        known = events.with_columns(pl.lit(None, dtype=pl.Float64).alias("cost"))
+        per_event = per_event.with_columns(pl.lit(None, dtype=pl.Float64).alias("cost"))
     # Most exports have no reopen counter: it is fetched only when it says something.
     counter = ["reopen_count"] if _has_values(events, "reopen_count") else []
-    wanted = {
-        "flags": [flags.cast(pl.UInt16).alias("flags")],
-        "cost": [pl.col(counter), event_cost(dataset.settings, terms)],
-    }
-
-    def part(rows: pl.Series, cost: bool) -> pl.DataFrame:
-        which = "cost" if cost else "flags"
-        terms = {f"_{t}": np.take(per_channel[t].to_numpy(), codes) for t in looked[which]}
-        return fetch(known.hstack(pl.DataFrame(terms)), wanted[which], rows)
-
-    return part
+    return fetch(
+        per_event,
+        [
+            flags.cast(pl.UInt16).alias("flags"),
+            pl.col(counter),
+            event_cost(dataset.settings, terms),
+        ],
+        rows,
+    )
 
 
 def _has_values(events: pl.DataFrame, column: str) -> bool:
