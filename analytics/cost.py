@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
@@ -317,10 +317,12 @@ def _ping_pongs(key: np.ndarray, case_no: np.ndarray, cases: int) -> np.ndarray:
     return np.bincount(case_no[2:][back], minlength=cases)
 
 
-def _here_if_waiting(task: Future[T], work: Callable[[], T]) -> T:
-    """The result of ``task``, a call of ``work`` queued on a busy thread: worked out
-    here if that thread has not started it yet, rather than waited for."""
-    return work() if task.cancel() else task.result()
+def _queued(pool: ThreadPoolExecutor, work: Callable[[], T]) -> Callable[[], T]:
+    """``work`` queued on ``pool``'s (busy) thread; the call returned gives its answer,
+    worked out on the calling thread if ``pool``'s has not started it yet, rather than
+    waited for."""
+    task = pool.submit(work)
+    return lambda: work() if task.cancel() else task.result()
 
 
 def case_costs(
@@ -381,9 +383,9 @@ def case_costs(
     events = dataset.events
     with ThreadPoolExecutor(1) as beside:
         chained = beside.submit(_returns, events, steps, first_rows, starts, ends)
-        ids = beside.submit(fetch, events, [pl.col("case_id", "customer_id")], first_rows)
+        ids = _queued(beside, lambda: fetch(events, [pl.col("case_id", "customer_id")], first_rows))
         on_steps = (steps["resource_key"].to_numpy(), steps["case_no"].to_numpy(), starts.size)
-        pongs = beside.submit(_ping_pongs, *on_steps)
+        pongs = _queued(beside, lambda: _ping_pongs(*on_steps))
         bot = pl.col("activity") == "bot"
         repeated = pl.col("repeat") & ~bot
         if loops.collapsed:
@@ -421,14 +423,12 @@ def case_costs(
             "meetings": counts["meeting"],
             "reopens": reopens,
             "bot_loop": counts["bot_pair"] >= 2,
-            "ping_pong": _here_if_waiting(pongs, lambda: _ping_pongs(*on_steps)) >= 2,
+            "ping_pong": pongs() >= 2,
             "repeated_step": counts["repeated_step"] > 0,
             "long_approval": counts["slow_approval"] > 0,
         }
         cases = case_table(steps, None, reduced)
-        fetched = _here_if_waiting(
-            ids, lambda: fetch(events, [pl.col("case_id", "customer_id")], first_rows)
-        )
+        fetched = ids()
         returned = chained.result()
     return (
         cases.hstack(fetched)
