@@ -3,7 +3,8 @@
 ``st.markdown``, captions, alerts, metric labels and expander titles render Markdown plus
 Streamlit's own syntax (``:red[...]``, ``$LaTeX$``). A region named
 ``![x](http://host/pixel.png)`` would become an image every viewer's browser fetches, so
-every data-derived value that reaches them goes through :func:`md` first.
+every data-derived value that reaches them goes through :func:`md` first. Markup the app
+builds itself (an SVG with escaped texts) goes through :func:`html_block`.
 """
 
 from __future__ import annotations
@@ -33,3 +34,14 @@ def md(value: object) -> str:
     text = _UNDERSCORE.sub(r"\\_", text)
     text = _AUTOLINK.sub(_JOINER, text)
     return _LEADING.sub(lambda m: f"{m[1]}{m[2][:-1]}\\{m[2][-1]}", text)
+
+
+def html_block(markup: str) -> str:
+    """``markup`` (HTML or SVG whose texts are escaped) for ``st.markdown(...,
+    unsafe_allow_html=True)`` as one raw HTML block: a line that starts with ``<div>`` opens
+    a CommonMark HTML block, which runs to the next blank line and is passed on as it is.
+    Markup starting with another tag (``<svg>``) on a line with more after it is read as
+    a paragraph instead: the texts between its tags would be Markdown, and a name like
+    ``[x](http://host)`` or a bare ``http://host`` a link. Line breaks inside become spaces,
+    so no blank line can end the block early."""
+    return "<div>" + " ".join(markup.splitlines()) + "</div>"

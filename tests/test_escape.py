@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.escape import md
+from dashboard.escape import html_block, md
 
 J = "\u2060"  # the invisible word joiner that stops GFM's autolinks
 
@@ -33,3 +33,11 @@ def test_markup_is_escaped(value, escaped):
 )
 def test_ordinary_names_stay_as_they_are(value):
     assert md(value) == value
+
+
+def test_markup_is_one_raw_html_block():
+    # CommonMark opens a raw HTML block at a line starting with <div> and ends it at the
+    # first blank line: the whole drawing must be that one line, whatever its texts hold.
+    block = html_block('<svg>\n<text>a</text>\n\n<text>[x](http://h)</text></svg>')
+    assert block.startswith("<div><svg>") and block.endswith("</svg></div>")
+    assert "\n" not in block
