@@ -38,6 +38,6 @@ def test_ordinary_names_stay_as_they_are(value):
 def test_markup_is_one_raw_html_block():
     # CommonMark opens a raw HTML block at a line starting with <div> and ends it at the
     # first blank line: the whole drawing must be that one line, whatever its texts hold.
-    block = html_block('<svg>\n<text>a</text>\n\n<text>[x](http://h)</text></svg>')
+    block = html_block("<svg>\n<text>a</text>\n\n<text>[x](http://h)</text></svg>")
     assert block.startswith("<div><svg>") and block.endswith("</svg></div>")
     assert "\n" not in block
