@@ -124,10 +124,10 @@ def _opened(folder: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
 
 
 def _map(at: AppTest) -> ET.Element:
-    maps = [m.value for m in at.markdown if m.value.startswith("<svg")]
+    maps = [m.value for m in at.markdown if m.value.startswith("<div><svg")]
     assert len(maps) == 1
-    assert "\n" not in maps[0]  # one line: Markdown reads it as one HTML block
-    return ET.fromstring(maps[0])
+    assert "\n" not in maps[0]  # one line in a <div>: Markdown reads it as one HTML block
+    return ET.fromstring(maps[0]).find(f"{NS}svg")
 
 
 def test_process_page_opens_on_the_largest_drift_with_a_readable_map(monkeypatch):
