@@ -3,14 +3,15 @@
 A handful of bars needs no plotly figure: four of them on the page were most of the
 browser's work on every change of an input (plotly.js lays out axes, fonts and a toolbar
 per chart). An SVG string is drawn at once; the exact amount of each bar is its hover text
-(``<title>``) and its end carries a short label. Drawn through ``st.markdown`` as one line
-of raw HTML (``st.html``'s sanitiser keeps HTML only); every text is escaped.
+(``<title>``) and its end carries a short label. Every text is escaped
+(:func:`dashboard.escape.svg_text`); pages draw it with :func:`dashboard.escape.draw_svg`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from html import escape
+
+from dashboard.escape import svg_text
 
 WIDTH_PX = 640  # the drawing's own width; it scales to its column
 ROW_PX = 40  # a label line above a bar, and a gap
@@ -75,9 +76,3 @@ def bars_svg(rows: list[tuple[str, list[Bar]]], base: float = 0.0, base_text: st
         )
     parts.append("</svg>")
     return "".join(parts)
-
-
-def svg_text(text: str) -> str:
-    """``text`` as SVG character data on one line: markup escaped, line breaks as
-    character references."""
-    return escape(text).replace("\r", "").replace("\n", "&#10;")

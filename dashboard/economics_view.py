@@ -31,7 +31,7 @@ from dashboard import tables
 from dashboard.bars_svg import Bar, bars_svg
 from dashboard.chart_locale import chart_config
 from dashboard.charts import GREEN, GREY, RED, projection_figure, returns_figure
-from dashboard.escape import html_block
+from dashboard.escape import draw_svg
 from dashboard.fmt import compact_money, money, number, percent, symbol
 from dashboard.i18n import t
 
@@ -247,7 +247,7 @@ def definitions(s: ChurnScenario, loss: SilentChurnLoss, currency: str) -> None:
         )
         for i, (name, v) in enumerate(zip(names, amounts, strict=True))
     ]
-    st.markdown(html_block(bars_svg(bars)), unsafe_allow_html=True)  # texts escaped
+    draw_svg(bars_svg(bars))
     # A static table: the explanations are sentences, which a grid would cut off.
     amount = tables.header("amount")  # each cell carries its currency sign
     shown = [money(v, currency) for v in amounts]
@@ -434,7 +434,7 @@ def sensitivity_bars(table: pl.DataFrame, currency: str) -> None:
         ]
         rows.append((name, bars))
     note = t("economics.tornado_base", value=compact_money(base, currency))
-    st.markdown(html_block(bars_svg(rows, base, note)), unsafe_allow_html=True)  # escaped
+    draw_svg(bars_svg(rows, base, note))
 
 
 def downloads(

@@ -3,13 +3,17 @@
 ``st.markdown``, captions, alerts, metric labels and expander titles render Markdown plus
 Streamlit's own syntax (``:red[...]``, ``$LaTeX$``). A region named
 ``![x](http://host/pixel.png)`` would become an image every viewer's browser fetches, so
-every data-derived value that reaches them goes through :func:`md` first. Markup the app
-builds itself (an SVG with escaped texts) goes through :func:`html_block`.
+every data-derived value that reaches them goes through :func:`md` first. A drawing the
+app builds itself (an SVG, its texts escaped by :func:`svg_text`) is drawn by
+:func:`draw_svg`, the one place raw markup is handed to Streamlit.
 """
 
 from __future__ import annotations
 
 import re
+from html import escape
+
+import streamlit as st
 
 # A backslash makes any ASCII punctuation literal in CommonMark. These start an image, a
 # link, an autolink (``<…>``), emphasis, code, HTML, an entity, a table cell, a
@@ -45,3 +49,16 @@ def html_block(markup: str) -> str:
     ``[x](http://host)`` or a bare ``http://host`` a link. Line breaks inside become spaces,
     so no blank line can end the block early."""
     return "<div>" + " ".join(markup.splitlines()) + "</div>"
+
+
+def svg_text(text: str) -> str:
+    """``text`` as SVG character data on one line: markup escaped, line breaks as
+    character references."""
+    return escape(text).replace("\r", "").replace("\n", "&#10;")
+
+
+def draw_svg(markup: str) -> None:
+    """An SVG whose texts went through :func:`svg_text`, drawn in the page. Through
+    ``st.markdown`` as one raw HTML block (:func:`html_block`): ``st.html``'s sanitiser
+    keeps HTML only and drops SVG."""
+    st.markdown(html_block(markup), unsafe_allow_html=True)

@@ -4,8 +4,8 @@ Plain SVG, not a plotly figure: the map is boxes, lines and words at fixed pixel
 with no axes to zoom, and a plotly figure cost the server 60-150 ms to build and the browser
 about as much again to draw on every scenario change; an SVG string is built in a few
 milliseconds and drawn by the browser at once. Hover text is each element's ``<title>``.
-Streamlit's ``st.html`` keeps HTML only (its sanitiser drops SVG): the page hands the map
-to ``st.markdown`` as raw HTML, one line, so Markdown reads it as a single HTML block.
+Every name is escaped (:func:`dashboard.escape.svg_text`); the page draws the map with
+:func:`dashboard.escape.draw_svg`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import math
 import polars as pl
 
 from analytics.process_layout import LINE_PX, MapLayout
-from dashboard.bars_svg import svg_text
 from dashboard.charts import BLUE, GREY, ORANGE, RED
+from dashboard.escape import svg_text
 from dashboard.fmt import number
 
 PAD_PX = 24

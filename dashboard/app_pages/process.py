@@ -13,7 +13,7 @@ from analytics.process import case_drift, coverage, process_mining_log, standard
 from analytics.process_layout import ProcessViews, path_map, process_views
 from dashboard import process_view as view
 from dashboard.auth import export_button
-from dashboard.escape import html_block
+from dashboard.escape import draw_svg
 from dashboard.fmt import number, percent
 from dashboard.i18n import t
 from dashboard.needs import require
@@ -153,8 +153,7 @@ def map_view(
     if edges.height:
         words = {k: t(f"process.{k}") for k in ("transitions", "cases", "median", "minutes")}
         edge_set = set(standard_edges(standard["path"]))
-        drawn = process_map_svg(layout, edges, set(manual), edge_set, words)
-        st.markdown(html_block(drawn), unsafe_allow_html=True)  # names escaped
+        draw_svg(process_map_svg(layout, edges, set(manual), edge_set, words))
 
 
 scenario_view(views, mark)
