@@ -113,35 +113,6 @@ def projection_figure(projection: pl.DataFrame, labels: dict[str, str], month: s
     return fig
 
 
-def returns_figure(
-    curve: pl.DataFrame, optimum: float, point: tuple[float, float], spend: str, net: str
-) -> go.Figure:
-    """Net value against spend, the optimum and the initiative's own point."""
-    fig = go.Figure(
-        go.Scatter(
-            x=curve["spend"].to_list(),
-            y=curve["net"].to_list(),
-            mode="lines",
-            name=net,
-            line={"color": GREEN},
-        )
-    )
-    fig.add_vline(x=optimum, line_dash="dash", line_color=GREY)
-    fig.add_trace(
-        go.Scatter(
-            x=[point[0]],
-            y=[point[1]],
-            mode="markers",
-            showlegend=False,
-            marker={"size": 12, "color": RED},
-        )
-    )
-    fig.update_layout(
-        height=320, margin={"t": 20, "b": 40}, xaxis_title=spend, yaxis_title=net, showlegend=False
-    )
-    return fig
-
-
 ORANGE = "#EA580C"
 
 

@@ -5,6 +5,8 @@ Every number comes from :mod:`analytics.economics`; this module only lays it out
 
 from __future__ import annotations
 
+from functools import partial
+
 import polars as pl
 import streamlit as st
 
@@ -29,11 +31,11 @@ from analytics.export import to_xlsx_bytes
 from analytics.measures import data_end
 from dashboard import tables
 from dashboard.bars_svg import Bar, bars_svg
-from dashboard.chart_locale import chart_config
-from dashboard.charts import GREEN, GREY, RED, projection_figure, returns_figure
+from dashboard.charts import GREEN, GREY, RED
 from dashboard.escape import draw_svg
 from dashboard.fmt import compact_money, money, number, percent, symbol
 from dashboard.i18n import t
+from dashboard.lines_svg import Series, lines_svg
 
 # Exported tables: what each column holds (dashboard/tables.py).
 PROJECTION: dict[str, tables.Kind] = {
@@ -255,16 +257,23 @@ def definitions(s: ChurnScenario, loss: SilentChurnLoss, currency: str) -> None:
     st.table(pl.DataFrame(columns | {tables.header("explanation"): why}))
 
 
-def projection(loss: SilentChurnLoss) -> None:
+def projection(loss: SilentChurnLoss, currency: str) -> None:
+    """Cumulative revenue lost by month under three conventions; each point's exact
+    amount is its hover text."""
     st.subheader(t("economics.projection"))
-    names = {c: t(f"economics.proj_{c}") for c in ("replacement", "cohort", "discounted")}
-    labels = {
-        "replacement_revenue_lost": names["replacement"],
-        "revenue_lost": names["cohort"],
-        "revenue_lost_discounted": names["discounted"],
-    }
-    chart = projection_figure(loss.projection, labels, t("economics.month_axis"))
-    st.plotly_chart(chart, width="stretch", config=chart_config())
+    month = t("economics.month_axis")
+    months = loss.projection["month"].to_list()
+    lines = []
+    for column, name, color, dashed in (
+        ("replacement_revenue_lost", "replacement", RED, False),
+        ("revenue_lost", "cohort", GREY, False),
+        ("revenue_lost_discounted", "discounted", GREY, True),
+    ):
+        label = t(f"economics.proj_{name}")
+        points = list(zip(months, loss.projection[column].to_list(), strict=True))
+        hovers = [f"{label}\n{month} {m}: {money(v, currency)}" for m, v in points]
+        lines.append(Series(label, points, hovers, color, dashed))
+    draw_svg(lines_svg(lines, number, partial(compact_money, currency=currency), month, x_step=1))
 
 
 def observed(data: DataInputs) -> None:
@@ -400,10 +409,7 @@ def initiative_results(i: Initiative, gap: float, currency: str) -> None:
     except ValueError:
         st.caption(t("economics.curve_unavailable", gap=number(100 * gap, 2)))
         return
-    axes = t("economics.spend_axis"), t("economics.net_axis")
-    point = (i.monthly_cost, outcome.net_per_month)
-    chart = returns_figure(curve.curve, curve.optimum_spend, point, *axes)
-    st.plotly_chart(chart, width="stretch", config=chart_config())
+    draw_svg(_returns_svg(curve.curve, curve.optimum_spend, i, outcome.net_per_month, currency))
     st.caption(
         t(
             "economics.curve_explain",
@@ -412,6 +418,24 @@ def initiative_results(i: Initiative, gap: float, currency: str) -> None:
             net=money(curve.optimum_net, currency),
         )
     )
+
+
+def _returns_svg(
+    curve: pl.DataFrame, optimum: float, i: Initiative, net: float, currency: str
+) -> str:
+    """Net value a month against spend, a dashed line at the optimum spend and the
+    initiative's own point (red); each point's spend and net are its hover text."""
+    spend, value = t("economics.spend_axis"), t("economics.net_axis")
+
+    def hover(x: float, y: float) -> str:
+        return f"{spend}: {money(x, currency)}\n{value}: {money(y, currency)}"
+
+    points = list(zip(curve["spend"].to_list(), curve["net"].to_list(), strict=True))
+    line = Series("", points, [hover(x, y) for x, y in points], GREEN, marker=0)
+    here = Series("", [(i.monthly_cost, net)], [hover(i.monthly_cost, net)], RED, marker=6)
+    short = partial(compact_money, currency=currency)
+    # In half a column: a narrower drawing, so that its texts keep their size.
+    return lines_svg([line, here], short, short, spend, value, guides=[optimum], width=400)
 
 
 def sensitivity_bars(table: pl.DataFrame, currency: str) -> None:

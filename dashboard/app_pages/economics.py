@@ -47,7 +47,7 @@ def what_if() -> None:
         st.subheader(t("economics.loss"))
         view.loss_tiles(scenario, loss, currency)
         view.definitions(scenario, loss, currency)
-        view.projection(loss)
+        view.projection(loss, currency)
         if data is not None:
             view.observed(data)
         if data is not None and data.silent_share is not None:
