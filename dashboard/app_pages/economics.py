@@ -15,7 +15,7 @@ from analytics.economics import (
 )
 from dashboard import economics_view as view
 from dashboard.fmt import number, percent
-from dashboard.i18n import t
+from dashboard.i18n import in_language, t
 from dashboard.state import current_dataset, engine
 
 dataset = current_dataset()
@@ -38,7 +38,12 @@ else:
 @st.fragment
 def what_if() -> None:
     """The inputs and everything computed from them: a changed input redraws this part
-    only (the sidebar and the data are as they were)."""
+    only (the sidebar and the data are as they were). The run's language is read once
+    for it: each of the 630 numbers and texts below looked it up in the session state."""
+    in_language(scenario_and_results)()
+
+
+def scenario_and_results() -> None:
     inputs, results = st.columns([1.3, 2], gap="large")
     with inputs, st.container(border=True):
         scenario = view.scenario_inputs(data, dataset, mission, measured)
