@@ -24,7 +24,7 @@ order within cases at a case start near the middle.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
@@ -33,6 +33,17 @@ import numpy as np
 import polars as pl
 
 T = TypeVar("T")
+
+# Rows per block in passes that need a temporary (an index cast to 64 bits, a product):
+# per block it stays in the cache and comes back from the heap; over the whole column it
+# would be fresh memory, faulted in and zeroed (analytics/heap.py).
+BLOCK = 1 << 16
+
+
+def blocks(part: slice) -> Iterator[slice]:
+    """``part`` (a slice with start and stop) in consecutive slices of :data:`BLOCK` rows."""
+    for start in range(part.start, part.stop, BLOCK):
+        yield slice(start, min(start + BLOCK, part.stop))
 
 
 def chronological(events: pl.DataFrame) -> pl.DataFrame:
@@ -80,7 +91,8 @@ def chronological_order(events: pl.DataFrame) -> np.ndarray | None:
             if unit > 1:
                 part //= np.uint64(unit)
             part <<= np.uint64(bits)
-            part |= np.arange(at, at + chunk.len(), dtype=np.uint64)
+            for block in blocks(slice(at, at + chunk.len())):
+                key[block] |= np.arange(block.start, block.stop, dtype=np.uint64)
             at += chunk.len()
         key.sort()
         key &= np.uint64((1 << bits) - 1)
@@ -124,9 +136,12 @@ def _map(hashed: np.ndarray, keys: np.ndarray, values: np.ndarray) -> np.ndarray
         if np.unique(at).size == keys.size:
             slots = np.zeros(1 << bits, dtype=values.dtype)
             slots[at] = values
-            at = hashed * multiplier
-            at >>= shift
-            return np.take(slots, at)
+            mapped = np.empty(hashed.size, dtype=values.dtype)
+            for block in blocks(slice(0, hashed.size)):
+                at = hashed[block] * multiplier
+                at >>= shift  # below 2^22: the same as int64, which np.take wants
+                np.take(slots, at.view(np.int64), out=mapped[block])
+            return mapped
     return pl.Series(hashed).replace_strict(keys, values).to_numpy()
 
 
@@ -219,13 +234,16 @@ def case_order(
     # The passes over them run in halves on two threads (in_halves), as does the sort.
     key, spare = np.empty(n, dtype=np.uint64), np.empty(n, dtype=np.uint64)
     if order is not None:
-        spare[order] = np.arange(n, dtype=np.uint64)  # each row's chronological rank
+        for block in blocks(slice(0, n)):  # each row's chronological rank
+            spare[order[block]] = np.arange(block.start, block.stop, dtype=np.uint64)
 
     def keyed(part: slice) -> None:
         np.bitwise_and(case[part], ~low, out=key[part])
-        key[part] |= (
-            np.arange(part.start, part.stop, dtype=np.uint64) if order is None else spare[part]
-        )
+        if order is not None:
+            key[part] |= spare[part]
+            return
+        for block in blocks(part):
+            key[block] |= np.arange(block.start, block.stop, dtype=np.uint64)
 
     in_halves(keyed, n)
     sort_in_halves(key)
@@ -301,10 +319,16 @@ def sort_in_halves(values: np.ndarray) -> None:
 
 
 def _take(values: np.ndarray, index: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``values[index]`` (into ``out`` if given), gathered :func:`in_halves`."""
+    """``values[index]`` (into ``out`` if given), gathered :func:`in_halves`, each half
+    in :func:`blocks` (numpy casts an index to 64 bits before it gathers)."""
     out = np.empty(index.size, dtype=values.dtype) if out is None else out
-    # "clip": the indexes are rows by construction; "raise" would copy through a buffer.
-    in_halves(lambda part: np.take(values, index[part], out=out[part], mode="clip"), index.size)
+
+    def gather(part: slice) -> None:
+        for block in blocks(part):
+            # "clip": the indexes are rows by construction; "raise" copies through a buffer.
+            np.take(values, index[block], out=out[block], mode="clip")
+
+    in_halves(gather, index.size)
     return out
 
 
@@ -337,9 +361,12 @@ def _variant_ids(code: np.ndarray, step: np.ndarray, starts: np.ndarray) -> np.n
     width, rows = int(code.max()) + 1, int(step.max()) + 1
     if rows <= 4096:
         table = np.random.default_rng(7).integers(0, 2**64 - 1, rows * width, dtype=np.uint64)
-        at = step * np.uint32(width)
-        at += code
-        picked = np.take(table, at)
+        picked = np.empty(code.size, dtype=np.uint64)
+        for block in blocks(slice(0, code.size)):
+            at = step[block].astype(np.int64)
+            at *= width
+            at += code[block]
+            np.take(table, at, out=picked[block])
     else:
         pairs = (step.astype(np.uint64) << np.uint64(32)) | code.astype(np.uint64)
         picked = pl.Series(pairs).hash(7).to_numpy()
@@ -462,7 +489,13 @@ def _repeats(
     offsets = np.concatenate(([0], np.cumsum(span))).astype(np.uint32)
     model = pl.DataFrame({"v": np.repeat(np.arange(span.size), span), "code": code[at]})
     seen = model.select(~pl.col("code").is_first_distinct().over("v")).to_series()
-    return np.take(seen.to_numpy().astype(bool), np.take(offsets, per_event) + step)
+    seen = seen.to_numpy().astype(bool)
+    repeat = np.empty(step.size, dtype=bool)
+    for block in blocks(slice(0, step.size)):
+        at = np.take(offsets, per_event[block])
+        at += step[block]
+        np.take(seen, at, out=repeat[block])
+    return repeat
 
 
 # A log where more transitions than this stay in the same activity is a status-update log
@@ -589,12 +622,14 @@ def _seconds_since(timestamps: pl.Series, origin: int) -> np.ndarray:
     at = 0
     for chunk in timestamps.to_physical().get_chunks():
         ticks = chunk.to_numpy()
-        if per_second > 10**6:
-            elapsed = (ticks - origin) // per_second
-        else:
-            elapsed = np.subtract(ticks, origin, dtype=np.float64)
-            elapsed /= per_second
-        np.minimum(elapsed, 2**31 - 1, out=seconds[at : at + ticks.size], casting="unsafe")
+        for block in blocks(slice(0, ticks.size)):
+            if per_second > 10**6:
+                elapsed = (ticks[block] - origin) // per_second
+            else:
+                elapsed = np.subtract(ticks[block], origin, dtype=np.float64)
+                elapsed /= per_second
+            out = seconds[at + block.start : at + block.stop]
+            np.minimum(elapsed, 2**31 - 1, out=out, casting="unsafe")
         at += ticks.size
     return seconds
 
