@@ -1,10 +1,14 @@
-"""The Process page's column headers: one set for every table on it (each table shows the
-columns it has)."""
+"""The Process page's column headers (one set for every table on it: each table shows the
+columns it has) and the variants' downloads."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import polars as pl
+from streamlit.delta_generator import DeltaGenerator
+
+from analytics.export import to_csv_bytes, to_xlsx_bytes
 from dashboard.fmt import count_column, number_column, share_column
 from dashboard.i18n import t
 
@@ -31,3 +35,18 @@ def headers(mark: str) -> dict[str, Any]:
         "growth": number_column(t("process.growth"), 1),
         "became_norm": t("process.norm"),
     }
+
+
+def downloads(where: DeltaGenerator, flat: pl.DataFrame) -> None:
+    """The variants table as CSV and Excel; built only when asked for."""
+    a, b = where.columns(2)
+    a.download_button(
+        t("process.download_variants"), lambda: to_csv_bytes(flat), "variants.csv", "text/csv"
+    )
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    b.download_button(
+        t("process.download_variants_xlsx"),
+        lambda: to_xlsx_bytes({"variants": flat}),
+        "variants.xlsx",
+        xlsx,
+    )

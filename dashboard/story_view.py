@@ -192,6 +192,21 @@ def link_label(step: Step) -> str:
     return t("story.open", page=t(f"nav.{step.page}"))
 
 
+# The tab a step's page opens on: the URL keeps an open tab by its label, in the reader's
+# language, so the engine's parameters get it here.
+_TABS = {"drift": ("process_tab", "process.tab_drift")}
+
+
+def link_params(step: Step) -> dict[str, str] | None:
+    """The page state a step's link opens: the engine's parameters (a scenario...) and the
+    tab that shows the step's table."""
+    params = dict(step.params)
+    if step.key in _TABS:
+        key, label = _TABS[step.key]
+        params[key] = t(label)
+    return params or None
+
+
 def pack(dataset: Dataset, story: tuple[Step, ...], notes: bool) -> Pack:
     """The board pack of a story: each shown step with its headline and chart (and the
     facilitator's notes when ``notes``), the skipped ones listed with the reason."""

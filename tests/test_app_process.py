@@ -157,6 +157,42 @@ def test_process_page_opens_on_the_largest_drift_with_a_readable_map(monkeypatch
     assert len(boxes) > 0
 
 
+def test_process_tables_are_tabs_each_drawn_only_while_open(monkeypatch):
+    from analytics.cost import manual_steps
+    from analytics.process import case_drift, variants
+    from analytics.process_layout import process_views
+
+    dataset = load_path(SAMPLE)
+    views = process_views(dataset)
+    at = _opened(SAMPLE, monkeypatch)
+    # A scenario switch sends one table to the browser, not four: the variants tab first.
+    table = variants(views.cases_of("billing"), views.paths)
+    (shown,) = at.dataframe
+    assert shown.value["variant"].tolist() == table["variant"].head(50).to_list()
+    assert len(at.get("download_button")) == 3  # the variants as CSV and Excel, the log
+    # The drift of billing's planted bot loop, against its most frequent path.
+    at.session_state["process_tab"] = "Drift: became the norm"
+    at.run()
+    assert not at.exception
+    (shown,) = at.dataframe
+    drift = case_drift(views.months_of("billing"), views.paths, table["path"][0])
+    assert drift.height > 0
+    assert shown.value["deviation"].tolist() == drift["deviation"].head(20).to_list()
+    assert len(at.get("download_button")) == 1  # the log stays, whatever the tab
+    at.session_state["process_tab"] = "Rework"
+    at.run()
+    (shown,) = at.dataframe
+    assert (
+        shown.value["activity"].tolist() == views.scenarios["billing"].rework["activity"].to_list()
+    )
+    at.session_state["process_tab"] = "Manual exceptions"
+    at.run()
+    (shown,) = at.dataframe
+    manual = manual_steps(dataset).filter(scenario="billing")
+    assert manual.height > 0 and views.scenarios["billing"].rework.height > 0
+    assert shown.value["activity"].tolist() == manual["activity"].to_list()
+
+
 def test_process_page_in_russian(monkeypatch):
     monkeypatch.setenv("CX_RADAR_DATA", str(SHAPES / "plain_log"))
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)

@@ -102,6 +102,16 @@ def test_cost_and_process_pages_draw_their_charts(server, page):
     for i, a in enumerate(boxes):
         for b in boxes[i + 1 :]:
             assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
+    # One table at a time; the workshop's drift link opens the drift tab from the URL.
+    grids = page.get_by_test_id("stDataFrame")
+    expect(grids).to_have_count(1)
+    expect(page.get_by_role("tab", name="Variants")).to_have_attribute("aria-selected", "true")
+    page.goto(f"{server}/process?scenario=billing&process_tab=Drift%3A+became+the+norm")
+    settled(page)
+    tab = page.get_by_role("tab", name="Drift: became the norm")
+    expect(tab).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_text("A deviation is a step-to-step transition")).to_be_visible()
+    expect(grids).to_have_count(1)
 
 
 def test_forecast_page_draws_the_breach_heat_map(server, page):

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from dashboard.nav import address
 from tests.web import settled
@@ -71,23 +71,32 @@ def test_nothing_is_cut_off_in_russian(browser: Browser, sample_server, path, tm
 
 
 @pytest.mark.parametrize("lang", ["RU", "EN"])
-@pytest.mark.parametrize(("path", "tables"), [("tension", 1), ("process", 4), ("forecast", 3)])
+# Per page: the tables it draws, and its tabs (Process shows one of four tables at a time).
+@pytest.mark.parametrize(
+    ("path", "tables", "tabs"), [("tension", 1, 0), ("process", 1, 4), ("forecast", 3, 0)]
+)
 def test_no_table_is_wider_than_the_page(
-    browser: Browser, sample_server, path, tables, lang, tmp_path
+    browser: Browser, sample_server, path, tables, tabs, lang, tmp_path
 ):
     with _opened(browser, f"{sample_server}/{address(path)}?lang={lang}") as page:
         page.locator("h1").first.wait_for()
         settled(page, quiet_s=3.0, limit_s=600.0)
         grids = page.get_by_test_id("stDataFrame")
-        # Every table drew (a page may draw its parts one after another; the sample's
-        # tension has no operational gaps, so one table there).
-        grids.nth(tables - 1).wait_for(state="attached")
-        settled(page, quiet_s=3.0, limit_s=600.0)
-        for width, height in SIZES:
-            _sized(page, width, height)
-            for i in range(grids.count()):
-                if grids.nth(i).is_visible():  # not inside a closed expander
-                    grids.nth(i).scroll_into_view_if_needed()
-                    shot = tmp_path / f"{path}_{lang}_{width}_table{i}.png"
-                    grids.nth(i).screenshot(path=shot)
-            assert (width, page.evaluate(_WIDE)) == (width, [])
+        tab_list = page.get_by_test_id("stMain").get_by_role("tab")
+        expect(tab_list).to_have_count(tabs)
+        for k in range(max(tabs, 1)):
+            if tabs:
+                tab_list.nth(k).click()
+                settled(page, quiet_s=1.0, limit_s=600.0)
+            # Every table drew (a page may draw its parts one after another; the sample's
+            # tension has no operational gaps, so one table there).
+            grids.nth(tables - 1).wait_for(state="attached")
+            settled(page, quiet_s=3.0, limit_s=600.0)
+            for width, height in SIZES:
+                _sized(page, width, height)
+                for i in range(grids.count()):
+                    if grids.nth(i).is_visible():  # not inside a closed expander
+                        grids.nth(i).scroll_into_view_if_needed()
+                        shot = tmp_path / f"{path}_{lang}_{width}_tab{k}_table{i}.png"
+                        grids.nth(i).screenshot(path=shot)
+                assert (width, k, page.evaluate(_WIDE)) == (width, k, [])

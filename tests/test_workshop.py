@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -37,9 +38,18 @@ def test_workshop_walks_the_story_in_both_languages(small_dir, monkeypatch):
     assert at.subheader[0].value == "What the rise costs"
     assert at.info[0].value.startswith("Skipped. Churn did not rise (3.52\u00a0% a month")
 
+    # The drift step's link opens Process on the scenario and on its drift tab.
+    at.selectbox(key="story_step").set_value("drift").run()
+    (link,) = at.get("page_link")
+    assert link.proto.page == "process"
+    assert "&process_tab=Drift%3A+became+the+norm" in link.proto.query_string
+
     at.sidebar.radio(key="lang").set_value("RU").run()
     assert not at.exception
     assert at.title[0].value == "Воркшоп: от зелёных отчётов к деньгам"
+    (link,) = at.get("page_link")  # the tab by its Russian label
+    assert link.proto.query_string.endswith("&" + urlencode({"process_tab": "Дрейф: стало нормой"}))
+    at.selectbox(key="story_step").set_value("silent_loss").run()
     assert at.info[0].value.startswith("Шаг пропущен. Отток не вырос (3,52\u00a0% в месяц")
     at.selectbox(key="story_step").set_value("cost").run()
     assert at.subheader[0].value == "Стоимость обслуживания: дорогие сценарии поведения"

@@ -8,7 +8,7 @@ import polars as pl
 import streamlit as st
 
 from analytics.cost import closing_states, cost_view, manual_steps
-from analytics.export import to_csv_bytes, to_xlsx_bytes
+from analytics.export import to_csv_bytes
 from analytics.process import case_drift, coverage, process_mining_log, standard_edges, variants
 from analytics.process_layout import ProcessViews, path_map, process_views
 from dashboard import process_view as view
@@ -19,6 +19,8 @@ from dashboard.i18n import t
 from dashboard.needs import require
 from dashboard.process_map import process_map_svg
 from dashboard.state import current_dataset, engine, engine_using
+
+TABS = ("variants", "drift", "rework", "manual")
 
 dataset = current_dataset()
 
@@ -90,46 +92,31 @@ def scenario_view(views: ProcessViews, mark: str) -> None:
     map_view(views, scenario, table, standard, frozenset(manual_here["activity"]))
 
     grid = {"hide_index": True, "width": "stretch", "column_config": view.headers(mark)}
-    # Full width: the paths are long and every column should show without scrolling.
-    st.subheader(t("process.variant_table"))
-    hours = (pl.col("median_duration_s") / 3600).alias("hours")
-    columns = ("variant", "cases", "share", "cumulative_share", hours, "^median_cost$")
-    st.dataframe(table.head(50).select(columns), **grid)
-    left, right = st.columns(2, gap="large")
-    left.subheader(t("process.rework"))
-    left.dataframe(views.scenarios[scenario].rework, **grid)
-    right.subheader(t("process.manual"))
-    right.dataframe(manual_here.drop("scenario") if scenario else manual_here, **grid)
-
-    st.subheader(t("process.drift"))
-    st.caption(t("process.drift_intro"))
-    changes = case_drift(views.months_of(scenario), views.paths, standard["path"])
-    if changes.height:
-        growth = (pl.col("growth") * 100).alias("growth")
-        columns = ("deviation", "first_share", "last_share", growth, "became_norm")
-        st.dataframe(changes.head(20).select(columns), **grid)
-
-    # Built only when asked for: the event log of a large dataset is 100 MB of CSV.
-    flat = table.drop("path")
-    a, b, c = st.columns(3)
-    export_button(  # every event with its customer: a customer-level export (logged)
-        t("process.download_log"),
-        lambda: to_csv_bytes(process_mining_log(dataset.events), excel_locale=False),
-        "event_log.csv",
-        "text/csv",
-        rows=dataset.events.height,
-        where=a,
-    )
-    b.download_button(
-        t("process.download_variants"), lambda: to_csv_bytes(flat), "variants.csv", "text/csv"
-    )
-    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    c.download_button(
-        t("process.download_variants_xlsx"),
-        lambda: to_xlsx_bytes({"variants": flat}),
-        "variants.xlsx",
-        xlsx,
-    )
+    # One table at a time: a tab's table is built and drawn only while it is open, so a
+    # scenario switch sends one table to the browser instead of four. The open tab is kept
+    # in the URL (the workshop's drift step opens its tab).
+    labels = [t(f"process.tab_{name}") for name in TABS]
+    tabs = dict(zip(TABS, st.tabs(labels, key="process_tab", bind="query-params"), strict=True))
+    if tabs["variants"].open:
+        # Full width: the paths are long and every column should show without scrolling.
+        hours = (pl.col("median_duration_s") / 3600).alias("hours")
+        columns = ("variant", "cases", "share", "cumulative_share", hours, "^median_cost$")
+        tabs["variants"].dataframe(table.head(50).select(columns), **grid)
+        view.downloads(tabs["variants"], table.drop("path"))
+    if tabs["drift"].open:
+        tabs["drift"].caption(t("process.drift_intro"))
+        changes = case_drift(views.months_of(scenario), views.paths, standard["path"])
+        if changes.height:
+            growth = (pl.col("growth") * 100).alias("growth")
+            columns = ("deviation", "first_share", "last_share", growth, "became_norm")
+            tabs["drift"].dataframe(changes.head(20).select(columns), **grid)
+    if tabs["rework"].open:
+        tabs["rework"].caption(t("process.rework_intro"))
+        tabs["rework"].dataframe(views.scenarios[scenario].rework, **grid)
+    if tabs["manual"].open:
+        tabs["manual"].caption(t("process.manual_intro"))
+        shown = manual_here.drop("scenario") if scenario else manual_here
+        tabs["manual"].dataframe(shown, **grid)
 
 
 @st.fragment
@@ -157,3 +144,12 @@ def map_view(
 
 
 scenario_view(views, mark)
+# Every event with its customer, whatever the scenario: a customer-level export (logged),
+# built only when asked for (the event log of a large dataset is 100 MB of CSV).
+export_button(
+    t("process.download_log"),
+    lambda: to_csv_bytes(process_mining_log(dataset.events), excel_locale=False),
+    "event_log.csv",
+    "text/csv",
+    rows=dataset.events.height,
+)

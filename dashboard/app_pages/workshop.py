@@ -77,7 +77,7 @@ def story() -> None:
         st.page_link(
             f"app_pages/{step.page}.py",
             label=story_view.link_label(step),
-            query_params=step.params or None,
+            query_params=story_view.link_params(step),
             icon=":material/open_in_new:",
         )
         chart, notes = st.columns([3, 2], gap="large")
