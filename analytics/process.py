@@ -19,6 +19,7 @@ import polars as pl
 
 from analytics.cases import (
     Loops,
+    blocks,
     case_bounds,
     case_steps,
     case_table,
@@ -183,7 +184,8 @@ def directly_follows(steps: pl.DataFrame) -> pl.DataFrame:
 def timed_pairs(steps: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Per step of :func:`~analytics.cases.case_steps`, the transition to the case's next
     step: its pair code, ``source * k + target`` (``k`` activities, as :func:`_pair`),
-    and the whole seconds between the two steps (the floor: steps are in time order); a
+    and the whole seconds between the two steps (the floor: steps are in time order, and
+    their times whole seconds below 2^31 from the log's start, so uint32 holds them); a
     case's last step gets the code ``k²`` (at most 2^32 - 1), past every pair, and 0 s.
 
     numpy passes in two halves on two threads (:func:`~analytics.cases.in_halves`), with
@@ -196,15 +198,17 @@ def timed_pairs(steps: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     ticks = ticks.view(np.int64)
     last = steps["last"].to_numpy()
     n = code.size
-    pair, seconds = np.empty(n, dtype=np.uint32), np.empty(n, dtype=np.int64)
+    pair, seconds = np.empty(n, dtype=np.uint32), np.empty(n, dtype=np.uint32)
 
     def fill(part: slice) -> None:
         step = slice(part.start, min(part.stop, n - 1))  # the case's last step: below
         following = slice(step.start + 1, step.stop + 1)
         np.multiply(code[step], np.uint32(width), out=pair[step], dtype=np.uint32)
         pair[step] += code[following]
-        np.subtract(ticks[following], ticks[step], out=seconds[step])
-        seconds[step] //= per_second
+        for block in blocks(step):  # the ticks' difference is int64: a block at a time
+            elapsed = ticks[block.start + 1 : block.stop + 1] - ticks[block]
+            elapsed //= per_second  # < 0 only from a last step to the next case: set below
+            np.copyto(seconds[block], elapsed, casting="unsafe")
         ends = np.flatnonzero(last[part]) + part.start  # a scatter: putmask is 3x slower
         pair[ends] = min(width * width, 2**32 - 1)
         seconds[ends] = 0
@@ -220,7 +224,7 @@ def _pair(source: pl.Expr, target: pl.Expr, steps: pl.DataFrame) -> pl.Expr:
 
 
 def group_medians(group: np.ndarray, values: np.ndarray, groups: int) -> np.ndarray:
-    """The median of the integer ``values`` (int64, below 2^52 in magnitude) of each group
+    """The median of the integer ``values`` (below 2^52 in magnitude) of each group
     ``0 .. groups - 1`` (``group``: each value's, non-negative integers; values of a group
     past those are left out), as float64: the middle value, or the mean of the two middle
     values for an even count, as Polars' ``median``; NaN for a group without values.
