@@ -16,6 +16,7 @@ from analytics.cases import (
     chronological,
     chronological_order,
     collapse_self_loops,
+    enum_text,
     in_halves,
     self_loops,
     sort_in_halves,
@@ -164,6 +165,29 @@ def test_case_scenario_is_the_first_known_one():
 def test_a_case_without_any_scenario_has_none():
     steps = case_steps(_events([("A", 0, "request", None), ("B", 1, "x", "s")]))
     assert sorted(steps["case_scenario"].to_list(), key=str) == [None, "s"]
+
+
+def test_case_table_gives_each_case_its_scenario_as_text():
+    events = _events([("A", 0, "request", None), ("B", 1, "x", "s"), ("C", 2, "y", "a long name")])
+    table = case_table(case_steps(events), events)
+    assert table.schema["scenario"] == pl.String
+    assert dict(zip(table["case_id"], table["scenario"], strict=True)) == {
+        "A": None,
+        "B": "s",
+        "C": "a long name",
+    }
+
+
+def test_enum_text_is_the_cast_to_string():
+    values = pl.Series(
+        "v",
+        ["b", None, "a long name over twelve", "b"],
+        dtype=pl.Enum(["a long name over twelve", "b", "unused"]),
+    )
+    assert enum_text(values).name == "v"
+    assert enum_text(values).to_list() == ["b", None, "a long name over twelve", "b"]
+    assert enum_text(values).equals(values.cast(pl.String))
+    assert enum_text(values[:0]).dtype == pl.String
 
 
 def test_times_are_kept_to_the_second():
