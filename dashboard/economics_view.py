@@ -55,6 +55,9 @@ SENSITIVITY: dict[str, tables.Kind] = {
 }
 
 
+# Beyond this horizon a dot on each month runs into a thick line: the points are not drawn.
+MARKED_MONTHS = 36
+
 # The inputs' widget keys, which are also their names in a shared link's URL.
 KEYS = {
     "customers": "eco_customers",
@@ -263,6 +266,7 @@ def projection(loss: SilentChurnLoss, currency: str) -> None:
     st.subheader(t("economics.projection"))
     month = t("economics.month_axis")
     months = loss.projection["month"].to_list()
+    marker = 3.0 if len(months) <= MARKED_MONTHS else 0.0  # unseen, still hovered
     lines = []
     for column, name, color, dashed in (
         ("replacement_revenue_lost", "replacement", RED, False),
@@ -272,7 +276,7 @@ def projection(loss: SilentChurnLoss, currency: str) -> None:
         label = t(f"economics.proj_{name}")
         points = list(zip(months, loss.projection[column].to_list(), strict=True))
         hovers = [f"{label}\n{month} {m}: {money(v, currency)}" for m, v in points]
-        lines.append(Series(label, points, hovers, color, dashed))
+        lines.append(Series(label, points, hovers, color, dashed, marker))
     draw_svg(lines_svg(lines, number, partial(compact_money, currency=currency), month, x_step=1))
 
 

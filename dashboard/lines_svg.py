@@ -43,14 +43,15 @@ class Series:
 
 def nice_ticks(low: float, high: float, count: int = 5, min_step: float = 0.0) -> list[float]:
     """Round values (1, 2 or 5 x 10^k apart, at least ``min_step``) from the first at or
-    below ``low`` to the first at or above ``high``: about ``count`` intervals."""
-    span = high - low or abs(high) or 1.0
+    below ``low`` to the first at or above ``high``: about ``count`` intervals (a single
+    value: it and the next whole number)."""
+    if low == high:
+        return [low, low + 1]
+    span = high - low
     magnitude = 10 ** math.floor(math.log10(span / count))
     step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= span / count)
     step = max(step, min_step)
     first, last = math.floor(low / step), math.ceil(high / step)
-    if first == last:
-        last += 1
     return [i * step for i in range(first, last + 1)]
 
 

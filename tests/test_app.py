@@ -132,6 +132,21 @@ def test_economics_url_restores_a_scenario(app):
     assert _metric(at, "Saved a month") == "180"
 
 
+def test_economics_projection_is_drawn_with_each_months_amount(app):
+    app.query_params.update(eco_customers="40000", eco_ltv="37800", eco_from="3", eco_to="5")
+    at = _economics(app)
+    projection = next(m.value for m in at.markdown if "<polyline" in m.value and "Month" in m.value)
+    assert projection.count("<polyline") == 3  # replacement, closed cohort, discounted
+    # Replacement: 800 more leavers a month, each worth ₽37,800, over 12 months
+    # = 12 x 800 x 37,800 = ₽362,880,000 (its last point's hover text).
+    assert "Replacement&#10;Month 12: ₽362,880,000</title>" in projection
+    assert projection.count('fill-opacity="1"') == 3 * 12  # a dot on each month
+    at.number_input(key="eco_months").set_value(120).run()
+    projection = next(m.value for m in at.markdown if "Month 120:" in m.value)
+    assert 'fill-opacity="1"' not in projection  # 360 dots would make a thick line
+    assert projection.count("<title>") == 3 * 120  # each month still tells its amount
+
+
 def test_economics_is_prefilled_from_the_data(app, small_dir):
     from analytics.economics import inputs_from_data
 
