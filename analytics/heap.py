@@ -6,9 +6,10 @@ events, one every few milliseconds: codes, keys, gathers) is fresh memory, which
 kernel must fault in and zero, page by page. A first pass over 10 M events allocated
 about 1.9 GB that way, and its system time and its variance across runs on this VM were
 mostly that. Served from one heap (one arena, no ``mmap``) the freed arrays are reused:
-0.37 GB of fresh memory in the same pass. Up to :data:`KEEP_FREE` of free memory at the
-top of the heap stays with the process, for the next pass (Polars' allocator keeps its
-own for a minute, see ``analytics/__init__``); beyond that it goes back to the OS.
+0.37 GB of fresh memory in the same pass. Freed memory stays with the process for the
+next arrays (Polars' allocator keeps its own for a minute, see ``analytics/__init__``):
+the heap's free space below its top always, at its top up to :data:`KEEP_FREE`, beyond
+which glibc gives it back to the OS.
 """
 
 from __future__ import annotations
