@@ -270,7 +270,9 @@ def test_whole_seconds_are_the_integer_floor(unit, seconds, offsets, chunks):
     series = pl.concat(pieces, rechunk=False) if pieces else series
     assert series.n_chunks() == max(len(pieces), 1)
     expected = [min((t - origin) // per, 2**31 - 1) for t in ticks]
-    assert _seconds_since(series, origin).tolist() == expected
+    seconds, whole = _seconds_since(series, origin)
+    assert seconds.tolist() == expected
+    assert whole == all((t - origin) % per == 0 for t in ticks)
 
 
 def test_text_codes_are_alphabetical_with_null_last():
