@@ -12,6 +12,15 @@ from analytics.export import to_csv_bytes, to_xlsx_bytes
 from dashboard.fmt import count_column, number_column, share_column
 from dashboard.i18n import t
 
+# The tables below the map, one tab each; the open one is kept in the URL under TAB_KEY by
+# its label (in the reader's language), which the workshop's links set too.
+TABS = ("variants", "drift", "rework", "manual")
+TAB_KEY = "process_tab"
+
+
+def tab_label(name: str) -> str:
+    return t(f"process.tab_{name}")
+
 
 def headers(mark: str) -> dict[str, Any]:
     """Column name -> header or column config; ``mark`` follows the money columns when the

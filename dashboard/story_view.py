@@ -13,6 +13,7 @@ from analytics.board_pack import Pack, Section
 from analytics.dataset import Dataset
 from analytics.measures import data_end
 from analytics.story import Figure, Step
+from dashboard import process_view
 from dashboard.charts import (
     bars_figure,
     control_chart,
@@ -192,18 +193,17 @@ def link_label(step: Step) -> str:
     return t("story.open", page=t(f"nav.{step.page}"))
 
 
-# The tab a step's page opens on: the URL keeps an open tab by its label, in the reader's
-# language, so the engine's parameters get it here.
-_TABS = {"drift": ("process_tab", "process.tab_drift")}
+# The Process tab a step opens on: the URL keeps an open tab by its label, in the reader's
+# language, so it is added here to the engine's parameters.
+_PROCESS_TABS = {"drift": "drift"}
 
 
 def link_params(step: Step) -> dict[str, str] | None:
     """The page state a step's link opens: the engine's parameters (a scenario...) and the
     tab that shows the step's table."""
     params = dict(step.params)
-    if step.key in _TABS:
-        key, label = _TABS[step.key]
-        params[key] = t(label)
+    if step.key in _PROCESS_TABS:
+        params[process_view.TAB_KEY] = process_view.tab_label(_PROCESS_TABS[step.key])
     return params or None
 
 

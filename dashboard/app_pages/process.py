@@ -20,8 +20,6 @@ from dashboard.needs import require
 from dashboard.process_map import process_map_svg
 from dashboard.state import current_dataset, engine, engine_using
 
-TABS = ("variants", "drift", "rework", "manual")
-
 dataset = current_dataset()
 
 st.title(t("process.title"))
@@ -95,8 +93,9 @@ def scenario_view(views: ProcessViews, mark: str) -> None:
     # One table at a time: a tab's table is built and drawn only while it is open, so a
     # scenario switch sends one table to the browser instead of four. The open tab is kept
     # in the URL (the workshop's drift step opens its tab).
-    labels = [t(f"process.tab_{name}") for name in TABS]
-    tabs = dict(zip(TABS, st.tabs(labels, key="process_tab", bind="query-params"), strict=True))
+    labels = [view.tab_label(name) for name in view.TABS]
+    drawn = st.tabs(labels, key=view.TAB_KEY, bind="query-params")
+    tabs = dict(zip(view.TABS, drawn, strict=True))
     if tabs["variants"].open:
         # Full width: the paths are long and every column should show without scrolling.
         hours = (pl.col("median_duration_s") / 3600).alias("hours")
