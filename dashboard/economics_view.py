@@ -34,7 +34,7 @@ from dashboard.bars_svg import Bar, bars_svg
 from dashboard.charts import GREEN, GREY, RED
 from dashboard.escape import draw_svg
 from dashboard.fmt import compact_money, money, number, percent, symbol
-from dashboard.i18n import t
+from dashboard.i18n import in_language, t
 from dashboard.lines_svg import Series, lines_svg
 
 # Exported tables: what each column holds (dashboard/tables.py).
@@ -102,9 +102,9 @@ def scenario_inputs(
     """The inputs panel: presets, base, LTV (and its helper), churn, horizon, discount."""
     currency = dataset.settings.currency
     st.subheader(t("economics.inputs"))
-    a, b = st.columns(2)
-    a.button(t("economics.mission"), on_click=_apply, args=(mission,), width="stretch")
-    b.button(
+    presets = st.container(horizontal=True)  # one block, not a row of two columns
+    presets.button(t("economics.mission"), on_click=_apply, args=(mission,), width="stretch")
+    presets.button(
         t("economics.from_data"),
         on_click=_apply,
         args=(measured,),
@@ -133,12 +133,10 @@ def scenario_inputs(
         "economics.churn_from", "eco_from", 0.1, "%.2f", max_value=99.0, help=from_help
     )
     churn_to = _number("economics.churn_to", "eco_to", 0.1, "%.2f", max_value=99.0, help=to_help)
-    a, b = st.columns(2)
-    with a:
+    with st.container(horizontal=True):
         months = int(
             st.number_input(t("economics.months"), 1, 120, key="eco_months", bind="query-params")
         )
-    with b:
         discount = _number("economics.discount", "eco_discount", 1.0, "%.1f", max_value=100.0)
     # Drawn only once opened (as the observed churn below): a closed helper's three inputs
     # were sent and laid out again on every change of an input above.
@@ -469,37 +467,53 @@ def downloads(
     s: ChurnScenario, loss: SilentChurnLoss, sensitivity: pl.DataFrame, currency: str
 ) -> None:
     """The scenario as CSV, and with its projection and sensitivity as an Excel book; in
-    words, rounded (analytics.economics.scenario_sheet, dashboard.tables)."""
-    units = {"money": symbol(currency), "percent": "%"}
-    units |= {u: t(f"economics.unit_{u}") for u in ("customers", "months")}
-    sheet = scenario_sheet(s, loss)
-    sheet = sheet.with_columns(
-        pl.col("item").replace_strict({k: t(f"economics.sheet_{k}") for k in sheet["item"]}),
-        pl.col("unit").replace_strict(units),
-    )
-    inputs = sensitivity.select(list(SENSITIVITY)).with_columns(
-        pl.col("input").replace_strict({n: t(f"economics.{n}") for n in sensitivity["input"]})
-    )
-    a, b = st.columns(2)
-    a.download_button(
+    words, rounded (analytics.economics.scenario_sheet, dashboard.tables). Both are written
+    when asked for, in this run's language: building them on every change of an input
+    was a fifth of the page's script."""
+    row = st.container(horizontal=True)  # one block, not a row of two columns
+    row.download_button(
         t("economics.download_csv"),
-        tables.export_csv(sheet, {}),
+        in_language(partial(_scenario_csv, s, loss, currency)),
         file_name="cx_radar_economics.csv",
         mime="text/csv",
     )
+    row.download_button(
+        t("economics.download_xlsx"),
+        in_language(partial(_scenario_xlsx, s, loss, sensitivity, currency)),
+        file_name="cx_radar_economics.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+
+
+def _scenario_sheet(s: ChurnScenario, loss: SilentChurnLoss, currency: str) -> pl.DataFrame:
+    """The scenario's items and units in words."""
+    units = {"money": symbol(currency), "percent": "%"}
+    units |= {u: t(f"economics.unit_{u}") for u in ("customers", "months")}
+    sheet = scenario_sheet(s, loss)
+    return sheet.with_columns(
+        pl.col("item").replace_strict({k: t(f"economics.sheet_{k}") for k in sheet["item"]}),
+        pl.col("unit").replace_strict(units),
+    )
+
+
+def _scenario_csv(s: ChurnScenario, loss: SilentChurnLoss, currency: str) -> bytes:
+    return tables.export_csv(_scenario_sheet(s, loss, currency), {})
+
+
+def _scenario_xlsx(
+    s: ChurnScenario, loss: SilentChurnLoss, sensitivity: pl.DataFrame, currency: str
+) -> bytes:
+    inputs = sensitivity.select(list(SENSITIVITY)).with_columns(
+        pl.col("input").replace_strict({n: t(f"economics.{n}") for n in sensitivity["input"]})
+    )
     book = {
-        t("economics.sheet_scenario"): tables.for_export(sheet, {}),
+        t("economics.sheet_scenario"): tables.for_export(_scenario_sheet(s, loss, currency), {}),
         t("economics.sheet_projection"): tables.for_export(
             loss.projection, PROJECTION, currency=currency
         ),
         t("economics.sheet_sensitivity"): tables.for_export(inputs, SENSITIVITY, currency=currency),
     }
-    b.download_button(
-        t("economics.download_xlsx"),
-        lambda: to_xlsx_bytes(book),  # written when asked for, not on every input change
-        file_name="cx_radar_economics.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
+    return to_xlsx_bytes(book)
 
 
 def formulas() -> None:

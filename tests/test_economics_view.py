@@ -1,0 +1,39 @@
+"""The Economics page's downloads, written when asked for (not on every input change)."""
+
+from __future__ import annotations
+
+import io
+
+import polars as pl
+
+from analytics.economics import (
+    ChurnScenario,
+    monthly_rate,
+    sensitivity_ranges,
+    silent_churn_loss,
+    tornado,
+)
+from dashboard import economics_view as view
+
+# 40,000 customers, LTV 37,800, churn 3 % -> 5 %: 800 more leavers a month, a year's
+# replacement loss 12 x 800 x 37,800 = 362,880,000.
+SCENARIO = ChurnScenario(40_000, 37_800, 0.03, 0.05, 12, monthly_rate(0.10))
+
+
+def test_the_scenario_csv_holds_the_inputs_and_the_loss_in_words():
+    loss = silent_churn_loss(SCENARIO)
+    text = view._scenario_csv(SCENARIO, loss, "RUB").decode("utf-8-sig")
+    rows = dict(line.split(";", 1) for line in text.splitlines())
+    assert rows["Active customers"] == "40000;customers"
+    assert rows["Extra leavers a month"] == "800;customers"
+    assert rows["Future revenue lost a year (with replacement)"] == "362880000;₽"
+
+
+def test_the_scenario_book_has_the_scenario_projection_and_sensitivity():
+    loss = silent_churn_loss(SCENARIO)
+    sensitivity = tornado(SCENARIO, sensitivity_ranges(SCENARIO))
+    book = view._scenario_xlsx(SCENARIO, loss, sensitivity, "RUB")
+    sheets = pl.read_excel(io.BytesIO(book), sheet_id=0)
+    assert list(sheets) == ["Scenario", "Projection", "Sensitivity"]
+    assert sheets["Projection"].height == 12  # a row a month of the horizon
+    assert sheets["Sensitivity"].height == sensitivity.height
