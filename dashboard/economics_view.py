@@ -32,7 +32,7 @@ from analytics.measures import data_end
 from dashboard import tables
 from dashboard.bars_svg import Bar, bars_svg
 from dashboard.charts import GREEN, GREY, RED
-from dashboard.escape import draw_svg
+from dashboard.escape import draw_svg, html_block
 from dashboard.fmt import compact_money, money, number, percent, symbol
 from dashboard.i18n import in_language, t
 from dashboard.lines_svg import Series, lines_svg
@@ -210,9 +210,15 @@ def loss_tiles(s: ChurnScenario, loss: SilentChurnLoss, currency: str) -> None:
     st.caption(t("economics.interval", low=low, high=high, n=number(s.customers)))
 
 
+def titled_svg(title: str, markup: str) -> None:
+    """A title (Markdown from the catalogue: ``### …`` for a subheader) and a drawing as one
+    element: each element of the what-if is sent and laid out again on every change of an
+    input, a title and its drawing need not be two."""
+    st.markdown(f"{title}\n\n{html_block(markup)}", unsafe_allow_html=True)
+
+
 def definitions(s: ChurnScenario, loss: SilentChurnLoss, currency: str) -> None:
     """The same rise under four honest definitions: a bar chart and a table saying how."""
-    st.subheader(t("economics.definitions"))
     names = [
         t("economics.def_replacement"),
         t("economics.def_cohort", months=s.months),
@@ -250,7 +256,7 @@ def definitions(s: ChurnScenario, loss: SilentChurnLoss, currency: str) -> None:
         )
         for i, (name, v) in enumerate(zip(names, amounts, strict=True))
     ]
-    draw_svg(bars_svg(bars))
+    titled_svg(f"### {t('economics.definitions')}", bars_svg(bars))
     # A static table: the explanations are sentences, which a grid would cut off.
     amount = tables.header("amount")  # each cell carries its currency sign
     shown = [money(v, currency) for v in amounts]
@@ -261,7 +267,6 @@ def definitions(s: ChurnScenario, loss: SilentChurnLoss, currency: str) -> None:
 def projection(loss: SilentChurnLoss, currency: str) -> None:
     """Cumulative revenue lost by month under three conventions; each point's exact
     amount is its hover text."""
-    st.subheader(t("economics.projection"))
     month = t("economics.month_axis")
     months = loss.projection["month"].to_list()
     marker = 3.0 if len(months) <= MARKED_MONTHS else 0.0  # unseen, still hovered
@@ -275,7 +280,8 @@ def projection(loss: SilentChurnLoss, currency: str) -> None:
         points = list(zip(months, loss.projection[column].to_list(), strict=True))
         hovers = [f"{label}\n{month} {m}: {money(v, currency)}" for m, v in points]
         lines.append(Series(label, points, hovers, color, dashed, marker))
-    draw_svg(lines_svg(lines, number, partial(compact_money, currency=currency), month, x_step=1))
+    short = partial(compact_money, currency=currency)
+    titled_svg(f"### {t('economics.projection')}", lines_svg(lines, number, short, month, x_step=1))
 
 
 def observed(data: DataInputs) -> None:
@@ -405,13 +411,15 @@ def initiative_results(i: Initiative, gap: float, currency: str) -> None:
     pp = t("economics.pp")
     b.metric(t("economics.break_even"), f"{number(100 * outcome.break_even_reduction, 3)} {pp}")
     a.metric(t("economics.probability"), percent(outcome.probability_pays_off, 0))
-    st.markdown(f"**{t('economics.curve')}**")
+    title = f"**{t('economics.curve')}**"
     try:
         curve = returns_curve(i, max_reduction=gap)
     except ValueError:
+        st.markdown(title)
         st.caption(t("economics.curve_unavailable", gap=number(100 * gap, 2)))
         return
-    draw_svg(_returns_svg(curve.curve, curve.optimum_spend, i, outcome.net_per_month, currency))
+    svg = _returns_svg(curve.curve, curve.optimum_spend, i, outcome.net_per_month, currency)
+    titled_svg(title, svg)
     st.caption(
         t(
             "economics.curve_explain",

@@ -56,9 +56,9 @@ def scenario_and_results() -> None:
         if data is not None:
             view.observed(data)
         if data is not None and data.silent_share is not None:
-            st.subheader(t("economics.silent"))
             share = percent(data.silent_share, 0)
-            st.markdown(t("economics.silent_value", share=share, n=number(data.churned)))
+            silent = t("economics.silent_value", share=share, n=number(data.churned))
+            st.markdown(f"### {t('economics.silent')}\n\n{silent}")  # one element, not two
 
     st.divider()
     left, right = st.columns(2, gap="large")
