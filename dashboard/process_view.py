@@ -47,13 +47,14 @@ def headers(mark: str) -> dict[str, Any]:
 
 
 def downloads(where: DeltaGenerator, flat: pl.DataFrame) -> None:
-    """The variants table as CSV and Excel; built only when asked for."""
-    a, b = where.columns(2)
-    a.download_button(
+    """The variants table as CSV and Excel, side by side in one horizontal block; built
+    only when asked for."""
+    row = where.container(horizontal=True)
+    row.download_button(
         t("process.download_variants"), lambda: to_csv_bytes(flat), "variants.csv", "text/csv"
     )
     xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    b.download_button(
+    row.download_button(
         t("process.download_variants_xlsx"),
         lambda: to_xlsx_bytes({"variants": flat}),
         "variants.xlsx",
