@@ -43,10 +43,14 @@ from pathlib import Path
 from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from dashboard.local_server import app_server
-from dashboard.nav import DEFAULT, URLS
-
 ROOT = Path(__file__).resolve().parent.parent
+# This tree's app, not the one the virtual environment's editable install points to: a
+# copy of an older commit run with the project's venv served the newest code otherwise.
+sys.path.insert(0, str(ROOT))
+
+from dashboard.local_server import app_server  # noqa: E402
+from dashboard.nav import DEFAULT, URLS  # noqa: E402
+
 PAGES = [u for u in URLS if u != DEFAULT]  # after the Overview, the cold start's page
 FLAGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-dev-shm-usage"]
 QUIET_S = 0.5  # no new run this long after the last one ended: the step is complete
