@@ -32,7 +32,7 @@ from analytics.measures import data_end
 from dashboard import tables
 from dashboard.bars_svg import Bar, bars_svg
 from dashboard.charts import GREEN, GREY, RED
-from dashboard.escape import draw_svg, html_block
+from dashboard.escape import draw_svg
 from dashboard.fmt import compact_money, money, number, percent, symbol
 from dashboard.i18n import in_language, t
 from dashboard.lines_svg import Series, lines_svg
@@ -210,13 +210,6 @@ def loss_tiles(s: ChurnScenario, loss: SilentChurnLoss, currency: str) -> None:
     st.caption(t("economics.interval", low=low, high=high, n=number(s.customers)))
 
 
-def titled_svg(title: str, markup: str) -> None:
-    """A title (Markdown from the catalogue: ``### …`` for a subheader) and a drawing as one
-    element: each element of the what-if is sent and laid out again on every change of an
-    input, a title and its drawing need not be two."""
-    st.markdown(f"{title}\n\n{html_block(markup)}", unsafe_allow_html=True)
-
-
 def definitions(s: ChurnScenario, loss: SilentChurnLoss, currency: str) -> None:
     """The same rise under four honest definitions: a bar chart and a table saying how."""
     names = [
@@ -256,7 +249,7 @@ def definitions(s: ChurnScenario, loss: SilentChurnLoss, currency: str) -> None:
         )
         for i, (name, v) in enumerate(zip(names, amounts, strict=True))
     ]
-    titled_svg(f"### {t('economics.definitions')}", bars_svg(bars))
+    draw_svg(bars_svg(bars), title=f"### {t('economics.definitions')}")
     # A static table: the explanations are sentences, which a grid would cut off.
     amount = tables.header("amount")  # each cell carries its currency sign
     shown = [money(v, currency) for v in amounts]
@@ -281,7 +274,8 @@ def projection(loss: SilentChurnLoss, currency: str) -> None:
         hovers = [f"{label}\n{month} {m}: {money(v, currency)}" for m, v in points]
         lines.append(Series(label, points, hovers, color, dashed, marker))
     short = partial(compact_money, currency=currency)
-    titled_svg(f"### {t('economics.projection')}", lines_svg(lines, number, short, month, x_step=1))
+    title = f"### {t('economics.projection')}"
+    draw_svg(lines_svg(lines, number, short, month, x_step=1), title=title)
 
 
 def observed(data: DataInputs) -> None:
@@ -419,7 +413,7 @@ def initiative_results(i: Initiative, gap: float, currency: str) -> None:
         st.caption(t("economics.curve_unavailable", gap=number(100 * gap, 2)))
         return
     svg = _returns_svg(curve.curve, curve.optimum_spend, i, outcome.net_per_month, currency)
-    titled_svg(title, svg)
+    draw_svg(svg, title=title)
     st.caption(
         t(
             "economics.curve_explain",

@@ -57,8 +57,11 @@ def svg_text(text: str) -> str:
     return escape(text).replace("\r", "").replace("\n", "&#10;")
 
 
-def draw_svg(markup: str) -> None:
-    """An SVG whose texts went through :func:`svg_text`, drawn in the page. Through
-    ``st.markdown`` as one raw HTML block (:func:`html_block`): ``st.html``'s sanitiser
-    keeps HTML only and drops SVG."""
-    st.markdown(html_block(markup), unsafe_allow_html=True)
+def draw_svg(markup: str, title: str = "") -> None:
+    """An SVG whose texts went through :func:`svg_text`, drawn in the page, under ``title``
+    (Markdown from the catalogue, ``### …`` for a subheader) in the same element: a page
+    whose every element is sent and laid out again on an input's change need not send a
+    title and its drawing as two. Through ``st.markdown`` as one raw HTML block
+    (:func:`html_block`): ``st.html``'s sanitiser keeps HTML only and drops SVG."""
+    block = html_block(markup)
+    st.markdown(f"{title}\n\n{block}" if title else block, unsafe_allow_html=True)
