@@ -23,6 +23,11 @@ page's main thread has had no long task for ``QUIET_S``: the charts and tables d
 after the script ended, which a person waits for too (a step that is not drawn yet slows
 the next one). Cold start is also given from the server's launch, imports included.
 Prints medians per page over the runs, and their spread (min-max).
+
+Each run ends on a *floor*: a minimal Streamlit app (a title, one select box, a paragraph
+echoing the choice), written to a temporary folder and served by ``streamlit run`` with the
+app's own settings, its select box changed by the same step. Its time is what Streamlit
+itself costs on this machine at that moment, beside every page's widget time.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import contextlib
 import json
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -48,7 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # copy of an older commit run with the project's venv served the newest code otherwise.
 sys.path.insert(0, str(ROOT))
 
-from dashboard.local_server import app_server  # noqa: E402
+from dashboard.local_server import app_server, free_port  # noqa: E402
 from dashboard.nav import DEFAULT, URLS  # noqa: E402
 
 PAGES = [u for u in URLS if u != DEFAULT]  # after the Overview, the cold start's page
@@ -113,6 +119,48 @@ def serve(cache_dir: Path, data: str | None, off: bool = False) -> Iterator[tupl
     launched = time.perf_counter()
     with app_server(env, wait_s=120, logs=False) as (url, _):
         yield url, launched
+
+
+# The framework floor: what any Streamlit page costs for a select box's change.
+FLOOR_APP = """import streamlit as st
+
+st.title("Floor")
+choice = st.selectbox("Pick one", ["one", "two", "three"])
+st.markdown(f"You picked **{choice}**.")
+"""
+
+
+@contextlib.contextmanager
+def serve_floor(folder: Path) -> Iterator[str]:
+    """:data:`FLOOR_APP` served from ``folder`` as the app is (``streamlit run``, the app's
+    ``.streamlit/config.toml``, no source watcher; without the app's launcher, which only
+    preloads the app's own modules): its URL."""
+    (folder / ".streamlit").mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / ".streamlit" / "config.toml", folder / ".streamlit" / "config.toml")
+    (folder / "floor.py").write_text(FLOOR_APP, encoding="utf-8")
+    port = free_port()
+    env = {**os.environ, "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}
+    command = [sys.executable, "-m", "streamlit", "run", "floor.py", "--server.port", str(port)]
+    proc = subprocess.Popen(
+        command, cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            with contextlib.suppress(OSError):
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("the floor app did not start")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def warm_up(cache_dir: Path, data: str | None) -> float:
@@ -236,8 +284,23 @@ def _change_a_widget(page: Page) -> tuple[str, float] | None:
     return None
 
 
-def one_run(url: str, launched: float, pages: list[str]) -> dict[str, dict[str, object]]:
-    """Overview cold, then every page's first visit and one widget change on it."""
+def _widget_step(page: Page, row: dict[str, object]) -> None:
+    """Change a widget of the page (:func:`_change_a_widget`) and time its answer into
+    ``row``."""
+    changed = _change_a_widget(page)
+    if changed is not None:
+        kind, started = changed
+        row["widget"] = kind
+        done = _done_at(page, started)
+        row["widget_s"] = (done - started) / 1000
+        row["widget_drawn_s"] = (_drawn_at(page, started, done) - started) / 1000
+
+
+def one_run(
+    url: str, launched: float, pages: list[str], floor: str | None = None
+) -> dict[str, dict[str, object]]:
+    """Overview cold, then every page's first visit and one widget change on it; then the
+    ``floor`` app's first visit and its select box's change (:data:`FLOOR_APP`)."""
     out: dict[str, dict[str, object]] = {}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=FLAGS)
@@ -269,20 +332,36 @@ def one_run(url: str, launched: float, pages: list[str]) -> dict[str, dict[str, 
                         "exception": _exception(page),
                     }
                     _log(f"{name} {out[name]['first_s']:.1f} s")
-                changed = _change_a_widget(page)
-                if changed is not None:
-                    kind, started = changed
-                    out[name]["widget"] = kind
-                    done = _done_at(page, started)
-                    out[name]["widget_s"] = (done - started) / 1000
-                    drawn = _drawn_at(page, started, done)
-                    out[name]["widget_drawn_s"] = (drawn - started) / 1000
-                    _log(f"{name} {kind} {out[name]['widget_s']:.2f} s")
+                _widget_step(page, out[name])
+                if "widget_s" in out[name]:
+                    _log(f"{name} {out[name]['widget']} {out[name]['widget_s']:.2f} s")
             except Exception as exc:  # a step that never completes: noted, the rest still run
                 out.setdefault(name, {})["error"] = f"{type(exc).__name__}: {exc}"[:200]
                 _log(f"{name} failed: {out[name]['error']}")
+        if floor is not None:
+            try:
+                page.goto(floor)
+                done = _done_at(page, 0.0)
+                out["floor"] = {
+                    "first_s": done / 1000,
+                    "drawn_s": _drawn_at(page, 0.0, done) / 1000,
+                }
+                _widget_step(page, out["floor"])
+                _log(f"floor select box {out['floor']['widget_s']:.2f} s")
+            except Exception as exc:
+                out["floor"] = {"error": f"{type(exc).__name__}: {exc}"[:200]}
+                _log(f"floor failed: {out['floor']['error']}")
+            # Each page's change beyond the framework's own, at the same minute.
+            base = out["floor"].get("widget_s")
+            for row in out.values():
+                if base is not None and row is not out["floor"] and "widget_s" in row:
+                    row["over_floor_s"] = row["widget_s"] - base  # type: ignore[operator]
         browser.close()
     return out
+
+
+# The timings of a page, as printed.
+METRICS = ("first_s", "drawn_s", "widget_s", "widget_drawn_s", "over_floor_s")
 
 
 def summarise(runs: list[dict[str, dict[str, object]]]) -> dict[str, dict[str, object]]:
@@ -294,8 +373,9 @@ def summarise(runs: list[dict[str, dict[str, object]]]) -> dict[str, dict[str, o
         # over) times something else: the widget medians take the most common one's runs.
         kinds = [r[name]["widget"] for r in runs if "widget" in r.get(name, {})]
         kind = max(sorted(set(kinds)), key=kinds.count) if kinds else None
-        for metric in ("first_s", "drawn_s", "from_launch_s", "widget_s", "widget_drawn_s"):
-            timed = [r for r in runs if not metric.startswith("widget") or _pressed(r, name, kind)]
+        for metric in (*METRICS, "from_launch_s"):
+            widget = metric.startswith("widget") or metric == "over_floor_s"
+            timed = [r for r in runs if not widget or _pressed(r, name, kind)]
             values = [r[name][metric] for r in timed if metric in r.get(name, {})]
             if values:
                 row[metric] = round(statistics.median(values), 2)  # type: ignore[arg-type]
@@ -313,15 +393,21 @@ def _pressed(run: dict[str, dict[str, object]], name: str, kind: object) -> bool
 
 
 def _print(mode: str, table: dict[str, dict[str, object]]) -> None:
-    print(f"\n{mode}: median s (min-max); drawn: until the page's main thread was idle")
-    titles = ("first visit", "drawn", "widget change", "drawn")
-    print(f"{'page':<12} " + " ".join(f"{h:>22}" for h in titles) + "  widget")
+    print(
+        f"\n{mode}: median s (min-max); drawn: until the page's main thread was idle; "
+        "over floor: the change's time less the floor app's change in the same run"
+    )
+    titles = ("first visit", "drawn", "widget change", "drawn", "over floor")
+    print(f"{'page':<12} " + " ".join(f"{h:>24}" for h in titles) + "  widget")
     for name, row in table.items():
         cells = []
-        for metric in ("first_s", "drawn_s", "widget_s", "widget_drawn_s"):
+        for metric in METRICS:
             if metric in row:
                 low, high = row[f"{metric}_range"]  # type: ignore[misc]
-                cells.append(f"{row[metric]:>7.2f} ({low:.2f}-{high:.2f})")
+                if metric == "over_floor_s":  # signed: a page can beat the floor by noise
+                    cells.append(f"{row[metric]:>+7.2f} ({low:+.2f} to {high:+.2f})")
+                else:
+                    cells.append(f"{row[metric]:>7.2f} ({low:.2f}-{high:.2f})")
             else:
                 cells.append("—")
         # A page that showed an error box is fast for the wrong reason: say so beside it.
@@ -329,7 +415,7 @@ def _print(mode: str, table: dict[str, dict[str, object]]) -> None:
         note = f"  ERROR BOX in {shown} run(s)" if shown else ""
         note += f"  failed in {row['failures']} run(s)" if row["failures"] else ""
         note += f"  another widget in {row['other_widget']} run(s)" if row["other_widget"] else ""
-        timed = " ".join(f"{c:>22}" for c in cells)
+        timed = " ".join(f"{c:>24}" for c in cells)
         print(f"{name:<12} {timed}  {row.get('widget') or ''}{note}")
         if name == "overview":
             low, high = row["from_launch_s_range"]  # type: ignore[misc]
@@ -353,7 +439,10 @@ def main() -> None:
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
     runs: dict[str, list[dict[str, dict[str, object]]]] = {mode: [] for mode in args.modes}
-    with tempfile.TemporaryDirectory(prefix="cx_bench_") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="cx_bench_") as tmp,
+        serve_floor(Path(tmp) / "floor") as floor,
+    ):
         made = Path(tmp) / "cache_made"
         if "made" in args.modes:
             _log(f"dashboard.warm: {warm_up(made, args.data):.1f} s")
@@ -362,7 +451,7 @@ def main() -> None:
             for mode in args.modes:  # "warm" restarts on what "empty" left
                 where = made if mode == "made" else cache_dir
                 with serve(where, args.data, off=mode == "off") as (url, launched):
-                    result = one_run(url, launched, args.pages)
+                    result = one_run(url, launched, args.pages, floor)
                 runs[mode].append(result)
                 overview = result["overview"]["first_s"]
                 _log(f"run {i + 1} {mode} done: overview {overview:.1f} s")
