@@ -258,10 +258,16 @@ def definitions(s: ChurnScenario, loss: SilentChurnLoss, currency: str) -> None:
 
 
 def projection(loss: SilentChurnLoss, currency: str) -> None:
-    """Cumulative revenue lost by month under three conventions; each point's exact
-    amount is its hover text."""
+    """Cumulative revenue lost by month under three conventions (:func:`projection_svg`)."""
+    title = f"### {t('economics.projection')}"
+    draw_svg(projection_svg(loss.projection, currency), title=title)
+
+
+def projection_svg(projection: pl.DataFrame, currency: str) -> str:
+    """A loss's projection (:attr:`SilentChurnLoss.projection`) as lines, one per
+    convention; each point's exact amount is its hover text (the Workshop draws it too)."""
     month = t("economics.month_axis")
-    months = loss.projection["month"].to_list()
+    months = projection["month"].to_list()
     marker = 3.0 if len(months) <= MARKED_MONTHS else 0.0  # unseen, still hovered
     lines = []
     for column, name, color, dashed in (
@@ -270,12 +276,11 @@ def projection(loss: SilentChurnLoss, currency: str) -> None:
         ("revenue_lost_discounted", "discounted", GREY, True),
     ):
         label = t(f"economics.proj_{name}")
-        points = list(zip(months, loss.projection[column].to_list(), strict=True))
+        points = list(zip(months, projection[column].to_list(), strict=True))
         hovers = [f"{label}\n{month} {m}: {money(v, currency)}" for m, v in points]
         lines.append(Series(label, points, hovers, color, dashed, marker))
     short = partial(compact_money, currency=currency)
-    title = f"### {t('economics.projection')}"
-    draw_svg(lines_svg(lines, number, short, month, x_step=1), title=title)
+    return lines_svg(lines, number, short, month, x_step=1)
 
 
 def observed(data: DataInputs) -> None:

@@ -7,6 +7,8 @@ Every number comes from :mod:`analytics.forecast`, :mod:`analytics.sla` and
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import polars as pl
 import streamlit as st
@@ -25,10 +27,18 @@ from analytics.sla import (
 )
 from dashboard import tables
 from dashboard.chart_locale import chart_config
-from dashboard.charts import calibration_figure, forecast_figure, heatmap_figure, reliability_figure
-from dashboard.escape import md
+from dashboard.charts import (
+    BLUE,
+    GREY,
+    calibration_figure,
+    forecast_figure,
+    heatmap_figure,
+    reliability_figure,
+)
+from dashboard.escape import draw_svg, md
 from dashboard.fmt import number, percent, seconds
 from dashboard.i18n import channel, t
+from dashboard.lines_svg import Band, Series, lines_svg
 
 OVERVIEW: dict[str, tables.Kind] = {
     "beats": "flag",
@@ -63,6 +73,9 @@ BREACHES: dict[str, tables.Kind] = {
     "agents_needed": "count",
     "gap": "number",
 }
+# A series drawn as a plain SVG up to this many points (a daily one: 8 weeks of history and
+# the horizon); beyond, plotly's figure.
+SVG_POINTS = 400
 POINTS = (
     "time",
     "queue",
@@ -161,9 +174,12 @@ def one_series(one: SeriesForecast, run: ForecastRun, horizon: int, level: float
         "forecast": t("forecast.forecast"),
         "interval": t("forecast.interval", level=percent(level, 0)),
     }
-    st.plotly_chart(
-        forecast_figure(history, one.forecast, names), width="stretch", config=chart_config()
-    )
+    drawn = forecast_svg(history, one.forecast, names, one.frequency == "intraday")
+    if drawn is not None:
+        draw_svg(drawn)
+    else:
+        chart = forecast_figure(history, one.forecast, names)
+        st.plotly_chart(chart, width="stretch", config=chart_config())
     verdict = "forecast.verdict_better" if one.beats_baseline else "forecast.verdict_baseline"
     model, baseline = t(f"forecast.model_{one.model}"), t(f"forecast.model_{one.baseline}")
     st.markdown(t(verdict, model=model, baseline=baseline))
@@ -175,6 +191,40 @@ def one_series(one: SeriesForecast, run: ForecastRun, horizon: int, level: float
         else t("forecast.no_holiday", country=run.country)
     )
     tables.show(_names(one.metrics), METRICS, key="fc_metrics")
+
+
+def forecast_svg(
+    history: pl.DataFrame, forecast: pl.DataFrame, names: dict[str, str], intraday: bool
+) -> str | None:
+    """Recent history, the forecast and its interval as a plain SVG (:mod:`dashboard.lines_svg`;
+    each point's time and volume its hover text): a series pick redrew a plotly figure, most
+    of the browser's work for it. None past :data:`SVG_POINTS` points (an intraday series:
+    a hover target per point would outweigh plotly's drawing), which plotly draws."""
+    if history.height + forecast.height > SVG_POINTS or not forecast.height:
+        return None
+    times = [*history["time"], *forecast["time"]]
+    start = min(times)
+    shown = "%Y-%m-%d %H:%M" if intraday else "%Y-%m-%d"
+
+    def day(at: dt.datetime) -> float:
+        return (at - start) / dt.timedelta(days=1)
+
+    def label(at: float) -> str:
+        return (start + dt.timedelta(days=at)).strftime("%Y-%m-%d")
+
+    def series(frame: pl.DataFrame, column: str, name: str, color: str) -> Series:
+        known = frame.drop_nulls(column)
+        pairs = list(zip(known["time"], known[column], strict=True))
+        hovers = [f"{name}\n{at.strftime(shown)}: {number(v)}" for at, v in pairs]
+        return Series(name, [(day(at), v) for at, v in pairs], hovers, color, marker=0)
+
+    bounds = zip(forecast["time"], forecast["lower"], forecast["upper"], strict=True)
+    band = Band(names["interval"], [(day(at), low, high) for at, low, high in bounds], BLUE)
+    lines = [
+        series(history, "volume", names["actual"], GREY),
+        series(forecast, "mean", names["forecast"], BLUE),
+    ]
+    return lines_svg(lines, label, number, x_step=1, bands=[band])
 
 
 def plan_editor(plan: pl.DataFrame, content_hash: str) -> tuple[str, pl.DataFrame]:

@@ -1,4 +1,5 @@
-"""Line charts as a plain SVG, for the Economics page's projection and returns curve.
+"""Line charts as a plain SVG: Economics' projection and returns curve, the Workshop's
+lines, a daily forecast with its interval (a shaded :class:`Band`).
 
 Two plotly figures redrawn on every change of an input were most of the browser's work
 there (plotly.js lays out axes, margins and tick labels again, 0.1-0.2 s a chart on this
@@ -41,6 +42,17 @@ class Series:
     marker: float = 3.0
 
 
+@dataclass(frozen=True)
+class Band:
+    """The area between ``low`` and ``high`` at each x of ``points`` (x, low, high), an
+    interval around a line; ``name`` is its legend entry ("" for none)."""
+
+    name: str
+    points: Sequence[tuple[float, float, float]]
+    color: str
+    opacity: float = 0.15
+
+
 def nice_ticks(low: float, high: float, count: int = 5, min_step: float = 0.0) -> list[float]:
     """Round values (1, 2 or 5 x 10^k apart, at least ``min_step``) from the first at or
     below ``low`` to the first at or above ``high``: about ``count`` intervals (a single
@@ -64,13 +76,16 @@ def lines_svg(
     x_step: float = 0.0,
     guides: Sequence[float] = (),
     width: float = WIDTH_PX,
+    bands: Sequence[Band] = (),
 ) -> str:
     """The ``series`` on shared axes: y from round values through 0 (gridlines labelled by
     ``y_label``), x over the data's own range (round ticks at least ``x_step`` apart,
-    labelled by ``x_label``), dashed vertical ``guides``, axis titles, and a legend below
-    of the named series, on a drawing ``width`` wide."""
-    xs = [x for s in series for x, _ in s.points]
+    labelled by ``x_label``), dashed vertical ``guides``, shaded ``bands`` under the lines,
+    axis titles, and a legend below of the named bands and series, on a drawing ``width``
+    wide."""
+    xs = [x for s in series for x, _ in s.points] + [x for b in bands for x, _, _ in b.points]
     ys = [y for s in series for _, y in s.points]
+    ys += [y for b in bands for _, low, high in b.points for y in (low, high)]
     y_ticks = nice_ticks(min(0.0, *ys), max(0.0, *ys))
     x_low, x_high = min(xs), max(xs)
     y_texts = [y_label(v) for v in y_ticks]
@@ -101,6 +116,12 @@ def lines_svg(
         x = px(value)
         parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{bottom}" stroke="')
         parts.append(f'{INK}" stroke-opacity="0.5" stroke-dasharray="5 4"/>')
+    for band in bands:
+        edge = [(px(x), py(high)) for x, _, high in band.points]
+        edge += [(px(x), py(low)) for x, low, _ in reversed(band.points)]
+        outline = " ".join(f"{x:.1f},{y:.1f}" for x, y in edge)
+        parts.append(f'<polygon points="{outline}" fill="{band.color}" ')
+        parts.append(f'fill-opacity="{band.opacity}" stroke="none"/>')
     for s in series:
         at = [(px(x), py(y)) for x, y in s.points]
         dash = ' stroke-dasharray="2 3"' if s.dashed else ""
@@ -122,7 +143,8 @@ def lines_svg(
         middle = (top + bottom) / 2
         parts.append(f'<text transform="translate({FONT_PX},{middle:.1f}) rotate(-90)" ')
         parts.append(f'text-anchor="middle">{svg_text(y_title)}</text>')
-    legend, height = _legend([s for s in series if s.name], left, height, width)
+    named = [b for b in bands if b.name] + [s for s in series if s.name]
+    legend, height = _legend(named, left, height, width)
     head = (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" '
         f'width="100%" font-family="{FONT}" font-size="{FONT_PX}" fill="{INK}">'
@@ -144,10 +166,10 @@ def _fitting_ticks(
 
 
 def _legend(
-    named: Sequence[Series], left: float, top: float, width: float
+    named: Sequence[Series | Band], left: float, top: float, width: float
 ) -> tuple[list[str], float]:
-    """A sample of each series' line and its name, in rows that wrap at the width; the
-    legend's parts and the drawing's height with it."""
+    """A sample of each series' line (a band's patch) and its name, in rows that wrap at
+    the width; the legend's parts and the drawing's height with it."""
     if not named:
         return [], top
     parts: list[str] = []
@@ -156,9 +178,13 @@ def _legend(
         room = 28 + len(s.name) * CHAR_PX + 18
         if x + room > width and x > left:
             x, y = left, y + FONT_PX + 8
-        dash = ' stroke-dasharray="2 3"' if s.dashed else ""
-        parts.append(f'<line x1="{x:.1f}" x2="{x + 22:.1f}" y1="{y - 4}" y2="{y - 4}" ')
-        parts.append(f'stroke="{s.color}" stroke-width="2"{dash}/>')
+        if isinstance(s, Band):
+            parts.append(f'<rect x="{x:.1f}" y="{y - 9}" width="22" height="10" ')
+            parts.append(f'fill="{s.color}" fill-opacity="{s.opacity}"/>')
+        else:
+            dash = ' stroke-dasharray="2 3"' if s.dashed else ""
+            parts.append(f'<line x1="{x:.1f}" x2="{x + 22:.1f}" y1="{y - 4}" y2="{y - 4}" ')
+            parts.append(f'stroke="{s.color}" stroke-width="2"{dash}/>')
         parts.append(f'<text x="{x + 28:.1f}" y="{y}">{svg_text(s.name)}</text>')
         x += room
     return parts, y + 6

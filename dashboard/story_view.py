@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import partial
 
 import plotly.graph_objects as go
 import polars as pl
@@ -14,7 +15,12 @@ from analytics.dataset import Dataset
 from analytics.measures import data_end
 from analytics.story import Figure, Step
 from dashboard import process_view
+from dashboard.bars_svg import Bar, bars_svg
 from dashboard.charts import (
+    BLUE,
+    GREEN,
+    GREY,
+    RED,
     bars_figure,
     control_chart,
     heatmap_figure,
@@ -22,8 +28,10 @@ from dashboard.charts import (
     projection_figure,
     story_figure,
 )
-from dashboard.fmt import compact_money, number, percent, seconds
+from dashboard.economics_view import projection_svg
+from dashboard.fmt import compact_money, money, number, percent, seconds
 from dashboard.i18n import catalogue, language, t
+from dashboard.lines_svg import Band, Series, lines_svg
 
 # The figure each step puts in the board pack's summary table.
 KEY_FIGURE = {
@@ -187,6 +195,81 @@ def _chart(step: Step) -> go.Figure | None:
     # Numbered: several alerts can share a zone, and each keeps its own bar.
     zones = [f"{i}. {zone}" for i, zone in enumerate(frame["zone"], 1)]
     return bars_figure(zones, frame["money_at_stake"].to_list(), title)
+
+
+def drawing(step: Step, currency: str) -> str | None:
+    """The step's chart as a plain SVG (:mod:`dashboard.lines_svg`, :mod:`dashboard.bars_svg`;
+    each point's or bar's exact figure its hover text) for the steps whose charts are lines
+    or bars: moving through the story redrew a plotly figure on each step (plotly.js was
+    most of the browser's work for a step). None for the others (the control chart, the
+    heat map: :func:`figure`) and when skipped. The board pack keeps :func:`figure`."""
+    frame = step.frame
+    if step.skipped or frame is None or frame.is_empty():
+        return None
+    if step.key in ("green", "churn"):
+        return _metrics_svg(frame, with_churn=step.key == "churn")
+    if step.key == "silent_loss":
+        return projection_svg(frame, currency)
+    if step.key == "drift":
+        months = [shown(Figure("month", m), "") for m in frame["month"]]
+        shares = frame["share"].to_list()
+        return bars_svg([(m, [_bar(v, percent(v))]) for m, v in zip(months, shares, strict=True)])
+    column = {"at_risk": "revenue_at_risk", "cost": "at_stake", "fix_first": "money_at_stake"}
+    if step.key not in column:
+        return None
+    if step.key == "at_risk":
+        top = frame.head(8)
+        names = [str(v) for v in top[str(step.figures["slice"].value)]]
+    elif step.key == "cost":
+        top, names = frame, [worded("story.tag", g) for g in frame["tag"]]
+    else:  # numbered: several alerts can share a zone, and each keeps its own bar
+        top, names = frame, [f"{i}. {zone}" for i, zone in enumerate(frame["zone"], 1)]
+    amounts = top[column[step.key]].to_list()
+    bars = [
+        (name, [_bar(v, compact_money(v, currency), money(v, currency))])
+        for name, v in zip(names, amounts, strict=True)
+    ]
+    return bars_svg(bars)
+
+
+def _bar(value: float, text: str, hover: str | None = None) -> Bar:
+    return Bar(0.0, value, BLUE, text, hover or text)
+
+
+def _metrics_svg(frame: pl.DataFrame, with_churn: bool) -> str | None:
+    """Service level (%) and NPS by month; under them, with ``with_churn``, monthly churn
+    (%) with its interval: the Overview's story. None when the frame has none of them."""
+    months = frame["month"].to_list()
+    labels = [shown(Figure("month", m), "") for m in months]
+
+    def label(at: float) -> str:
+        return labels[int(at)] if 0 <= at < len(labels) and at == int(at) else ""
+
+    def series(column: str, scale: float, color: str, dashed: bool = False) -> Series:
+        name = t(f"overview.chart_{column}")
+        values = (None if v is None else v * scale for v in frame[column])
+        kept = [(i, v) for i, v in enumerate(values) if v is not None]
+        digits = 2 if column == "churn" else 1
+        hovers = [f"{name}\n{labels[i]}: {number(v, digits)}" for i, v in kept]
+        return Series(name, kept, hovers, color, dashed)
+
+    styles = (("sla", 100, GREEN, False), ("nps", 1, GREY, True))
+    top = [series(c, *style) for c, *style in styles if c in frame.columns]
+    panels = [lines_svg(top, label, number, x_step=1)] if any(s.points for s in top) else []
+    if with_churn and "churn" in frame.columns:
+        churn = series("churn", 100, RED)
+        interval = [
+            (i, low * 100, high * 100)
+            for i, (low, high) in enumerate(
+                zip(frame["churn_low"], frame["churn_high"], strict=True)
+            )
+            if low is not None and high is not None
+        ]
+        if churn.points:
+            one_decimal = partial(number, decimals=1)
+            band = Band("", interval, RED)
+            panels.append(lines_svg([churn], label, one_decimal, x_step=1, bands=[band]))
+    return "".join(panels) or None
 
 
 def link_label(step: Step) -> str:

@@ -122,12 +122,13 @@ def test_forecast_page_draws_the_breach_heat_map(server, page):
     expect(page.get_by_role("heading", name="Staffing gap")).to_be_visible()
     settled(page)
     expect(page.get_by_text("Probability that the service level falls below 80")).to_be_visible()
-    # Delivered SL, the volume forecast, the breach map, the staffing gap; then, once its
-    # expander is opened, the calibration on history: Erlang vs delivered with the map,
-    # the reliability diagram.
-    expect(page.locator(".js-plotly-plot")).to_have_count(4)
+    # Delivered SL, the breach map, the staffing gap; the picked daily series as a plain
+    # SVG, its interval shaded; then, once its expander is opened, the calibration on
+    # history: Erlang vs delivered with the map, the reliability diagram.
+    expect(page.locator(".js-plotly-plot")).to_have_count(3)
+    expect(page.get_by_test_id("stMarkdownContainer").locator("svg polygon")).to_have_count(1)
     page.get_by_text("Charts: the model against history").click()
-    expect(page.locator(".js-plotly-plot")).to_have_count(6)
+    expect(page.locator(".js-plotly-plot")).to_have_count(5)
 
 
 def test_overview_leads_to_an_alert_with_its_evidence(server, page):

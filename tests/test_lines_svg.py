@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from dashboard.lines_svg import CHAR_PX, FONT_PX, PLOT_SHARE, Series, lines_svg, nice_ticks
+from dashboard.lines_svg import CHAR_PX, FONT_PX, PLOT_SHARE, Band, Series, lines_svg, nice_ticks
 
 NS = "{http://www.w3.org/2000/svg}"
 
@@ -92,3 +92,23 @@ def test_texts_are_escaped_and_stay_on_one_line():
     assert [t.text for t in svg.iter(f"{NS}title")] == ["x\ny", "<i>z</i>"]
     texts = _texts(svg)
     assert "<b>a</b> & b" in texts and "<t>" in texts and "y\nz" in texts
+
+
+def test_a_band_is_shaded_between_its_bounds_and_widens_the_scale():
+    # The line stays within 10..20, the band reaches 0..30: the y scale covers the band.
+    line = Series("mean", [(0, 10.0), (1, 20.0)], ["a", "b"], "blue", marker=0)
+    band = Band("interval", [(0, 5.0, 15.0), (1, 0.0, 30.0)], "blue")
+    svg = ET.fromstring(lines_svg([line], str, str, bands=[band], width=400))
+    assert _texts(svg)[:4] == ["0", "10", "20", "30"]
+    (polygon,) = svg.iter(f"{NS}polygon")
+    corners = [tuple(float(v) for v in p.split(",")) for p in polygon.get("points").split()]
+    # Upper bounds left to right, then lower bounds right to left: 15, 30, 0, 5 on a
+    # 0..30 scale from y = 8 + 180 (0) to y = 8 (30).
+    bottom, span = 8 + PLOT_SHARE * 400, PLOT_SHARE * 400
+    ys = [bottom - v / 30 * span for v in (15, 30, 0, 5)]
+    assert [y for _, y in corners] == pytest.approx(ys, abs=0.06)
+    assert corners[0][0] == corners[3][0] < corners[1][0] == corners[2][0]
+    assert polygon.get("fill-opacity") == "0.15"
+    # The legend: the band's patch, then the line's sample.
+    assert _texts(svg)[-2:] == ["interval", "mean"]
+    assert len(list(svg.iter(f"{NS}rect"))) == 1

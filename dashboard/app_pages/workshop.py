@@ -9,6 +9,7 @@ from analytics.dataset import Dataset
 from analytics.story import STEPS, Step, build_story, story_step
 from dashboard import story_view
 from dashboard.chart_locale import chart_config
+from dashboard.escape import draw_svg
 from dashboard.i18n import language, t
 from dashboard.state import current_dataset, engine
 
@@ -81,8 +82,11 @@ def story() -> None:
             icon=":material/open_in_new:",
         )
         chart, notes = st.columns([3, 2], gap="large")
-        figure = story_view.figure(step)
-        if figure is not None:
+        drawing = story_view.drawing(step, currency)
+        if drawing is not None:
+            with chart:
+                draw_svg(drawing, title=f"**{t(f'story.{key}.chart')}**")
+        elif (figure := story_view.figure(step)) is not None:
             chart.plotly_chart(figure, width="stretch", config=chart_config())
         # One element for the notes: each markdown element is one more to draw per change.
         lines = [f"**{t('workshop.notes')}**", *(f"**{k}**  \n{v}" for k, v in said.notes)]

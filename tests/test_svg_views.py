@@ -1,0 +1,101 @@
+"""The Workshop's and the Forecasts page's charts drawn as plain SVG: what each step or
+series draws, the hover texts, and when the page keeps plotly's figure instead."""
+
+from __future__ import annotations
+
+import datetime as dt
+import xml.etree.ElementTree as ET
+
+import polars as pl
+
+from analytics.story import Step
+from dashboard import story_view
+from dashboard.forecast_view import SVG_POINTS, forecast_svg
+
+NS = "{http://www.w3.org/2000/svg}"
+MONTHS = [dt.date(2025, m, 1) for m in (1, 2, 3)]
+
+
+def _svgs(markup: str) -> list[ET.Element]:
+    """The drawings of one markup (a Workshop step may draw two panels)."""
+    return list(ET.fromstring(f"<div>{markup}</div>"))
+
+
+def _titles(svg: ET.Element) -> list[str]:
+    return [t.text or "" for t in svg.iter(f"{NS}title")]
+
+
+def test_green_draws_service_level_and_nps_by_month():
+    frame = pl.DataFrame({"month": MONTHS, "sla": [0.95, 0.94, None], "nps": [40.0, 42.5, 41.0]})
+    (svg,) = _svgs(story_view.drawing(Step("green", frame=frame), "RUB"))
+    # A missing month is left out of its line, not drawn at zero.
+    assert _titles(svg) == [
+        "Service level, %\nJan 2025: 95.0",
+        "Service level, %\nFeb 2025: 94.0",
+        "NPS\nJan 2025: 40.0",
+        "NPS\nFeb 2025: 42.5",
+        "NPS\nMar 2025: 41.0",
+    ]
+    assert not list(svg.iter(f"{NS}polygon"))  # no churn panel on this step
+
+
+def test_churn_adds_a_panel_with_its_interval():
+    frame = pl.DataFrame(
+        {
+            "month": MONTHS,
+            "sla": [0.95, 0.94, 0.95],
+            "churn": [0.03, 0.04, 0.05],
+            "churn_low": [0.02, 0.03, 0.04],
+            "churn_high": [0.04, 0.05, 0.06],
+        }
+    )
+    top, bottom = _svgs(story_view.drawing(Step("churn", frame=frame), "RUB"))
+    assert len(_titles(top)) == 3 and not list(top.iter(f"{NS}polygon"))
+    assert _titles(bottom)[-1].endswith("Mar 2025: 5.00")
+    (band,) = bottom.iter(f"{NS}polygon")
+    assert len(band.get("points").split()) == 6  # three highs, three lows
+
+
+def test_money_steps_are_bars_with_exact_amounts_and_others_keep_plotly():
+    frame = pl.DataFrame({"zone": ["north", "north"], "money_at_stake": [2_000_000.0, 500.0]})
+    (svg,) = _svgs(story_view.drawing(Step("fix_first", frame=frame), "RUB"))
+    texts = [t.text for t in svg.iter(f"{NS}text")]
+    assert texts[0] == "1. north" and "2. north" in texts  # each alert keeps its bar
+    assert _titles(svg) == ["₽2,000,000", "₽500"]
+    tension = Step("tension", frame=pl.DataFrame({"week": [1]}))
+    assert story_view.drawing(tension, "RUB") is None
+    assert story_view.drawing(Step("cost", skipped="story.skip.no_cost"), "RUB") is None
+
+
+def _series(days: int, start: dt.datetime) -> pl.DataFrame:
+    return pl.DataFrame({"time": [start + dt.timedelta(days=i) for i in range(days)]})
+
+
+def test_a_daily_forecast_is_drawn_with_its_interval_and_hover_texts():
+    start = dt.datetime(2025, 3, 1)
+    history = _series(3, start).with_columns(volume=pl.Series([10.0, None, 12.0]))
+    forecast = _series(2, start + dt.timedelta(days=3)).with_columns(
+        mean=pl.Series([11.0, 13.0]), lower=pl.Series([8.0, 9.0]), upper=pl.Series([14.0, 17.0])
+    )
+    names = {"actual": "Actual", "forecast": "Forecast", "interval": "80 % interval"}
+    svg = ET.fromstring(forecast_svg(history, forecast, names, intraday=False))
+    assert _titles(svg) == [
+        "Actual\n2025-03-01: 10",
+        "Actual\n2025-03-03: 12",
+        "Forecast\n2025-03-04: 11",
+        "Forecast\n2025-03-05: 13",
+    ]
+    (band,) = svg.iter(f"{NS}polygon")
+    assert len(band.get("points").split()) == 4
+    texts = [t.text for t in svg.iter(f"{NS}text")]
+    assert texts[-3:] == ["80 % interval", "Actual", "Forecast"]  # the legend
+    assert "2025-03-01" in texts  # the x axis in dates
+
+
+def test_a_long_series_is_left_to_plotly():
+    start = dt.datetime(2025, 3, 1)
+    history = _series(SVG_POINTS, start).with_columns(volume=pl.lit(1.0))
+    forecast = _series(1, start).with_columns(
+        mean=pl.lit(1.0), lower=pl.lit(0.0), upper=pl.lit(2.0)
+    )
+    assert forecast_svg(history, forecast, {}, intraday=True) is None
