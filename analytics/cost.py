@@ -555,21 +555,29 @@ def closing_states(dataset: Dataset) -> tuple[list[str], list[str]]:
 def group_totals(frame: pl.DataFrame, by: Sequence[str], value: str) -> pl.DataFrame:
     """Per group of ``by`` (null a group of its own; no ``by``: one group), in group
     order: ``rows``, ``values`` (the non-null ones), their ``total`` and ``mean`` (null
-    without values). The same to the last bit in any row order: the rows are sorted by
-    the groups and the value, and each group's values added one by one in that order.
+    without values). The same to the last bit in any row order: the rows are put in order
+    of the groups and the value, and each group's values added one by one in that order.
     (Polars' parallel group-by adds its threads' partial sums in whatever order they
-    finish: last-bit differences from run to run at millions of cases.)"""
-    ranked = frame.select(*by, value).sort([*by, value], nulls_last=True)
-    n = ranked.height
+    finish: last-bit differences from run to run at millions of cases.) The order is one
+    sort of the values and a stable sort of each group column's codes (:func:`_group_codes`)
+    after it: a sort of millions of rows by several columns compares rows field by field,
+    5-7x the CPU time."""
+    n, column = frame.height, frame[value]
+    order = np.argsort(column.cast(pl.Float64).to_numpy())  # nulls (NaN here) last
+    codes = [_group_codes(frame[c]) for c in by]
+    for code in reversed(codes):
+        order = order[np.argsort(code[order], kind="stable")]
     if by and n:
-        new = pl.any_horizontal([pl.col(c).ne_missing(pl.col(c).shift(1)) for c in by])
-        flags = ranked.select(new).to_series().to_numpy().copy()
+        flags = np.zeros(n, dtype=bool)
         flags[0] = True
+        for code in codes:
+            ranked = code[order]
+            flags[1:] |= ranked[1:] != ranked[:-1]
         starts = np.flatnonzero(flags)
     else:
         starts = np.zeros(0 if by else 1, dtype=np.int64)
-    known = ranked[value].is_not_null().to_numpy().astype(np.int64)
-    amounts = ranked[value].fill_null(0).to_numpy().astype(np.float64)
+    known = column.is_not_null().to_numpy()[order].astype(np.int64)
+    amounts = column.fill_null(0).cast(pl.Float64).to_numpy()[order]
     totals, values = (
         (np.add.reduceat(a, starts) for a in (amounts, known))
         if n
@@ -585,7 +593,19 @@ def group_totals(frame: pl.DataFrame, by: Sequence[str], value: str) -> pl.DataF
             "mean": mean,
         }
     ).with_columns(pl.col("mean").fill_nan(None))
-    return ranked.select(*by)[starts].hstack(sums) if by else sums
+    return frame.select(by)[order[starts]].hstack(sums) if by else sums
+
+
+def _group_codes(column: pl.Series) -> np.ndarray:
+    """Codes that order the rows as sorting ``column`` would, nulls last: text as an Enum
+    of its distinct values in text order (no string comparisons over millions of rows),
+    other types by dense rank; 16-bit when they fit, which numpy sorts by radix."""
+    if column.dtype == pl.String:
+        column = column.cast(pl.Enum(column.unique().drop_nulls().sort()))
+    ranks = column.to_physical() if isinstance(column.dtype, pl.Enum) else column.rank("dense")
+    top = ranks.max()
+    last = 0 if top is None else int(top) + 1  # type: ignore[arg-type]
+    return ranks.fill_null(last).to_numpy().astype(np.uint16 if last < 2**16 else np.uint32)
 
 
 def with_excess(cases: pl.DataFrame) -> pl.DataFrame:

@@ -27,6 +27,7 @@ from analytics.cost import (
     customer_costs,
     event_cost,
     excess_cost,
+    group_totals,
     minute_rate,
     pareto,
     priciest,
@@ -627,3 +628,41 @@ def test_work_queued_behind_a_busy_thread_is_done_here_and_started_work_awaited(
         assert first() != here  # started there: its answer awaited
     # each ran once: the small work was taken off the other thread's queue
     assert sorted(name for name, _ in ran) == ["busy", "small"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["b", "a", "ä", "B", None]),
+            st.sampled_from([2, 1, None]),
+            st.one_of(st.none(), st.integers(-40, 40).map(lambda k: k / 4)),
+        ),
+        max_size=40,
+    ),
+    rnd=st.randoms(use_true_random=False),
+)
+def test_group_totals_against_a_group_by_in_any_row_order(rows, rnd):
+    # Quarters add exactly in any order, so Polars' own group-by is the reference; the
+    # groups come in the order a sort of the group columns gives (text order, nulls last).
+    frame = pl.DataFrame(
+        rows,
+        schema={"scenario": pl.String, "level": pl.Int64, "cost": pl.Float64},
+        orient="row",
+    )
+    order = list(range(frame.height))
+    rnd.shuffle(order)
+    sums = (
+        pl.len().cast(pl.Int64).alias("rows"),
+        pl.col("cost").count().cast(pl.Int64).alias("values"),
+        pl.col("cost").sum().alias("total"),
+        pl.col("cost").mean().alias("mean"),
+    )
+    for by in (["scenario"], ["scenario", "level"], ["level"], []):
+        if by:
+            expected = frame.group_by(by).agg(*sums).sort(by, nulls_last=True)
+        else:  # one group, of every row (of none on no rows)
+            expected = frame.select(*sums)
+        got = group_totals(frame, by, "cost")
+        assert_frame_equal(got, expected, check_exact=True)
+        assert_frame_equal(group_totals(frame[order], by, "cost"), got, check_exact=True)
