@@ -307,8 +307,8 @@ def case_order(
 
     in_halves(pack, n)
     _take(packed, row, out=spare)
-    # The seconds and the hash's low bits into the gather's source, free now.
-    seconds, check = packed.view(np.uint32)[:n], packed.view(np.uint32)[n:]
+    # The hash's low bits into the gather's source, free now (freed on return).
+    seconds, check = np.empty(n, dtype=np.uint32), packed.view(np.uint32)[:n]
     gathered = np.empty(n, dtype=code.dtype) if riding else None
 
     def unpack(part: slice) -> None:
