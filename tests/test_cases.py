@@ -1,13 +1,11 @@
 import datetime as dt
 from itertools import pairwise
-from unittest import mock
 
 import numpy as np
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from polars.testing import assert_frame_equal
 
 from analytics.cases import (
     SELF_LOOP_SHARE,
@@ -479,24 +477,3 @@ def test_steps_match_the_obvious_ordering_in_any_row_order(rows, millis, sub_sec
     for r in case_steps(events).iter_rows(named=True):
         got.setdefault(events["case_id"][r["row"]], []).append(r["activity"])
     assert got == expected
-
-
-@settings(max_examples=40, deadline=None)
-@given(logs, st.randoms(use_true_random=False))
-def test_the_time_order_within_cases_is_the_same_when_its_values_do_not_fit(rows, rnd):
-    # A shuffled whole-second export: each case is put in time order by one sort of
-    # packed (case start, second, position) values, or, when those would need more bits
-    # than a key has (here: none), by an argsort of (case start, second). Same steps.
-    import analytics.cases as cases
-
-    rows = list(rows)
-    rnd.shuffle(rows)
-    events = _events(rows)
-    packed = case_steps(events)
-    with mock.patch.object(cases, "KEY_BITS", 0):
-        argsorted = case_steps(events)
-    assert_frame_equal(argsorted, packed, check_exact=True)
-    got: dict[str, list[str]] = {}
-    for r in packed.iter_rows(named=True):
-        got.setdefault(events["case_id"][r["row"]], []).append(r["activity"])
-    assert got == _reference(events)
