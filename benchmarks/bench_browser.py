@@ -37,7 +37,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -54,7 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # copy of an older commit run with the project's venv served the newest code otherwise.
 sys.path.insert(0, str(ROOT))
 
-from dashboard.local_server import app_server, free_port  # noqa: E402
+from dashboard.local_server import app_server, streamlit_server  # noqa: E402
 from dashboard.nav import DEFAULT, URLS  # noqa: E402
 
 PAGES = [u for u in URLS if u != DEFAULT]  # after the Overview, the cold start's page
@@ -138,29 +137,10 @@ def serve_floor(folder: Path) -> Iterator[str]:
     (folder / ".streamlit").mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / ".streamlit" / "config.toml", folder / ".streamlit" / "config.toml")
     (folder / "floor.py").write_text(FLOOR_APP, encoding="utf-8")
-    port = free_port()
     env = {**os.environ, "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}
-    command = [sys.executable, "-m", "streamlit", "run", "floor.py", "--server.port", str(port)]
-    proc = subprocess.Popen(
-        command, cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None:
-            with contextlib.suppress(OSError):
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("the floor app did not start")
+    command = ["streamlit", "run", "floor.py", "--server.address", "127.0.0.1"]
+    with streamlit_server(command, folder, env, wait_s=120, logs=False) as (url, _):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def warm_up(cache_dir: Path, data: str | None) -> float:

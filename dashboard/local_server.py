@@ -21,21 +21,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def app_server(
-    env: dict[str, str], wait_s: float = 60, logs: bool = True
+def streamlit_server(
+    command: list[str], cwd: Path, env: dict[str, str], wait_s: float = 60, logs: bool = True
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """The app (:mod:`dashboard.serve`: ``streamlit run``, modules preloaded) with ``env``:
-    its URL and process once it accepts connections, stopped when the block ends. ``logs``
-    keeps its output for the error when it exits early; a long run discards it instead, so
-    a full pipe never stalls the server."""
+    """``python -m <command> --server.port P`` run in ``cwd`` with ``env`` on a free port:
+    its URL and process once it accepts connections (an error if it does not within
+    ``wait_s``), stopped when the block ends. ``logs`` keeps its output for the error when
+    it exits early; a long run discards it instead, so a full pipe never stalls the server."""
     port = free_port()
     proc = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "dashboard.serve"),
-            *("--server.port", str(port), "--server.address", "127.0.0.1"),
-            *("--server.headless", "true"),
-        ],
-        cwd=ROOT,
+        [sys.executable, "-m", *command, "--server.port", str(port)],
+        cwd=cwd,
         env=env,
         stdout=subprocess.PIPE if logs else subprocess.DEVNULL,
         stderr=subprocess.STDOUT if logs else subprocess.DEVNULL,
@@ -51,6 +47,8 @@ def app_server(
                     output = proc.stdout.read().decode() if proc.stdout else ""
                     raise RuntimeError(f"streamlit exited: {output}") from exc
                 time.sleep(0.1)
+        else:
+            raise RuntimeError(f"streamlit did not answer within {wait_s:.0f} s")
         yield f"http://127.0.0.1:{port}", proc
     finally:
         proc.terminate()
@@ -58,3 +56,14 @@ def app_server(
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@contextmanager
+def app_server(
+    env: dict[str, str], wait_s: float = 60, logs: bool = True
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """The app (:mod:`dashboard.serve`: ``streamlit run``, modules preloaded) with ``env``,
+    served headless on 127.0.0.1 as :func:`streamlit_server` does."""
+    command = ["dashboard.serve", "--server.address", "127.0.0.1", "--server.headless", "true"]
+    with streamlit_server(command, ROOT, env, wait_s, logs) as served:
+        yield served
