@@ -37,7 +37,7 @@ from dashboard.charts import (
 )
 from dashboard.escape import draw_svg, md
 from dashboard.fmt import number, percent, seconds
-from dashboard.i18n import channel, t
+from dashboard.i18n import channel, language, t
 from dashboard.lines_svg import Band, Series, lines_svg
 
 OVERVIEW: dict[str, tables.Kind] = {
@@ -204,13 +204,15 @@ def forecast_svg(
         return None
     times = [*history["time"], *forecast["time"]]
     start = min(times)
-    shown = "%Y-%m-%d %H:%M" if intraday else "%Y-%m-%d"
+    # Days as the reader writes them, as the date filters do: 31.12.2025 in Russian.
+    date = "%d.%m.%Y" if language() == "ru" else "%Y-%m-%d"
+    shown = f"{date} %H:%M" if intraday else date
 
     def day(at: dt.datetime) -> float:
         return (at - start) / dt.timedelta(days=1)
 
     def label(at: float) -> str:
-        return (start + dt.timedelta(days=at)).strftime("%Y-%m-%d")
+        return (start + dt.timedelta(days=at)).strftime(date)
 
     def series(frame: pl.DataFrame, column: str, name: str, color: str) -> Series:
         known = frame.drop_nulls(column)

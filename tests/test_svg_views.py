@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import polars as pl
 
 from analytics.story import Step
-from dashboard import story_view
+from dashboard import i18n, story_view
 from dashboard.forecast_view import SVG_POINTS, forecast_svg
 
 NS = "{http://www.w3.org/2000/svg}"
@@ -90,6 +90,23 @@ def test_a_daily_forecast_is_drawn_with_its_interval_and_hover_texts():
     texts = [t.text for t in svg.iter(f"{NS}text")]
     assert texts[-3:] == ["80 % interval", "Actual", "Forecast"]  # the legend
     assert "2025-03-01" in texts  # the x axis in dates
+
+
+def test_a_russian_forecast_writes_its_days_the_russian_way():
+    start = dt.datetime(2025, 3, 1)
+    history = _series(2, start).with_columns(volume=pl.Series([10.0, 12.0]))
+    forecast = _series(1, start + dt.timedelta(days=2)).with_columns(
+        mean=pl.Series([11.0]), lower=pl.Series([8.0]), upper=pl.Series([14.0])
+    )
+    names = {"actual": "Факт", "forecast": "Прогноз", "interval": "Интервал 80 %"}
+    token = i18n._PINNED.set("ru")
+    try:
+        svg = ET.fromstring(forecast_svg(history, forecast, names, intraday=False))
+    finally:
+        i18n._PINNED.reset(token)
+    assert _titles(svg)[0] == "Факт\n01.03.2025: 10"
+    texts = [t.text for t in svg.iter(f"{NS}text")]
+    assert "01.03.2025" in texts and not any("2025-03" in (t or "") for t in texts)
 
 
 def test_a_long_series_is_left_to_plotly():
