@@ -44,6 +44,7 @@ from typing import Any, Literal
 
 import polars as pl
 
+from analytics.alert_text import Sentence, headline
 from analytics.cost import case_costs, cost_basis, excess_cost, period_months, priciest, tag_costs
 from analytics.dataset import Dataset
 from analytics.economics import ChurnScenario, inputs_from_data, silent_churn_loss
@@ -62,7 +63,10 @@ from analytics.risk import (
 from analytics.sla import breach_points
 from analytics.tension import SHARES, zones
 
-Kind = Literal["money", "share", "rate", "count", "number", "seconds", "text", "date", "month"]
+# "sentence": an alert's headline (:class:`analytics.alert_text.Sentence`), worded by the UI.
+Kind = Literal[
+    "money", "share", "rate", "count", "number", "seconds", "text", "date", "month", "sentence"
+]
 STEPS = (
     "green",
     "churn",
@@ -100,7 +104,7 @@ class Figure:
     when they differ from the kind's usual ones."""
 
     kind: Kind
-    value: float | int | str | dt.date | dt.datetime | None
+    value: float | int | str | dt.date | dt.datetime | Sentence | None
     digits: int | None = None
 
 
@@ -108,7 +112,8 @@ class Figure:
 class Step:
     """One step: the page it opens (with the page state as URL parameters), the figures it
     quotes, the frame its chart draws; or, when ``skipped``, the locale key of the reason
-    and ``why``, its values."""
+    and ``why``, its values. ``labels``: the names of the frame's rows as sentences, where
+    the engine's words name them (the alerts' headlines of ``fix_first``)."""
 
     key: str
     figures: dict[str, Figure] = field(default_factory=dict)
@@ -116,6 +121,7 @@ class Step:
     frame: pl.DataFrame | None = None
     skipped: str | None = None
     why: dict[str, Any] = field(default_factory=dict)
+    labels: tuple[Sentence, ...] = ()
 
     @property
     def page(self) -> str:
@@ -377,13 +383,13 @@ def _fix_first(src: _Sources) -> Step:
         "fix_first",
         figures={
             "alerts": Figure("count", len(alerts)),
-            "zone": Figure("text", first["zone"]),
-            "reason": Figure("text", first["reason"]),
+            "alert": Figure("sentence", headline(first)),
             "owner": Figure("text", first["owner"]),
             "action": Figure("text", first["action"]),
             "money": Figure("money", first["money_at_stake"]),
         },
         frame=top,
+        labels=tuple(headline(a) for a in ranked[:TOP_ALERTS]),
     )
 
 

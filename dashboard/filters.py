@@ -13,7 +13,7 @@ import streamlit as st
 
 from analytics.dataset import Dataset
 from analytics.filters import Filters, Options, apply, options, unsplit
-from dashboard.i18n import channel, date_format, language, t
+from dashboard.i18n import channel, date_format, day_pattern, t
 
 # Widget keys, which are also the URL's query parameters (?segment=premium&dates=...).
 DATES, SEGMENT, REGION, CHANNEL = "dates", "segment", "region", "channel"
@@ -115,7 +115,7 @@ def day(value: dt.date | None) -> str:
     """A day as the reader writes it (31.01.2024 in Russian, ISO in English)."""
     if value is None:
         return "…"
-    return value.strftime("%d.%m.%Y") if language() == "ru" else value.isoformat()
+    return value.strftime(day_pattern())
 
 
 def describe(filters: Filters, dataset: Dataset) -> str:

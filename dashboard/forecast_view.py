@@ -37,7 +37,7 @@ from dashboard.charts import (
 )
 from dashboard.escape import draw_svg, md
 from dashboard.fmt import number, percent, seconds
-from dashboard.i18n import channel, language, t
+from dashboard.i18n import channel, day_pattern, t
 from dashboard.lines_svg import Band, Series, lines_svg
 
 OVERVIEW: dict[str, tables.Kind] = {
@@ -204,8 +204,7 @@ def forecast_svg(
         return None
     times = [*history["time"], *forecast["time"]]
     start = min(times)
-    # Days as the reader writes them, as the date filters do: 31.12.2025 in Russian.
-    date = "%d.%m.%Y" if language() == "ru" else "%Y-%m-%d"
+    date = day_pattern()  # as the date filters write days: 31.12.2025 in Russian
     shown = f"{date} %H:%M" if intraday else date
 
     def day(at: dt.datetime) -> float:
@@ -256,11 +255,13 @@ def breach_tiles(totals: BreachTotals) -> None:
 
 
 def by_day_and_time(breaches: pl.DataFrame) -> pl.DataFrame:
-    """The breaches with a day label (date and weekday name) and a time of day, for maps."""
+    """The breaches in time order with a day label (date and weekday name) and a time of
+    day, for maps (their rows follow the labels' first appearance, and 31.12.2025 does not
+    sort as a date)."""
     days = _weekdays()
     weekday = pl.col("time").dt.weekday().replace_strict(days, return_dtype=pl.String)
-    return breaches.with_columns(
-        (pl.col("time").dt.strftime("%Y-%m-%d ") + weekday).alias("day"),
+    return breaches.sort("time", maintain_order=True).with_columns(
+        (pl.col("time").dt.strftime(f"{day_pattern()} ") + weekday).alias("day"),
         pl.col("time").dt.strftime("%H:%M").alias("time of day"),
     )
 

@@ -70,6 +70,12 @@ def date_format() -> str:
     return "DD.MM.YYYY" if language() == "ru" else "YYYY-MM-DD"
 
 
+def day_pattern() -> str:
+    """:func:`date_format` as a ``strftime`` pattern, for days written into text and
+    drawings."""
+    return "%d.%m.%Y" if language() == "ru" else "%Y-%m-%d"
+
+
 def t(key: str, **values: object) -> str:
     """The text for ``key`` in the current language (English, then the key, as fallbacks)."""
     lang = language()

@@ -15,6 +15,7 @@ from analytics.dataset import Dataset
 from analytics.measures import data_end
 from analytics.story import Figure, Step
 from dashboard import process_view
+from dashboard.alert_view import say
 from dashboard.bars_svg import Bar, bars_svg
 from dashboard.charts import (
     BLUE,
@@ -30,7 +31,8 @@ from dashboard.charts import (
 )
 from dashboard.economics_view import projection_svg
 from dashboard.fmt import compact_money, money, number, percent, seconds
-from dashboard.i18n import catalogue, language, t
+from dashboard.forecast_view import by_day_and_time
+from dashboard.i18n import catalogue, day_pattern, language, t, tr
 from dashboard.lines_svg import Band, Series, lines_svg
 
 # The figure each step puts in the board pack's summary table.
@@ -79,11 +81,15 @@ def shown(figure: Figure, currency: str) -> str:
         return seconds(float(value))  # type: ignore[arg-type]
     if figure.kind in ("count", "number"):
         return number(float(value), figure.digits or 0)  # type: ignore[arg-type]
+    if figure.kind == "sentence":  # an alert's headline
+        return say(value, currency)  # type: ignore[arg-type]
     if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+        return value.strftime(f"{day_pattern()} %H:%M")
     if figure.kind == "month" and isinstance(value, dt.date):
         return value.strftime("%m.%Y" if language() == "ru" else "%b %Y")
-    return str(value)
+    if isinstance(value, dt.date):
+        return value.strftime(day_pattern())
+    return tr(value)  # an owner or action of the default rules in words; data as it is
 
 
 def worded(section: str, value: object) -> str:
@@ -181,20 +187,25 @@ def _chart(step: Step) -> go.Figure | None:
         chart = control_chart(z["week"], z["x"], z["ewma"], z["upper"], z["lower"], labels)
         return chart.update_layout(title=title, margin={"t": 50})
     if step.key == "sla_risk":
-        weekdays = t("story.weekdays").split(",")  # Monday is 1
-        grid = frame.with_columns(
-            pl.concat_str(
-                pl.col("time").dt.strftime("%Y-%m-%d "),
-                pl.col("time").dt.weekday().replace_strict(range(1, 8), weekdays),
-            ).alias("day"),
-            pl.col("time").dt.strftime("%H:%M").alias("slot"),
-        )
+        grid = by_day_and_time(frame)  # the Forecasts page's map, days as the reader writes
         return heatmap_figure(
-            grid, "day", "slot", "p_breach", title, scale="Reds", zmin=0, zmax=1, percent=True
+            grid,
+            "day",
+            "time of day",
+            "p_breach",
+            title,
+            scale="Reds",
+            zmin=0,
+            zmax=1,
+            percent=True,
         )
-    # Numbered: several alerts can share a zone, and each keeps its own bar.
-    zones = [f"{i}. {zone}" for i, zone in enumerate(frame["zone"], 1)]
-    return bars_figure(zones, frame["money_at_stake"].to_list(), title)
+    return bars_figure(_alert_names(step, ""), frame["money_at_stake"].to_list(), title)
+
+
+def _alert_names(step: Step, currency: str) -> list[str]:
+    """``fix_first``'s bars: each alert's headline in words, numbered (several alerts can
+    share a zone, and each keeps its own bar)."""
+    return [f"{i}. {say(label, currency)}" for i, label in enumerate(step.labels, 1)]
 
 
 def drawing(step: Step, currency: str) -> str | None:
@@ -222,8 +233,8 @@ def drawing(step: Step, currency: str) -> str | None:
         names = [str(v) for v in top[str(step.figures["slice"].value)]]
     elif step.key == "cost":
         top, names = frame, [worded("story.tag", g) for g in frame["tag"]]
-    else:  # numbered: several alerts can share a zone, and each keeps its own bar
-        top, names = frame, [f"{i}. {zone}" for i, zone in enumerate(frame["zone"], 1)]
+    else:
+        top, names = frame, _alert_names(step, currency)
     amounts = top[column[step.key]].to_list()
     bars = [
         (name, [_bar(v, compact_money(v, currency), money(v, currency))])

@@ -4,11 +4,14 @@ series draws, the hover texts, and when the page keeps plotly's figure instead."
 from __future__ import annotations
 
 import datetime as dt
+import re
 import xml.etree.ElementTree as ET
 
 import polars as pl
 
-from analytics.story import Step
+from analytics.alert_text import headline
+from analytics.escalation import Rules
+from analytics.story import Figure, Step
 from dashboard import i18n, story_view
 from dashboard.forecast_view import SVG_POINTS, forecast_svg
 
@@ -56,11 +59,29 @@ def test_churn_adds_a_panel_with_its_interval():
     assert len(band.get("points").split()) == 6  # three highs, three lows
 
 
+def _region_alert(region: str) -> dict[str, object]:
+    """An alert of the default rules' region rule, as the engine raises it."""
+    rule = next(r for r in Rules.default().rules if r.id == "region-revenue-at-risk")
+    return {
+        "signal": rule.signal,
+        "zone": f"region {region}",
+        "reason": "revenue at risk",
+        "owner": rule.owner,
+        "action": rule.action,
+        "evidence": {"by": "region", "value": region},
+    }
+
+
 def test_money_steps_are_bars_with_exact_amounts_and_others_keep_plotly():
     frame = pl.DataFrame({"zone": ["north", "north"], "money_at_stake": [2_000_000.0, 500.0]})
-    (svg,) = _svgs(story_view.drawing(Step("fix_first", frame=frame), "RUB"))
+    labels = (headline(_region_alert("north")),) * 2
+    (svg,) = _svgs(story_view.drawing(Step("fix_first", frame=frame, labels=labels), "RUB"))
     texts = [t.text for t in svg.iter(f"{NS}text")]
-    assert texts[0] == "1. north" and "2. north" in texts  # each alert keeps its bar
+    # Each alert keeps its bar, named by its headline.
+    assert (
+        texts[0] == "1. Region north: revenue at risk"
+        and "2. Region north: revenue at risk" in texts
+    )
     assert _titles(svg) == ["₽2,000,000", "₽500"]
     tension = Step("tension", frame=pl.DataFrame({"week": [1]}))
     assert story_view.drawing(tension, "RUB") is None
@@ -116,3 +137,33 @@ def test_a_long_series_is_left_to_plotly():
         mean=pl.lit(1.0), lower=pl.lit(0.0), upper=pl.lit(2.0)
     )
     assert forecast_svg(history, forecast, {}, intraday=True) is None
+
+
+def test_the_first_alert_to_fix_reads_in_russian():
+    """The Workshop's last step names the alert, its owner and action in the reader's
+    language (they read "region Moscow: revenue at risk; ответственный: regional director.
+    Действие: Find and fix ..." before), and its bars by the alerts' headlines."""
+    alert = _region_alert("Москва")
+    step = Step(
+        "fix_first",
+        figures={
+            "alerts": Figure("count", 1),
+            "alert": Figure("sentence", headline(alert)),
+            "owner": Figure("text", alert["owner"]),
+            "action": Figure("text", alert["action"]),
+            "money": Figure("money", 2_000_000.0),
+        },
+        frame=pl.DataFrame({"zone": [alert["zone"]], "money_at_stake": [2_000_000.0]}),
+        labels=(headline(alert),),
+    )
+    token = i18n._PINNED.set("ru")
+    try:
+        words = story_view.words(step, "RUB")
+        (svg,) = _svgs(story_view.drawing(step, "RUB"))
+    finally:
+        i18n._PINNED.reset(token)
+    assert "Регион Москва: выручка под угрозой" in words.headline
+    assert "региональный" in words.headline.lower()  # the owner, in Russian
+    english = {"region", "revenue", "director", "find", "fix", "failure"}
+    assert not english & set(re.findall(r"[a-z]+", words.headline.lower()))
+    assert next(t.text for t in svg.iter(f"{NS}text")) == "1. Регион Москва: выручка под угрозой"
