@@ -19,7 +19,7 @@ from analytics.cases import (
     enum_text,
     in_halves,
     self_loops,
-    sort_in_halves,
+    sort_keys,
     text_codes,
 )
 from analytics.cost import case_costs, costed_steps, event_cost, tag_costs
@@ -234,12 +234,12 @@ def test_case_order_matches_a_stable_sort_by_hash(events, data):
 
 
 @given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 5)), max_size=40))
-def test_sorting_in_halves_is_a_plain_sort(values):
+def test_sorting_the_keys_is_a_plain_sort(values):
     # Few distinct values (ties), most sharing the top bit (one half far larger than
     # the values above the middle one), as the case-order keys do when hashes collide.
     keys = np.array([(top << 62) + low for top, low in values], dtype=np.uint64)
     got = keys.copy()
-    sort_in_halves(got)
+    sort_keys(got)
     assert got.tolist() == sorted(keys.tolist())
 
 
