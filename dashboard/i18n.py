@@ -9,7 +9,8 @@ actions), so a key of either renders the same way. Templates follow
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
@@ -42,11 +43,21 @@ def default_language() -> str:
 
 
 def language() -> str:
-    pinned = _PINNED.get()
-    if pinned is not None:
-        return pinned
+    fixed = _PINNED.get()
+    if fixed is not None:
+        return fixed
     code = st.session_state.get("lang")
     return CODES.get(code, default_language()) if isinstance(code, str) else default_language()
+
+
+@contextmanager
+def pinned(lang: str) -> Iterator[None]:
+    """Inside the block, :func:`language` is ``lang`` whatever the session says."""
+    token = _PINNED.set(lang)
+    try:
+        yield
+    finally:
+        _PINNED.reset(token)
 
 
 def in_language(fn: Callable[[], T]) -> Callable[[], T]:
@@ -55,11 +66,8 @@ def in_language(fn: Callable[[], T]) -> Callable[[], T]:
     lang = language()
 
     def call() -> T:
-        token = _PINNED.set(lang)
-        try:
+        with pinned(lang):
             return fn()
-        finally:
-            _PINNED.reset(token)
 
     return call
 

@@ -334,11 +334,8 @@ def test_map_numbers_follow_the_interface_language():
         }
     )
     layout = layered_layout([("a", "b"), ("b", "b")], {"a": 0, "b": 1})
-    token = i18n._PINNED.set("ru")
-    try:
+    with i18n.pinned("ru"):
         svg = _svg(layout, edges)
-    finally:
-        i18n._PINNED.reset(token)
     titles = {t.text for t in svg.iter(f"{NS}title")}
     assert "a → b\nt: 12\u00a0345\nc: 12\u00a0000\nm: 1\u00a0500 min" in titles
     assert "↻ 2\u00a0000" in {t.text for t in svg.iter(f"{NS}text")}

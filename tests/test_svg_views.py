@@ -120,11 +120,8 @@ def test_a_russian_forecast_writes_its_days_the_russian_way():
         mean=pl.Series([11.0]), lower=pl.Series([8.0]), upper=pl.Series([14.0])
     )
     names = {"actual": "Факт", "forecast": "Прогноз", "interval": "Интервал 80 %"}
-    token = i18n._PINNED.set("ru")
-    try:
+    with i18n.pinned("ru"):
         svg = ET.fromstring(forecast_svg(history, forecast, names, intraday=False))
-    finally:
-        i18n._PINNED.reset(token)
     assert _titles(svg)[0] == "Факт\n01.03.2025: 10"
     texts = [t.text for t in svg.iter(f"{NS}text")]
     assert "01.03.2025" in texts and not any("2025-03" in (t or "") for t in texts)
@@ -156,12 +153,9 @@ def test_the_first_alert_to_fix_reads_in_russian():
         frame=pl.DataFrame({"zone": [alert["zone"]], "money_at_stake": [2_000_000.0]}),
         labels=(headline(alert),),
     )
-    token = i18n._PINNED.set("ru")
-    try:
+    with i18n.pinned("ru"):
         words = story_view.words(step, "RUB")
         (svg,) = _svgs(story_view.drawing(step, "RUB"))
-    finally:
-        i18n._PINNED.reset(token)
     assert "Регион Москва: выручка под угрозой" in words.headline
     assert "региональный" in words.headline.lower()  # the owner, in Russian
     english = {"region", "revenue", "director", "find", "fix", "failure"}
