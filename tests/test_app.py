@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -262,6 +264,14 @@ def test_economics_shows_observed_churn_by_segment(app, small_dir):
     )
     assert table.shape[0] == data.monthly.height
     assert set(table.columns) == {"month", *data.by_segment["segment"].unique().to_list()}
+
+
+def test_forecast_page_writes_its_last_day_of_history_the_russian_way(app):
+    app.query_params["lang"] = "RU"
+    at = app.switch_page("app_pages/forecast.py").run()
+    assert not at.exception
+    (as_of,) = [c.value for c in at.caption if c.value.startswith("История по ")]
+    assert re.search(r"История по \d\d\.\d\d\.\d{4} ", as_of), as_of  # not 2025-12-31
 
 
 def test_forecast_page_shows_service_level_and_breach_map(app, small_dir):

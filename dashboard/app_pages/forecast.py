@@ -13,6 +13,7 @@ from analytics.sla_summary import breach_view, grid_key, roster
 from dashboard import forecast_view as view
 from dashboard import tables
 from dashboard.escape import md
+from dashboard.filters import day
 from dashboard.fmt import percent
 from dashboard.i18n import t
 from dashboard.needs import require
@@ -46,7 +47,7 @@ series = run.daily + run.intraday
 if not series:
     st.info(t("forecast.too_short"))
     st.stop()
-st.caption(t("forecast.note.as_of", day=str(run.as_of)))
+st.caption(t("forecast.note.as_of", day=day(run.as_of)))
 if run.offset_columns:
     columns = md(", ".join(run.offset_columns))
     st.info(t("forecast.note.offsets", columns=columns, zone=run.timezone))
