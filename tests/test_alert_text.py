@@ -3,6 +3,7 @@ languages (analytics/alert_text.py read through dashboard/alert_view.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 
 import polars as pl
@@ -10,7 +11,7 @@ import pytest
 
 from analytics.alert_text import by_owner, chart, evidence, headline, select, tally
 from analytics.escalation import Inputs, Rules, fire, rank
-from dashboard import alert_view, fmt, i18n
+from dashboard import alert_view, i18n
 
 NB = "\u00a0"  # the non-breaking space numbers and units are joined with
 
@@ -80,13 +81,10 @@ def test_filters_keep_the_order_and_the_counts_follow_them():
 
 
 @pytest.fixture
-def lang(monkeypatch):
-    def use(code: str) -> None:
-        monkeypatch.setattr(i18n, "language", lambda: code)
-        monkeypatch.setattr(fmt, "language", lambda: code)
-        monkeypatch.setattr(alert_view, "language", lambda: code)
-
-    return use
+def lang():
+    """``lang(code)``: the language every module reads from here to the test's end."""
+    with contextlib.ExitStack() as pins:
+        yield lambda code: pins.enter_context(i18n.pinned(code))
 
 
 def _words(alert: dict) -> list[str]:
@@ -345,11 +343,10 @@ def test_bar_charts_name_behaviours_in_words_and_read_probabilities_as_percents(
     assert sla.layout.xaxis.tickformat == ".0%"
 
 
-def test_an_overview_zone_line_names_the_channel_and_the_day_the_readers_way(lang, monkeypatch):
+def test_an_overview_zone_line_names_the_channel_and_the_day_the_readers_way(lang):
     # The Overview's «Нарастающие проблемы»: канал телефон, from 21.04.2025.
     import datetime as dt
 
-    from dashboard import filters
     from dashboard.headline import zone_line
 
     zone = {
@@ -362,10 +359,8 @@ def test_an_overview_zone_line_names_the_channel_and_the_day_the_readers_way(lan
         "started": dt.date(2025, 4, 21),
     }
     lang("ru")
-    monkeypatch.setattr(filters, "language", lambda: "ru")
     line = zone_line(zone, "RUB")
     assert line.startswith("* **канал телефон**: Повторные обращения с 20,4")
     assert line.endswith("(с 21.04.2025)")
     lang("en")
-    monkeypatch.setattr(filters, "language", lambda: "en")
     assert zone_line(zone, "RUB").endswith("(since 2025-04-21)")
