@@ -34,6 +34,7 @@ from analytics.cases import (
     case_steps,
     case_table,
     fetch,
+    like_chunks,
     self_loops,
     text_codes,
 )
@@ -193,8 +194,12 @@ def _channel_costs(dataset: Dataset, rows: pl.Series) -> pl.DataFrame:
         | pl.when(is_contact()).then(CONTACT_BIT).otherwise(0)
         | pl.when(meeting).then(MEETING_BIT).otherwise(0),
     )
-    looked_up = {name: np.take(per_channel[name].to_numpy(), codes) for name in per_channel.columns}
-    per_event = events.hstack(pl.DataFrame(looked_up).rename(lambda c: f"_{c}"))
+    per_event = events.hstack(
+        [
+            like_chunks(np.take(per_channel[name].to_numpy(), codes), events["channel"], f"_{name}")
+            for name in per_channel.columns
+        ]
+    )
     terms = {"rate": pl.col("_rate"), "fixed": pl.col("_fixed")}
     flags = pl.col("_flags") | pl.when(pl.col("is_manual")).then(MANUAL_BIT).otherwise(0)
     if _has_values(events, "is_contact"):

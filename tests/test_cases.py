@@ -16,8 +16,11 @@ from analytics.cases import (
     chronological,
     chronological_order,
     collapse_self_loops,
+    contiguous,
     enum_text,
+    fetch,
     in_halves,
+    like_chunks,
     self_loops,
     sort_keys,
     text_codes,
@@ -273,6 +276,50 @@ def test_whole_seconds_are_the_integer_floor(unit, seconds, offsets, chunks):
     seconds, whole = _seconds_since(series, origin)
     assert seconds.tolist() == expected
     assert whole == all((t - origin) % per == 0 for t in ticks)
+
+
+def _in_chunks(frame: pl.DataFrame, chunks: int) -> pl.DataFrame:
+    """``frame`` in ``chunks`` chunks, as a loaded log comes."""
+    size = max(-(-frame.height // chunks), 1)
+    pieces = [frame[i : i + size] for i in range(0, frame.height, size)] or [frame]
+    return pl.concat(pieces, rechunk=False)
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(-5, 5), st.none() | st.floats(-9, 9), st.none() | st.text("ab")),
+        min_size=1,
+        max_size=30,
+    ),
+    st.integers(1, 4),
+    st.data(),
+)
+def test_fetch_is_a_plain_gather_whatever_the_chunks_rows_and_nulls(values, chunks, data):
+    # Numbers without nulls go through numpy, text and nulls through Polars in row order:
+    # both must be what a plain gather of the expressions gives, rows repeated or not.
+    frame = _in_chunks(
+        pl.DataFrame(
+            values, schema=["n", "f", "t"], orient="row", schema_overrides={"f": pl.Float64}
+        ),
+        chunks,
+    )
+    rows = pl.Series(
+        data.draw(st.lists(st.integers(0, frame.height - 1), max_size=40)), dtype=pl.UInt32
+    )
+    columns = [pl.col("n") * 2, pl.col("f"), pl.col("t"), pl.col("n").cast(pl.Float64).alias("g")]
+    expected = frame.rechunk().select(columns).select(pl.all().gather(rows))
+    got = fetch(frame, columns, rows)
+    assert got.equals(expected) and got.schema == expected.schema
+
+
+@given(st.lists(st.integers(-(2**40), 2**40), max_size=30), st.integers(1, 4))
+def test_contiguous_and_like_chunks_keep_values_and_layout(values, chunks):
+    series = _in_chunks(pl.DataFrame({"v": values}, schema={"v": pl.Int64}), chunks)["v"]
+    array = contiguous(series)
+    assert array.tolist() == values
+    back = like_chunks(array * 3, series, "w")
+    assert back.chunk_lengths() == series.chunk_lengths() and back.name == "w"
+    assert back.to_list() == [v * 3 for v in values]
 
 
 def test_text_codes_are_alphabetical_with_null_last():
