@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -78,6 +79,15 @@ def _clear_streamlit_caches() -> None:
 
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+@pytest.fixture
+def lang() -> Iterator[Callable[[str], None]]:
+    """``lang(code)``: the language every module reads from here to the test's end."""
+    from dashboard import i18n  # the engine's tests need no dashboard
+
+    with contextlib.ExitStack() as pins:
+        yield lambda code: pins.enter_context(i18n.pinned(code))
 
 
 @pytest.fixture(scope="session")

@@ -3,15 +3,13 @@ languages (analytics/alert_text.py read through dashboard/alert_view.py)."""
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 
 import polars as pl
-import pytest
 
 from analytics.alert_text import by_owner, chart, evidence, headline, select, tally
 from analytics.escalation import Inputs, Rules, fire, rank
-from dashboard import alert_view, i18n
+from dashboard import alert_view
 
 NB = "\u00a0"  # the non-breaking space numbers and units are joined with
 
@@ -78,13 +76,6 @@ def test_filters_keep_the_order_and_the_counts_follow_them():
         "alerts",
         "money_at_stake",
     ]
-
-
-@pytest.fixture
-def lang():
-    """``lang(code)``: the language every module reads from here to the test's end."""
-    with contextlib.ExitStack() as pins:
-        yield lambda code: pins.enter_context(i18n.pinned(code))
 
 
 def _words(alert: dict) -> list[str]:

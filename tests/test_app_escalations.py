@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from analytics.alert_text import evidence, select, tally
 from analytics.escalation import Rules, evaluate, inputs_for, rank
 from analytics.io import load_path
-from dashboard import alert_view, fmt, i18n
+from dashboard import alert_view
 
 APP = "../dashboard/app.py"
 
@@ -26,9 +26,7 @@ def _metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
 
-def test_ranked_by_money_with_counts_and_evidence_that_follow_the_filters(
-    app, small_dir, monkeypatch
-):
+def test_ranked_by_money_with_counts_and_evidence_that_follow_the_filters(app, small_dir, lang):
     dataset = load_path(small_dir)
     alerts = rank(
         evaluate(Rules.default(), inputs_for(dataset), {}, dt.datetime(2026, 1, 1)).alerts
@@ -53,8 +51,7 @@ def test_ranked_by_money_with_counts_and_evidence_that_follow_the_filters(
     assert len(table) == len(mine)
 
     # The first alert of the filtered list, its evidence as the engine words it.
-    monkeypatch.setattr(i18n, "language", lambda: "en")
-    monkeypatch.setattr(fmt, "language", lambda: "en")
+    lang("en")
     bullets = "\n".join(f"* {alert_view.say(s, 'RUB')}" for s in evidence(mine[0]))
     assert any(m.value == bullets for m in at.markdown)
     technical = next(e for e in at.expander if e.label == "Technical details")

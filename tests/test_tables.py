@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 
 import polars as pl
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics.export import for_people
-from dashboard import i18n, tables
+from dashboard import tables
 
 # Real-shaped cells from the issue: a vanishing probability, an unrounded amount, NaN, None.
 FRAME = pl.DataFrame(
@@ -46,15 +45,6 @@ def test_numbers_are_rounded_to_what_they_mean():
     assert out["agents"].to_list() == [3, 5, None] and out["agents"].dtype == pl.Int64
     assert out["aht_s"].to_list() == [181, 0, 60]
     assert out["queue"].to_list() == FRAME["queue"].to_list()  # text untouched
-
-
-@pytest.fixture
-def lang(monkeypatch):
-    def use(code: str) -> None:
-        monkeypatch.setattr(i18n, "language", lambda: code)
-        monkeypatch.setattr(tables, "language", lambda: code)
-
-    return use
 
 
 def test_russian_export_has_words_bom_and_no_scientific_notation(lang):
