@@ -7,6 +7,7 @@ offline). Every ``st.plotly_chart`` passes ``config=chart_config()``.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from dashboard.i18n import language
@@ -57,3 +58,11 @@ def chart_config(**extra: Any) -> dict[str, Any]:
     if lang not in _LOCALES:
         return dict(extra)
     return {"locale": lang, "locales": {lang: _LOCALES[lang]}, **extra}
+
+
+def month_label(value: dt.date) -> str:
+    """A month as plotly's date axes write it, for months drawn as names (SVG axes, bars,
+    hover texts): "янв 2025" in Russian, from the same short month names as the locale
+    above, "Jan 2025" in English."""
+    names = _LOCALES.get(language(), {}).get("format", {}).get("shortMonths")
+    return f"{names[value.month - 1]} {value.year}" if names else value.strftime("%b %Y")

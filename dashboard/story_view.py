@@ -17,6 +17,7 @@ from analytics.story import Figure, Step
 from dashboard import process_view
 from dashboard.alert_view import say
 from dashboard.bars_svg import Bar, bars_svg
+from dashboard.chart_locale import month_label
 from dashboard.charts import (
     BLUE,
     GREEN,
@@ -86,7 +87,7 @@ def shown(figure: Figure, currency: str) -> str:
     if isinstance(value, dt.datetime):
         return value.strftime(f"{day_pattern()} %H:%M")
     if figure.kind == "month" and isinstance(value, dt.date):
-        return value.strftime("%m.%Y" if language() == "ru" else "%b %Y")
+        return month_label(value)  # янв 2025, as plotly's month axes elsewhere
     if isinstance(value, dt.date):
         return value.strftime(day_pattern())
     return tr(value)  # an owner or action of the default rules in words; data as it is
@@ -178,7 +179,7 @@ def _chart(step: Step) -> go.Figure | None:
         return bars_figure(tags, frame["at_stake"].to_list(), title)
     if step.key == "drift":
         months = [shown(Figure("month", m), "") for m in frame["month"]]
-        # Month labels such as 01.2025 are names here, not numbers to put on a scale.
+        # Month labels such as "Jan 2025" are names here, not numbers to put on a scale.
         chart = bars_figure(months, (frame["share"] * 100).to_list(), title)
         return chart.update_yaxes(type="category")
     if step.key == "tension":

@@ -42,6 +42,23 @@ def test_green_draws_service_level_and_nps_by_month():
     assert not list(svg.iter(f"{NS}polygon"))  # no churn panel on this step
 
 
+def test_russian_months_read_as_words_like_the_plotly_axes():
+    """The Workshop's months in Russian as plotly's month axes on other pages write them
+    (the locale's short month names): its axis, hover texts and the drift bars read
+    "01.2025" before."""
+    frame = pl.DataFrame({"month": MONTHS, "sla": [0.95, 0.94, 0.93], "nps": [40.0, 41.0, 42.0]})
+    drift = pl.DataFrame({"month": MONTHS, "share": [0.02, 0.1, 0.23]})
+    with i18n.pinned("ru"):
+        (svg,) = _svgs(story_view.drawing(Step("green", frame=frame), "RUB"))
+        (bars,) = _svgs(story_view.drawing(Step("drift", frame=drift), "RUB"))
+    texts = [t.text or "" for t in svg.iter(f"{NS}text")]
+    assert {"янв 2025", "фев 2025", "мар 2025"} <= set(texts)
+    assert _titles(svg)[0] == "Уровень сервиса, %\nянв 2025: 95,0"
+    labels = [t.text or "" for t in bars.iter(f"{NS}text")]
+    assert labels[0] == "янв 2025" and "мар 2025" in labels
+    assert not any(re.search(r"\d\d\.2025", t) for t in texts + labels + _titles(svg))
+
+
 def test_churn_adds_a_panel_with_its_interval():
     frame = pl.DataFrame(
         {
