@@ -17,9 +17,12 @@ WIDTH_PX = 640  # the drawing's own width; it scales to its column
 ROW_PX = 40  # a label line above a bar, and a gap
 BAR_PX = 16
 LABEL_PX = 13  # the label line's height
-VALUE_ROOM = 0.16  # of the width, kept on each side for the bars' end labels
-FONT = "'Source Sans Pro', sans-serif"
+VALUE_ROOM = 0.16  # of the width, kept on each side for the bars' end labels (at least)
+CHAR_PX = 0.6 * LABEL_PX  # a character's mean width, generous: room for the end labels
+# The app's own font: Streamlit 1.67 serves it as "Source Sans" (the older name after it)
+FONT = "'Source Sans', 'Source Sans Pro', sans-serif"
 INK = "#31333F"
+HALO = 'stroke="#FFFFFF" stroke-width="4" stroke-linejoin="round" paint-order="stroke"'
 
 
 @dataclass(frozen=True)
@@ -34,26 +37,40 @@ class Bar:
     hover: str
 
 
-def bars_svg(rows: list[tuple[str, list[Bar]]], base: float = 0.0, base_text: str = "") -> str:
+def bars_svg(
+    rows: list[tuple[str, list[Bar]]],
+    base: float = 0.0,
+    base_text: str = "",
+    width: float = WIDTH_PX,
+) -> str:
     """Each row a label above its bars, on one value scale shared by every row and running
-    through ``base`` (a vertical line there, with ``base_text`` under it). A bar's end label
-    sits beyond its end, on the side it grows to."""
+    through ``base`` (a vertical line there, with ``base_text`` under it), on a drawing
+    ``width`` wide (about its column's width on screen, so that its texts keep their size).
+    A bar's end label sits beyond its end, on the side it grows to."""
     values = [base] + [v for _, bars in rows for b in bars for v in (b.start, b.end)]
     low, high = min(values), max(values)
     span = (high - low) or 1.0
-    inner = WIDTH_PX * (1 - 2 * VALUE_ROOM)
+    # Each side keeps room for the longest end label ("228,8 млн ₽" on a narrow drawing).
+    longest = max((len(b.text) for _, bars in rows for b in bars), default=0)
+    room = max(width * VALUE_ROOM, longest * CHAR_PX + 8)
+    inner = width - 2 * room
 
     def x(value: float) -> float:
-        return WIDTH_PX * VALUE_ROOM + (value - low) / span * inner
+        return room + (value - low) / span * inner
 
     height = ROW_PX * len(rows) + (LABEL_PX + 6 if base_text else 4)
+    line = x(base)
+    bottom = ROW_PX * len(rows)
+    # The base line first, under the rows: a label it crosses stays readable on its halo,
+    # and bars starting at the base hide it where they meet.
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH_PX} {height}" '
-        f'width="100%" font-family="{FONT}" font-size="{LABEL_PX}" fill="{INK}">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height}" '
+        f'width="100%" font-family="{FONT}" font-size="{LABEL_PX}" fill="{INK}">',
+        f'<line x1="{line:.1f}" x2="{line:.1f}" y1="0" y2="{bottom}" stroke="{INK}"/>',
     ]
     for i, (label, bars) in enumerate(rows):
         top = i * ROW_PX
-        parts.append(f'<text x="0" y="{top + LABEL_PX - 2}">{svg_text(label)}</text>')
+        parts.append(f'<text x="0" y="{top + LABEL_PX - 2}" {HALO}>{svg_text(label)}</text>')
         for bar in bars:
             left, right = sorted((x(bar.start), x(bar.end)))
             up = bar.end >= bar.start
@@ -66,9 +83,6 @@ def bars_svg(rows: list[tuple[str, list[Bar]]], base: float = 0.0, base_text: st
                 f'<text x="{at:.1f}" y="{y + BAR_PX - 3}" text-anchor="{anchor}">'
                 f"{svg_text(bar.text)}</text></g>"
             )
-    line = x(base)
-    bottom = ROW_PX * len(rows)
-    parts.append(f'<line x1="{line:.1f}" x2="{line:.1f}" y1="0" y2="{bottom}" stroke="{INK}"/>')
     if base_text:
         parts.append(
             f'<text x="{line:.1f}" y="{bottom + LABEL_PX}" text-anchor="middle">'

@@ -162,7 +162,7 @@ def forecast_figure(
     history: pl.DataFrame, forecast: pl.DataFrame, labels: dict[str, str]
 ) -> go.Figure:
     """Recent history, the forecast and its interval band (``labels``: actual, forecast,
-    interval)."""
+    interval, and the axis titles x_axis and y_axis)."""
     fig = go.Figure()
     band_x = forecast["time"].to_list()
     fig.add_trace(
@@ -189,8 +189,13 @@ def forecast_figure(
             x=band_x, y=forecast["mean"].to_list(), name=labels["forecast"], line={"color": BLUE}
         )
     )
-    fig.update_layout(height=340, margin={"t": 30, "b": 10}, legend={"orientation": "h"})
-    return fig
+    return fig.update_layout(
+        height=340,
+        margin={"t": 30, "b": 10},
+        legend={"orientation": "h"},
+        xaxis_title=labels.get("x_axis"),
+        yaxis_title=labels.get("y_axis"),
+    )
 
 
 def heatmap_figure(

@@ -57,6 +57,10 @@ SENSITIVITY: dict[str, tables.Kind] = {
 
 # Beyond this horizon a dot on each month runs into a thick line: the points are not drawn.
 MARKED_MONTHS = 36
+# The drawings' own widths: about their columns' at 1366 px (the results column about
+# 515 px, a half column about 410), so that their 12-13 px texts stay that size on screen.
+RESULTS_PX = 520
+HALF_PX = 400
 
 # The inputs' widget keys, which are also their names in a shared link's URL.
 KEYS = {
@@ -249,7 +253,7 @@ def definitions(s: ChurnScenario, loss: SilentChurnLoss, currency: str) -> None:
         )
         for i, (name, v) in enumerate(zip(names, amounts, strict=True))
     ]
-    draw_svg(bars_svg(bars), title=f"### {t('economics.definitions')}")
+    draw_svg(bars_svg(bars, width=RESULTS_PX), title=f"### {t('economics.definitions')}")
     # A static table: the explanations are sentences, which a grid would cut off.
     amount = tables.header("amount")  # each cell carries its currency sign
     shown = [money(v, currency) for v in amounts]
@@ -444,13 +448,18 @@ def _returns_svg(
     here = Series("", [(i.monthly_cost, net)], [hover(i.monthly_cost, net)], RED, marker=6)
     short = partial(compact_money, currency=currency)
     # In half a column: a narrower drawing, so that its texts keep their size.
-    return lines_svg([line, here], short, short, spend, value, guides=[optimum], width=400)
+    return lines_svg([line, here], short, short, spend, value, guides=[optimum], width=HALF_PX)
 
 
 def sensitivity_bars(table: pl.DataFrame, currency: str) -> None:
+    """The tornado (:func:`tornado_svg`)."""
+    draw_svg(tornado_svg(table, currency))
+
+
+def tornado_svg(table: pl.DataFrame, currency: str) -> str:
     """The tornado: the yearly loss when each input moves alone to its low and its high
     value (largest swing on top), from the base loss; red where the move raises the loss,
-    green where it lowers it."""
+    green where it lowers it. Drawn half a column wide, where it stands."""
     base = table["base"][0]
     rows = []
     for row in table.iter_rows(named=True):
@@ -467,7 +476,7 @@ def sensitivity_bars(table: pl.DataFrame, currency: str) -> None:
         ]
         rows.append((name, bars))
     note = t("economics.tornado_base", value=compact_money(base, currency))
-    draw_svg(bars_svg(rows, base, note))
+    return bars_svg(rows, base, note, width=HALF_PX)
 
 
 def downloads(

@@ -76,6 +76,9 @@ BREACHES: dict[str, tables.Kind] = {
 # A series drawn as a plain SVG up to this many points (a daily one: 8 weeks of history and
 # the horizon); beyond, plotly's figure.
 SVG_POINTS = 400
+# The series' drawing spans the main column, about 900 px wide at 1366 px: drawn that wide,
+# its 12 px texts stay about 12 px, as plotly's on the page (540 wide, they read 20 px).
+SERIES_WIDTH_PX = 900
 POINTS = (
     "time",
     "queue",
@@ -169,12 +172,9 @@ def one_series(one: SeriesForecast, run: ForecastRun, horizon: int, level: float
     """The picked series: recent history and forecast, the verdict, notes, backtest."""
     per_day = len(one.forecast) // horizon
     history = one.history.tail((14 if one.frequency == "intraday" else 56) * per_day)
-    names = {
-        "actual": t("forecast.actual"),
-        "forecast": t("forecast.forecast"),
-        "interval": t("forecast.interval", level=percent(level, 0)),
-    }
-    drawn = forecast_svg(history, one.forecast, names, one.frequency == "intraday")
+    intraday = one.frequency == "intraday"
+    names = series_names(level, intraday)
+    drawn = forecast_svg(history, one.forecast, names, intraday)
     if drawn is not None:
         draw_svg(drawn)
     else:
@@ -193,13 +193,26 @@ def one_series(one: SeriesForecast, run: ForecastRun, horizon: int, level: float
     tables.show(_names(one.metrics), METRICS, key="fc_metrics")
 
 
+def series_names(level: float, intraday: bool) -> dict[str, str]:
+    """The picked series' legend entries (actual, forecast, interval) and axis titles
+    (x_axis, y_axis: contacts a day, or per interval of an intraday series)."""
+    return {
+        "actual": t("forecast.actual"),
+        "forecast": t("forecast.forecast"),
+        "interval": t("forecast.interval", level=percent(level, 0)),
+        "x_axis": t("forecast.date_axis"),
+        "y_axis": t("forecast.intraday_axis" if intraday else "forecast.daily_axis"),
+    }
+
+
 def forecast_svg(
     history: pl.DataFrame, forecast: pl.DataFrame, names: dict[str, str], intraday: bool
 ) -> str | None:
     """Recent history, the forecast and its interval as a plain SVG (:mod:`dashboard.lines_svg`;
-    each point's time and volume its hover text): a series pick redrew a plotly figure, most
-    of the browser's work for it. None past :data:`SVG_POINTS` points (an intraday series:
-    a hover target per point would outweigh plotly's drawing), which plotly draws."""
+    each point's time and volume its hover text) the main column's width, with axis titles
+    (``names``: :func:`series_names`): a series pick redrew a plotly figure, most of the
+    browser's work for it. None past :data:`SVG_POINTS` points (an intraday series: a hover
+    target per point would outweigh plotly's drawing), which plotly draws."""
     if history.height + forecast.height > SVG_POINTS or not forecast.height:
         return None
     times = [*history["time"], *forecast["time"]]
@@ -225,7 +238,16 @@ def forecast_svg(
         series(history, "volume", names["actual"], GREY),
         series(forecast, "mean", names["forecast"], BLUE),
     ]
-    return lines_svg(lines, label, number, x_step=1, bands=[band])
+    return lines_svg(
+        lines,
+        label,
+        number,
+        names.get("x_axis", ""),
+        names.get("y_axis", ""),
+        x_step=1,
+        width=SERIES_WIDTH_PX,
+        bands=[band],
+    )
 
 
 def plan_editor(plan: pl.DataFrame, content_hash: str) -> tuple[str, pl.DataFrame]:

@@ -49,3 +49,16 @@ def test_texts_are_escaped_and_stay_on_one_line():
     texts = [t.text for t in svg.iter(f"{NS}text")]
     assert texts == ["<i>x</i> & y\n\nz", "<b>1</b>"]
     assert next(svg.iter(f"{NS}title")).text == "a\nb"
+
+
+def test_the_base_line_runs_under_the_row_labels():
+    """A row's label that the base line crosses ("Replacement, 12 months" on Economics)
+    stays readable: the line is drawn first, each label on a white halo over it."""
+    rows = [("a long label", [Bar(0.0, 5.0, "red", "5", "a")]), ("b", [])]
+    svg = ET.fromstring(bars_svg(rows, 1.0))
+    children = list(svg)
+    line = next(i for i, e in enumerate(children) if e.tag == f"{NS}line")
+    labels = [i for i, e in enumerate(children) if e.tag == f"{NS}text"]
+    assert line < min(labels)
+    for i in labels:
+        assert (children[i].get("paint-order"), children[i].get("stroke")) == ("stroke", "#FFFFFF")

@@ -35,6 +35,18 @@ _WIDE = """() => [...document.querySelectorAll('[data-testid=stDataFrame]')]
                     s.scrollWidth, s.clientWidth])"""
 
 
+# Every text of the pages' plain-SVG charts (drawn through Markdown): [text, its size on
+# screen in px, whether it runs past its drawing's edge, where the SVG cuts it off].
+_SVG_TEXTS = """() => [...document.querySelectorAll('[data-testid=stMarkdownContainer] svg text')]
+  .filter(t => t.closest('svg').getBoundingClientRect().width > 0)
+  .map(t => {
+    const box = t.getBoundingClientRect(), frame = t.closest('svg').getBoundingClientRect();
+    const m = t.getScreenCTM();  // its scale (a rotated axis title too)
+    return [t.textContent, parseFloat(getComputedStyle(t).fontSize) * Math.hypot(m.a, m.b),
+            box.left < frame.left - 0.5 || box.right > frame.right + 0.5];
+  })"""
+
+
 SIZES = ((1366, 768), (1920, 1080))
 
 
@@ -100,3 +112,20 @@ def test_no_table_is_wider_than_the_page(
                         shot = tmp_path / f"{path}_{lang}_{width}_tab{k}_table{i}.png"
                         grids.nth(i).screenshot(path=shot)
                 assert (width, k, page.evaluate(_WIDE)) == (width, k, [])
+
+
+@pytest.mark.parametrize("path", ["economics", "forecast", "workshop"])
+def test_svg_charts_read_as_plotly_does_at_1366(browser: Browser, sample_server, path, tmp_path):
+    """The plain-SVG charts' texts at 1366×768 are about plotly's 12 px and none runs off
+    its drawing: the Forecasts series read 20 px (a 540 px drawing across a 906 px column)
+    and Economics' tornado 8.5 px (640 px in a 410 px half column)."""
+    with _opened(browser, f"{sample_server}/{address(path)}?lang=RU") as page:
+        page.locator("h1").first.wait_for()
+        page.locator("[data-testid=stMarkdownContainer] svg").first.wait_for()
+        settled(page, quiet_s=3.0, limit_s=600.0)
+        page.screenshot(path=tmp_path / f"{path}.png")
+        texts = page.evaluate(_SVG_TEXTS)
+    assert len(texts) >= 10
+    by_size = sorted((round(size, 1), text) for text, size, _ in texts)
+    assert 11.0 <= by_size[0][0] <= by_size[-1][0] <= 14.0, (by_size[:3], by_size[-3:])
+    assert [text for text, _, cut in texts if cut] == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import xml.etree.ElementTree as ET
 
 import polars as pl
 
@@ -14,6 +15,8 @@ from analytics.economics import (
     tornado,
 )
 from dashboard import economics_view as view
+from dashboard import i18n
+from dashboard.bars_svg import CHAR_PX
 
 # 40,000 customers, LTV 37,800, churn 3 % -> 5 %: 800 more leavers a month, a year's
 # replacement loss 12 x 800 x 37,800 = 362,880,000.
@@ -37,3 +40,20 @@ def test_the_scenario_book_has_the_scenario_projection_and_sensitivity():
     assert list(sheets) == ["Scenario", "Projection", "Sensitivity"]
     assert sheets["Projection"].height == 12  # a row a month of the horizon
     assert sheets["Sensitivity"].height == sensitivity.height
+
+
+def test_the_tornado_is_drawn_half_a_column_wide_and_its_labels_fit():
+    """At 1366 px its half column is about 410 px: drawn 640 wide its 13 px labels read
+    8.5 px. Drawn 400 wide, every end label, Russian amounts the longest ("228,8 млн ₽"),
+    stays inside the drawing on the side its bar grows to."""
+    sensitivity = tornado(SCENARIO, sensitivity_ranges(SCENARIO))
+    with i18n.pinned("ru"):
+        svg = ET.fromstring(view.tornado_svg(sensitivity, "RUB"))
+    width = float(svg.get("viewBox").split()[2])
+    assert width == view.HALF_PX <= 410
+    ns = "{http://www.w3.org/2000/svg}"
+    ends = [t for t in svg.iter(f"{ns}text") if t.get("text-anchor") in ("start", "end")]
+    assert len(ends) == 2 * sensitivity.height and any("млн" in (t.text or "") for t in ends)
+    for text in ends:
+        x, extent = float(text.get("x")), len(text.text or "") * CHAR_PX
+        assert (x - extent >= 0) if text.get("text-anchor") == "end" else (x + extent <= width)

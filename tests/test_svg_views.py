@@ -13,7 +13,7 @@ from analytics.alert_text import headline
 from analytics.escalation import Rules
 from analytics.story import Figure, Step
 from dashboard import i18n, story_view
-from dashboard.forecast_view import SVG_POINTS, forecast_svg
+from dashboard.forecast_view import SERIES_WIDTH_PX, SVG_POINTS, forecast_svg, series_names
 
 NS = "{http://www.w3.org/2000/svg}"
 MONTHS = [dt.date(2025, m, 1) for m in (1, 2, 3)]
@@ -142,6 +142,27 @@ def test_a_russian_forecast_writes_its_days_the_russian_way():
     assert _titles(svg)[0] == "Факт\n01.03.2025: 10"
     texts = [t.text for t in svg.iter(f"{NS}text")]
     assert "01.03.2025" in texts and not any("2025-03" in (t or "") for t in texts)
+
+
+def test_a_forecast_has_axis_titles_in_the_readers_language_at_the_columns_width():
+    """Its axes say what they show (they had no titles), from the catalogue; the drawing is
+    about the main column's width at 1366 px, so its 12 px texts read 12 px (540 wide, 20)."""
+    start = dt.datetime(2025, 3, 1)
+    history = _series(2, start).with_columns(volume=pl.Series([10.0, 12.0]))
+    forecast = _series(1, start + dt.timedelta(days=2)).with_columns(
+        mean=pl.Series([11.0]), lower=pl.Series([8.0]), upper=pl.Series([14.0])
+    )
+    drawn = {}
+    for lang, intraday in (("ru", False), ("ru", True), ("en", False)):
+        with i18n.pinned(lang):
+            names = series_names(0.8, intraday)
+            drawn[lang, intraday] = ET.fromstring(forecast_svg(history, forecast, names, intraday))
+    texts = {k: [t.text for t in svg.iter(f"{NS}text")] for k, svg in drawn.items()}
+    assert {"Дата", "Обращений в день"} <= set(texts["ru", False])
+    assert "Обращений за интервал" in texts["ru", True]
+    assert {"Date", "Contacts a day"} <= set(texts["en", False])
+    assert drawn["ru", False].get("viewBox").split()[2] == str(SERIES_WIDTH_PX)
+    assert 850 <= SERIES_WIDTH_PX <= 950  # the main column at 1366 px: 906 px
 
 
 def test_a_long_series_is_left_to_plotly():
