@@ -1,5 +1,5 @@
-"""Nothing cut off at 1366×768 and 1920×1080 (in Russian, and tables in English too):
-metric labels and values, button labels, tables. Streamlit ends a text that does not fit
+"""Nothing cut off at 1366×768 and 1920×1080 in Russian and English: metric labels and
+values, button and page-link labels, tables. Streamlit ends a text that does not fit
 with "…" (``text-overflow: ellipsis``), so an element whose ``scrollWidth`` exceeds its
 ``clientWidth`` is one a person cannot read in full; a table (a canvas grid) wider than its place scrolls sideways, and its
 last columns are off screen. The screenshots are saved beside the test's temporary files
@@ -19,11 +19,14 @@ from tests.web import settled
 
 pytestmark = pytest.mark.browser
 
-# Text inside metrics and buttons that is clipped: [what, text, needed px, shown px].
+# Text inside metrics, buttons and page links that is clipped: [what, text, needed px,
+# shown px].
 _CUT = """() => [...document.querySelectorAll(
-    '[data-testid=stMetric] *, [data-testid=stButton] *, [data-testid=stDownloadButton] *')]
+    '[data-testid=stMetric] *, [data-testid=stButton] *, [data-testid=stDownloadButton] *, '
+    + '[data-testid=stPageLink] *')]
   .filter(e => getComputedStyle(e).overflow !== 'visible' && e.scrollWidth > e.clientWidth)
-  .map(e => [e.closest('[data-testid^=stMetric], button').dataset.testid || 'button',
+  .map(e => [e.closest('[data-testid^=stMetric], [data-testid=stPageLink], button')
+               .dataset.testid || 'button',
              e.innerText, e.scrollWidth, e.clientWidth])"""
 
 
@@ -68,17 +71,19 @@ def _sized(page: Page, width: int, height: int) -> None:
     page.wait_for_timeout(1500)  # the layout follows the window, no rerun
 
 
+@pytest.mark.parametrize("lang", ["RU", "EN"])
 @pytest.mark.parametrize("path", ["economics", "forecast", "overview"])
-def test_nothing_is_cut_off_in_russian(browser: Browser, sample_server, path, tmp_path):
+def test_nothing_is_cut_off(browser: Browser, sample_server, path, lang, tmp_path):
     # The NPS evidence shown too (the widest variant of the initiative block).
-    with _opened(browser, f"{sample_server}/{address(path)}?lang=RU&eco_via_nps=true") as page:
+    query = f"lang={lang}&eco_via_nps=true"
+    with _opened(browser, f"{sample_server}/{address(path)}?{query}") as page:
         page.get_by_test_id("stMetric").first.wait_for()
         settled(page, quiet_s=3.0, limit_s=600.0)
         labels = [text for text in page.get_by_test_id("stMetricLabel").all_inner_texts() if text]
         assert len(labels) >= 10  # the tiles drew (collapsed ones have no text)
         for width, height in SIZES:
             _sized(page, width, height)
-            page.screenshot(path=tmp_path / f"{path}_{width}.png")
+            page.screenshot(path=tmp_path / f"{path}_{lang}_{width}.png")
             assert (width, page.evaluate(_CUT)) == (width, [])
 
 
