@@ -13,7 +13,9 @@ _POLARS_DEFAULT = "dirty_decay_ms:500,muzzy_decay_ms:1000"
 if os.environ.get("_RJEM_MALLOC_CONF", _POLARS_DEFAULT) == _POLARS_DEFAULT:
     os.environ["_RJEM_MALLOC_CONF"] = "dirty_decay_ms:60000,muzzy_decay_ms:60000"
 
-# numpy's freed arrays reused by the next ones instead of fresh memory (analytics/heap.py).
-from analytics.heap import reuse_freed_arrays  # noqa: E402
+# numpy's freed arrays reused by the next ones instead of fresh memory, in small pages
+# (analytics/heap.py).
+from analytics.heap import reuse_freed_arrays, small_pages_for_arrays  # noqa: E402
 
 reuse_freed_arrays()
+small_pages_for_arrays()

@@ -10,12 +10,23 @@ mostly that. Served from one heap (one arena, no ``mmap``) the freed arrays are 
 next arrays (Polars' allocator keeps its own for a minute, see ``analytics/__init__``):
 the heap's free space below its top always, at its top up to :data:`KEEP_FREE`, beyond
 which glibc gives it back to the OS.
+
+numpy asks the kernel for 2 MB pages (``madvise(MADV_HUGEPAGE)``) on every array of 4 MB
+or more. On a VM whose hypervisor takes back the guest's free memory (a balloon's free
+page reporting, as on this project's CI VM), a 2 MB page comes from just such memory, and
+its first touch costs the host's faults for all of it; small pages come from memory freed
+a moment ago. Measured on the 10 M-event case view, first pass, paired in fresh
+processes (nine pairs, ``benchmarks/RESULTS.md``): 1.28-1.36 s with numpy's huge pages,
+0.83-0.99 s without; repeat passes level. :func:`small_pages_for_arrays` switches them
+off unless the user set ``NUMPY_MADVISE_HUGEPAGE``.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
+
+import numpy as np
 
 KEEP_FREE = 1 << 30  # bytes
 
@@ -37,3 +48,16 @@ def reuse_freed_arrays() -> bool:
         return False
     settings = ((_M_ARENA_MAX, 1), (_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, KEEP_FREE))
     return all(mallopt(parameter, value) == 1 for parameter, value in settings)
+
+
+def small_pages_for_arrays() -> bool:
+    """numpy's request for 2 MB pages on large arrays switched off (see the module doc);
+    False (nothing changed) when the user set ``NUMPY_MADVISE_HUGEPAGE``, numpy read at
+    import, or numpy has no such switch."""
+    if "NUMPY_MADVISE_HUGEPAGE" in os.environ:
+        return False
+    switch = getattr(getattr(np, "_core", np).multiarray, "_set_madvise_hugepage", None)
+    if switch is None:
+        return False
+    switch(False)
+    return True

@@ -1,5 +1,6 @@
 """The C heap's setting (analytics.heap): a freed large array's memory serves the next one,
-whichever thread allocated it, unless the user set glibc's malloc options."""
+whichever thread allocated it, unless the user set glibc's malloc options; numpy's arrays
+in small pages unless the user set numpy's own switch."""
 
 import json
 import os
@@ -48,3 +49,25 @@ def test_a_users_malloc_setting_wins():
     found = _run(MALLOC_ARENA_MAX="4")
     assert not found["again"]
     assert found["faults"] > 16_000  # glibc's own way: a fresh mmap per large array
+
+
+PAGES = """
+import json
+import analytics, numpy as np
+switch = np._core.multiarray._set_madvise_hugepage
+print(json.dumps({"huge": switch(True)}))  # the setting found, before this call's
+"""
+
+
+def _huge_pages(**env: str) -> bool:
+    clean = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    out = subprocess.run(
+        [sys.executable, "-c", PAGES], env={**clean, **env}, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)["huge"]
+
+
+def test_arrays_come_in_small_pages_unless_the_user_says_otherwise():
+    assert not _huge_pages()  # numpy's default on Linux 4.6+ is on: analytics turned it off
+    assert _huge_pages(NUMPY_MADVISE_HUGEPAGE="1")
