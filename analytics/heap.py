@@ -16,9 +16,10 @@ or more. On a VM whose hypervisor takes back the guest's free memory (a balloon'
 page reporting, as on this project's CI VM), a 2 MB page comes from just such memory, and
 its first touch costs the host's faults for all of it; small pages come from memory freed
 a moment ago. Measured on the 10 M-event case view, first pass, paired in fresh
-processes (nine pairs, ``benchmarks/RESULTS.md``): 1.28-1.36 s with numpy's huge pages,
-0.83-0.99 s without; repeat passes level. :func:`small_pages_for_arrays` switches them
-off unless the user set ``NUMPY_MADVISE_HUGEPAGE``.
+processes (nine pairs, ``benchmarks/RESULTS.md``): 1.03-1.40 s (median 1.30) with
+numpy's huge pages, 0.83-1.07 s (0.94) without; the cost pass level.
+:func:`small_pages_for_arrays` switches them off unless the user set
+``NUMPY_MADVISE_HUGEPAGE``.
 """
 
 from __future__ import annotations
