@@ -194,19 +194,17 @@ def _channel_costs(dataset: Dataset, rows: pl.Series) -> pl.DataFrame:
         | pl.when(is_contact()).then(CONTACT_BIT).otherwise(0)
         | pl.when(meeting).then(MEETING_BIT).otherwise(0),
     )
-    per_event = events.hstack(
-        [
-            like_chunks(np.take(per_channel[name].to_numpy(), codes), events["channel"], f"_{name}")
-            for name in per_channel.columns
-        ]
-    )
-    terms = {"rate": pl.col("_rate"), "fixed": pl.col("_fixed")}
-    flags = pl.col("_flags") | pl.when(pl.col("is_manual")).then(MANUAL_BIT).otherwise(0)
+    per_event = events.hstack([like_chunks(codes, events["channel"], "_channel")])
+    # Each event's channel terms looked up by its code, chunk by chunk inside the pass.
+    looked_up = {name: pl.lit(per_channel[name]).gather("_channel") for name in per_channel.columns}
+    terms = {"rate": looked_up["rate"], "fixed": looked_up["fixed"]}
+    flags = looked_up["flags"] | pl.when(pl.col("is_manual")).then(MANUAL_BIT).otherwise(0)
     if _has_values(events, "is_contact"):
-        contact = pl.coalesce("is_contact", pl.col("_flags") & CONTACT_BIT != 0)
-        terms["fixed"] = _fixed(dataset.settings, contact, pl.col("_flags") & MEETING_BIT != 0)
+        contact = pl.coalesce("is_contact", looked_up["flags"] & CONTACT_BIT != 0)
+        meets = looked_up["flags"] & MEETING_BIT != 0
+        terms["fixed"] = _fixed(dataset.settings, contact, meets)
         flags = (flags & (0xFFFF ^ CONTACT_BIT)) | pl.when(contact).then(CONTACT_BIT).otherwise(0)
-    if not _has_values(events, "cost"):
+    if "cost" not in events.columns:
         per_event = per_event.with_columns(pl.lit(None, dtype=pl.Float64).alias("cost"))
     # Most exports have no reopen counter: it is fetched only when it says something.
     counter = ["reopen_count"] if _has_values(events, "reopen_count") else []
