@@ -17,7 +17,7 @@ from analytics.export import Kind
 from analytics.schema import Settings
 from dashboard.auth import export_button
 from dashboard.escape import md
-from dashboard.fmt import compact_money, money, number, percent
+from dashboard.fmt import compact_money, money, number, percent, symbol
 from dashboard.headers import headers
 from dashboard.i18n import channel, t
 from dashboard.state import engine
@@ -177,15 +177,39 @@ KINDS: dict[str, Kind] = {
 }
 
 
-def _labels(frame: pl.DataFrame, mark: str) -> dict[str, str]:
+def revenue_band(twins: pl.DataFrame) -> pl.DataFrame:
+    """The twin groups' revenue band (``revenue_from``, ``revenue_to``) as one text column,
+    ``1 120–1 380``, where the first was: two money columns were one too many for a
+    1366 px window in Russian (960 px needed, 904 there)."""
+    bounds = zip(twins["revenue_from"], twins["revenue_to"], strict=True)
+    text = [f"{number(a)}–{number(b)}" for a, b in bounds]
+    at = twins.columns.index("revenue_from")
+    return twins.drop("revenue_from", "revenue_to").insert_column(
+        at, pl.Series("revenue_band", text, pl.String)
+    )
+
+
+def _labels(frame: pl.DataFrame, mark: str, currency: str = "") -> dict[str, str]:
     """Headers from ``[cost.col]``; money ones carry the estimate mark when the cost is
-    estimated."""
+    estimated, the revenue band (a text) its currency."""
     words = headers("cost.col", frame.columns)
-    return {c: w + (mark if KINDS.get(c) == "money" else "") for c, w in words.items()}
+    labels = {c: w + (mark if KINDS.get(c) == "money" else "") for c, w in words.items()}
+    if "revenue_band" in labels and currency:
+        labels["revenue_band"] += f", {symbol(currency)}"
+    return labels
 
 
-def table(frame: pl.DataFrame, currency: str, mark: str = "") -> None:
-    show(frame, KINDS, currency=currency, labels=_labels(frame, mark))
+def table(
+    frame: pl.DataFrame,
+    currency: str,
+    mark: str = "",
+    wide: tuple[str, ...] = (),
+    row_height: int | None = None,
+) -> None:
+    """A Cost table; ``wide`` columns (long text) get 400 px, wrapped in rows of
+    ``row_height`` (dashboard.tables.show)."""
+    labels = _labels(frame, mark, currency)
+    show(frame, KINDS, currency=currency, labels=labels, wide=wide, row_height=row_height)
 
 
 def export(frame: pl.DataFrame, name: str, label: str, currency: str) -> None:

@@ -23,6 +23,15 @@ def number(value: float | None, decimals: int = 0) -> str:
     return text
 
 
+def up_to(value: float | None, decimals: int = 1) -> str:
+    """A measure that is often whole (months of data): ``11.99`` -> ``12``, ``3.46`` ->
+    ``3.5`` (``3,5`` in Russian); rounded to ``decimals`` places, none when that is whole."""
+    if value is None or math.isnan(value):
+        return "—"
+    rounded = round(value, decimals)
+    return number(rounded, 0 if rounded == int(rounded) else decimals)
+
+
 def general(value: float, spec: str = ".4g") -> str:
     """A p-value or a slope in ``spec`` (``.1e``, ``.4g``) with the language's decimal mark."""
     text = format(value, spec)
@@ -44,9 +53,13 @@ def money(value: float | None, currency: str, decimals: int = 0) -> str:
 
 
 def percent(share: float | None, decimals: int = 1) -> str:
-    if share is None:
+    """``0.081`` -> ``8.1%`` (en) or ``8,1 %`` (ru, a no-break space): what the grids'
+    ``percent`` format (the browser's ``Intl.NumberFormat``) writes in each language, so a
+    tile and a table on one page read alike."""
+    if share is None or (isinstance(share, float) and math.isnan(share)):
         return "—"
-    return f"{number(100 * share, decimals)}{_NBSP}%"
+    sep = _NBSP if language() == "ru" else ""
+    return f"{number(100 * share, decimals)}{sep}%"
 
 
 def seconds(value: float | None) -> str:
@@ -81,6 +94,6 @@ def number_column(label: str, decimals: int = 0) -> ColumnConfig:
 
 
 def share_column(label: str) -> ColumnConfig:
-    """A share (0.253) shown as a percentage with one decimal (25,3 %), as in
+    """A share (0.253) shown as a percentage with one decimal (25,3 %; 25.3% in English), as in
     dashboard/tables.py: Streamlit keeps (decimals of the step - 2) places."""
     return st.column_config.NumberColumn(label, format="percent", step=0.001)

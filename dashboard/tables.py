@@ -113,9 +113,11 @@ def show(
     key: str | None = None,
     height: int | str = "auto",
     wide: Collection[str] = (),
+    row_height: int | None = None,
 ) -> None:
     """``st.dataframe`` with headers in words, formatted numbers and ``—`` for missing.
-    Columns in ``wide`` (long text) get 400 px before the others share what is left."""
+    Columns in ``wide`` (long text) get 400 px before the others share what is left; a
+    ``row_height`` over 64 px (Streamlit's 4rem) lets their text wrap instead of being cut."""
     config = {
         c: _config(c, kind_of(c, d, kinds), currency, labels) for c, d in frame.schema.items()
     }
@@ -129,6 +131,7 @@ def show(
         key=key,
         placeholder=MISSING,
         column_config=config,
+        row_height=row_height,
     )
 
 

@@ -29,9 +29,9 @@ def test_overview_shows_classic_metrics_and_churn(app, small_dir):
     at = app.run()
     assert not at.exception
     expected = classic_metrics(load_path(small_dir))
-    assert _metric(at, "Service level") == f"{100 * expected.sla:.1f}\u00a0%"
+    assert _metric(at, "Service level") == f"{100 * expected.sla:.1f}%"
     assert _metric(at, "CSAT") == f"{expected.csat:.2f}"
-    assert _metric(at, "Monthly churn, last month") == f"{100 * expected.churn_last:.2f}\u00a0%"
+    assert _metric(at, "Monthly churn, last month") == f"{100 * expected.churn_last:.2f}%"
     assert at.title[0].value == "Overview: the illusion of wellbeing"
 
 
@@ -244,10 +244,10 @@ def test_process_page_variants_and_scenario_filter(app, small_dir):
     table = variants(billing, paths)
     picker = at.selectbox(key="standard_billing")
     assert picker.value == table["variant"][0]
-    assert _metric(at, "Deviating") == f"{100 * (1 - table['share'][0]):.0f}\u00a0%"
+    assert _metric(at, "Deviating") == f"{100 * (1 - table['share'][0]):.0f}%"
     picker.set_value(table["variant"][1]).run()
     assert not at.exception
-    assert _metric(at, "Deviating") == f"{100 * (1 - table['share'][1]):.0f}\u00a0%"
+    assert _metric(at, "Deviating") == f"{100 * (1 - table['share'][1]):.0f}%"
 
 
 def test_economics_shows_observed_churn_by_segment(app, small_dir):
@@ -283,7 +283,7 @@ def test_forecast_page_shows_service_level_and_breach_map(app, small_dir):
         pl.col("interval_start") > acd["interval_start"].max() - pl.duration(weeks=4)
     )
     sl = recent["answered_in_target"].sum() / recent["offered"].sum()
-    assert _metric(at, "Service level (20 s)") == f"{100 * sl:.1f}\u00a0%"
+    assert _metric(at, "Service level (20 s)") == f"{100 * sl:.1f}%"
     assert [s.value for s in at.subheader] == [
         "Service level as delivered (last 4 weeks)",
         "Volume forecast",

@@ -293,7 +293,7 @@ def test_every_page_shows_the_same_figures(small_dir, monkeypatch, capsys):
     assert customers.value == base.customers == by_slice["customers"].sum()
     assert model.scored.height == base.customers
     # LTV: one churn (the last three full months) on Risk and Economics, one value.
-    churn = f"{100 * base.ltv_churn:.2f}\u00a0%"
+    churn = f"{100 * base.ltv_churn:.2f}%"
     assert churn in risk_total.proto.help
     assert churn in ltv.proto.help
     assert ltv.value == round(base.ltv)

@@ -25,7 +25,7 @@ def test_workshop_walks_the_story_in_both_languages(small_dir, monkeypatch):
     sla = classic_metrics(load_path(small_dir)).sla
     headline = at.markdown[0].value
     # The Overview's figure, formatted as the Overview formats it.
-    assert headline.startswith(f"Service level **{100 * sla:.1f}\u00a0%**")
+    assert headline.startswith(f"Service level **{100 * sla:.1f}%**")
     # The facilitator's notes, one markdown: its title, then each note under its label.
     notes = next(m.value for m in at.markdown if m.value.startswith("**Facilitator notes**"))
     assert "\n\n**The question for the room**  \n" in notes
@@ -36,7 +36,7 @@ def test_workshop_walks_the_story_in_both_languages(small_dir, monkeypatch):
     at.button[1].click().run()
     # Three months of the small company: churn did not rise, said in one sentence.
     assert at.subheader[0].value == "What the rise costs"
-    assert at.info[0].value.startswith("Skipped. Churn did not rise (3.52\u00a0% a month")
+    assert at.info[0].value.startswith("Skipped. Churn did not rise (3.52% a month")
 
     # The drift step's link opens Process on the scenario and on its drift tab.
     at.selectbox(key="story_step").set_value("drift").run()

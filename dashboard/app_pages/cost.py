@@ -10,9 +10,9 @@ from analytics.cost_summary import drill_list, page, twin_table
 from dashboard.auth import customer_lists, settings_editable
 from dashboard.chart_locale import chart_config
 from dashboard.charts import quantile_boxes, share_curve
-from dashboard.cost_view import chosen_view, export, rates_editor, table, tiles
+from dashboard.cost_view import chosen_view, export, rates_editor, revenue_band, table, tiles
 from dashboard.escape import md
-from dashboard.fmt import money, number, percent, symbol
+from dashboard.fmt import money, number, percent, symbol, up_to
 from dashboard.i18n import channel, t
 from dashboard.needs import require
 from dashboard.state import current_dataset, engine
@@ -55,7 +55,7 @@ if figures.total:
     )
     if shown.whale is not None:
         st.subheader(t("cost.whale") + mark)
-        st.caption(t("cost.whale_note", months=number(shown.months, 1)))
+        st.caption(t("cost.whale_note", months=up_to(shown.months)))
         axes = (t("cost.whale_x"), t("cost.whale_y"))
         curve = share_curve(
             shown.whale, "customer_share", "cumulative_margin_share", *axes, diagonal=False
@@ -81,19 +81,17 @@ if not customer_lists():  # viewers: aggregates only (customer pairs and case li
 if shown.pairs is not None:
     st.subheader(t("cost.twins"))
     st.caption(t("cost.twins_intro"))
-    table(twin_table(shown.pairs.head(12)), currency, mark)
+    table(revenue_band(twin_table(shown.pairs.head(12))), currency, mark)
     if shown.pair_cases is not None and shown.pair_events is not None:
         pair = shown.pairs.row(0, named=True)
-        sides = zip(st.columns(2), ("low", "high"), shown.pair_events, strict=True)
-        for column, side, events in sides:
+        # One under the other, each across the page: side by side, half a 1366 px window
+        # (443 px) held four of the six columns (Russian: 646 px needed).
+        for side, events in zip(("low", "high"), shown.pair_events, strict=True):
             case = pair[f"{side}_case"]
             row = shown.pair_cases.filter(pl.col("case_id") == case).row(0, named=True)
             cost = money(row["cost"], currency) + mark
-            column.markdown(
-                t(f"cost.pair_{side}", case=md(case), contacts=row["contacts"], cost=cost)
-            )
-            with column:
-                table(events, currency)
+            st.markdown(t(f"cost.pair_{side}", case=md(case), contacts=row["contacts"], cost=cost))
+            table(events, currency)
 
 
 # Worked out once per page run, not on each of the fragment's (a unique of every case).
@@ -122,7 +120,10 @@ def drill_down() -> None:
     words = tuple(sorted(names.items()))
     chosen = engine(drill_list, dataset, collapse, closing, scenario, tag, words)
     st.markdown(f"**{t('cost.drill_cases', cases=number(chosen.height))}**")
-    table(chosen.head(200), currency, mark)
+    # The grid leaves out the start and the number of channels (the download has them), so
+    # the behaviours get room at 1366 px: all eight columns needed 1058-1103 px of 904.
+    grid = chosen.head(200).drop("start", "channels")
+    table(grid, currency, mark, wide=("behaviours",), row_height=65)
     name = f"cases_{scenario or 'all'}{'_' + tag if tag else ''}.csv"
     export(chosen, name, t("cost.download_cases"), currency)
 

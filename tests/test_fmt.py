@@ -1,0 +1,60 @@
+"""Numbers on screen in one convention per language: the app's own formatter
+(dashboard/fmt.py, metric tiles and sentences) writes a percent as the tables' ``percent``
+format does, which is the browser's ``Intl.NumberFormat``: ``8.1%`` in English,
+``8,1 %`` (a no-break space) in Russian."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser
+
+from dashboard.fmt import percent, up_to
+
+
+@pytest.mark.parametrize(
+    ("code", "share", "decimals", "text"),
+    [
+        ("en", 0.081, 1, "8.1%"),
+        ("en", 0.32, 0, "32%"),
+        ("en", 12.345, 1, "1,234.5%"),
+        ("ru", 0.081, 1, "8,1\u00a0%"),
+        ("ru", 0.32, 0, "32\u00a0%"),
+        ("ru", 12.345, 1, "1\u00a0234,5\u00a0%"),
+    ],
+)
+def test_percent_follows_the_languages_convention(lang, code, share, decimals, text):
+    lang(code)
+    assert percent(share, decimals) == text
+
+
+def test_a_missing_percent_is_a_dash(lang):
+    lang("en")
+    assert percent(None) == percent(float("nan")) == "—"
+
+
+@pytest.mark.browser
+def test_percent_reads_as_the_browsers_intl_format(browser: Browser, lang):
+    """What Chromium's Intl writes for the locales the app's grids run in (en-US, ru-RU)."""
+    shares = [0.081, 0.32, 0.0005, 12.345, -0.104]
+    page = browser.new_page()
+    try:
+        for code, locale in (("en", "en-US"), ("ru", "ru-RU")):
+            intl = page.evaluate(
+                """([locale, shares]) => shares.map(s => new Intl.NumberFormat(locale,
+                    {style: 'percent', minimumFractionDigits: 1, maximumFractionDigits: 1}
+                ).format(s))""",
+                [locale, shares],
+            )
+            lang(code)
+            assert [percent(s) for s in shares] == intl, code
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize(
+    ("code", "months", "text"),
+    [("en", 11.99, "12"), ("en", 12.0, "12"), ("en", 3.46, "3.5"), ("ru", 3.46, "3,5")],
+)
+def test_months_whole_without_decimals_fractional_with_one(lang, code, months, text):
+    lang(code)
+    assert up_to(months) == text
