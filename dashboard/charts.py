@@ -265,8 +265,10 @@ def control_chart(
     lower: list[float],
     labels: dict[str, str],
     started: object | None = None,
+    share: bool = False,
 ) -> go.Figure:
-    """A weekly indicator, its EWMA and the control limits, with the zone's start marked."""
+    """A weekly indicator, its EWMA and the control limits, with the zone's start marked;
+    a share's axis in percent."""
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(x=weeks, y=values, name=labels["value"], mode="markers", marker={"color": GREY})
@@ -284,6 +286,8 @@ def control_chart(
             x=str(started), y=1, yref="paper", text=labels["started"], showarrow=False
         )
     fig.update_layout(height=340, margin={"t": 30, "b": 10}, legend={"orientation": "h"})
+    if share:
+        fig.update_yaxes(tickformat=".1~%")  # 3%, 3.5%: trailing zeros trimmed
     return fig
 
 

@@ -310,11 +310,18 @@ def breach_map(shown: pl.DataFrame, calibration: Calibration, target: float, goa
     st.plotly_chart(chart, width="stretch", config=chart_config())
 
 
+def breach_kinds(points: pl.DataFrame) -> dict[str, tables.Kind]:
+    """:data:`BREACHES`, with the planned agents as whole people where every plan is whole
+    ("3", not "3.0"); a plan averaged over past weeks or given in FTE keeps its decimal."""
+    whole = (points["agents"].fill_null(0) % 1 == 0).all()
+    return {**BREACHES, "agents": "count"} if whole else BREACHES
+
+
 def breach_points_table(points: pl.DataFrame, calibrated: bool) -> None:
     st.markdown(f"**{t('forecast.points')}**")
     if points.height:
         labels = {"time": t("forecast.when")}
-        tables.show(points.select(POINTS), BREACHES, labels=labels, key="fc_points")
+        tables.show(points.select(POINTS), breach_kinds(points), labels=labels, key="fc_points")
     else:
         st.success(t("forecast.no_points"))
     st.caption(t("sla_risk.help_calibrated" if calibrated else "forecast.breach_help"))
@@ -358,7 +365,9 @@ def calibration_block(calibration: Calibration, queue: str) -> None:
                 "sla_risk.queue_line",
                 queue=md(info["queue"]),
                 model=t(f"sla_risk.{info['model']}"),
-                patience=seconds(info["patience_s"]),  # type: ignore[arg-type]
+                patience=seconds(info["patience_s"])  # type: ignore[arg-type]
+                if info["patience_s"] is not None
+                else t("sla_risk.patience_unknown"),
                 map=t(f"sla_risk.map_{info['map'] or 'none'}"),
                 rho=number(info["rho"], 2),  # type: ignore[arg-type]
             )

@@ -7,8 +7,9 @@ import polars as pl
 import streamlit as st
 
 from analytics.export import Kind
+from analytics.tension import SHARES
 from dashboard import tables
-from dashboard.fmt import general
+from dashboard.fmt import general, money, number
 from dashboard.i18n import t
 
 # Column -> (kind, header key), in export order.
@@ -42,6 +43,19 @@ GAPS: dict[str, tuple[Kind, str]] = {
     "last_week": ("number", "tension.gap_last"),
     "growth_per_week": ("percent", "tension.gap_growth"),
 }
+
+
+def slope_words(slope: float, indicator: str, frequency: str, currency: str) -> str:
+    """Sen's slope in the indicator's unit per period: a share's in percentage points
+    (0.0028 a week -> "+0.28 pp a week"), ASA's in seconds, cost's in money, CSAT's in points."""
+    sign, size = "+" if slope > 0 else "-" if slope < 0 else "", abs(slope)
+    if indicator in SHARES:
+        value = t("risk.slope.share", value=sign + number(100 * size, 2))
+    elif indicator == "cost_per_case":
+        value = sign + money(size, currency, 2)
+    else:  # asa (seconds), csat (points)
+        value = t(f"risk.slope.{indicator}", value=sign + number(size, 2))
+    return t(f"risk.slope.{frequency}", value=value)
 
 
 def _spec(columns: dict[str, tuple[Kind, str]]) -> tuple[dict[str, Kind], dict[str, str]]:

@@ -7,6 +7,8 @@ sentence what it needs; a page that can work shows what it computed.
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -54,12 +56,21 @@ def test_tension_page_shows_service_zones_from_an_interval_report_alone(monkeypa
     assert not at.exception
     table = next(d.value for d in at.dataframe if "relative_change" in d.value.columns)
     assert "Abandonment" in set(table["indicator"])
+    # the charted zone's trend in its unit per period (dashboard/tension_view.slope_words)
+    stats = next(c.value for c in at.caption if "Sen's slope" in c.value)
+    assert re.search(r"Sen's slope [+-]?\d+\.\d\d (pp|s|points) a (day|week)\.", stats), stats
 
 
 def test_forecast_page_works_from_an_interval_report_alone(monkeypatch):
     at = _run("acd", "forecast", monkeypatch)
     assert not at.exception
     assert len(at.metric) > 0  # delivered service level of the report
+    # no waiting time of abandoned calls: Erlang C, and the patience said to be unknown
+    assert any("callers' patience not known" in c.value for c in at.caption)
+    points = next(d for d in at.dataframe if "agents_needed" in d.value.columns)
+    # the plan for a future slot averages its past weeks (6 and 7 agents: 6.5): kept as is
+    assert (points.value["agents"] % 1 != 0).any()
+    assert json.loads(points.proto.columns)["agents"]["type_config"]["step"] == 0.1
 
 
 def test_data_page_reports_per_call_records(monkeypatch):

@@ -465,3 +465,12 @@ def test_cli_forecast_as_of(small_dir, capsys):
     with pytest.raises(SystemExit) as stop:  # argparse: a usage message, not a traceback
         main(["forecast", str(small_dir), "--as-of", "10.02.2025"])
     assert stop.value.code == 2 and "--as-of" in capsys.readouterr().err
+
+
+def test_planned_agents_show_as_whole_people_unless_a_plan_has_a_fraction():
+    from dashboard.forecast_view import BREACHES, breach_kinds
+
+    whole = pl.DataFrame({"agents": [3.0, 2.0, None]})
+    assert breach_kinds(whole) == {**BREACHES, "agents": "count"}
+    averaged = pl.DataFrame({"agents": [3.0, 6.5]})  # 6 and 7 agents in past weeks
+    assert breach_kinds(averaged)["agents"] == "number"

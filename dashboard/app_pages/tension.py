@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from analytics.tension import MIN_BASELINE_DAYS, operational_gaps, zones
+from analytics.tension import MIN_BASELINE_DAYS, SHARES, operational_gaps, zones
 from dashboard.chart_locale import chart_config
 from dashboard.charts import control_chart
 from dashboard.filters import day
@@ -14,7 +14,7 @@ from dashboard.fmt import general, percent
 from dashboard.i18n import channel, date_format, t
 from dashboard.needs import has, require
 from dashboard.state import current_dataset, engine
-from dashboard.tension_view import gaps_table, zones_table
+from dashboard.tension_view import gaps_table, slope_words, zones_table
 
 dataset = current_dataset()
 currency = dataset.settings.currency
@@ -76,6 +76,7 @@ def zone_chart(found: pl.DataFrame, slices: dict[str, str], frequency: dict[str,
                 "started": t("risk.started_at", date=day(z["started"])),
             },
             z["started"],
+            share=z["indicator"] in SHARES,
         ),
         width="stretch",
         config=chart_config(),
@@ -88,7 +89,7 @@ def zone_chart(found: pl.DataFrame, slices: dict[str, str], frequency: dict[str,
             change=change(z),
             first=day(z["first_alarm"]),
             p=general(z["p_value"], ".1e"),
-            slope=general(z["sen_slope"]),
+            slope=slope_words(z["sen_slope"], z["indicator"], z["frequency"], currency),
         )
     )
 
