@@ -60,13 +60,16 @@ DECIMALS: dict[str, int] = {
 }
 
 _FORMULA_START = r"^[=+\-@\t\r]"
+# A negative number kept as text (a quarantined "-3") is a value to Excel, not a formula.
+_NEGATIVE_NUMBER = r"^-\d+([.,]\d+)?$"
 
 
 def excel_safe(frame: pl.DataFrame) -> pl.DataFrame:
-    """The frame with every text cell that a spreadsheet would run defused."""
+    """The frame with every text cell that a spreadsheet would run defused (a leading
+    ``'``); a plain negative number stays as it is."""
     text = [c for c, t in frame.schema.items() if t == pl.String]
     return frame.with_columns(
-        pl.when(pl.col(c).str.contains(_FORMULA_START))
+        pl.when(pl.col(c).str.contains(_FORMULA_START) & ~pl.col(c).str.contains(_NEGATIVE_NUMBER))
         .then(pl.lit("'") + pl.col(c))
         .otherwise(pl.col(c))
         .alias(c)

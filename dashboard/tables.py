@@ -18,7 +18,7 @@ name. Everything is vectorised: no Python callback runs inside Polars.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from functools import partial
 
 import polars as pl
@@ -27,7 +27,7 @@ from streamlit.elements.lib.column_types import ColumnConfig
 
 from analytics.export import DECIMALS, Kind, for_people, to_csv_bytes
 from dashboard.fmt import symbol
-from dashboard.i18n import catalogue, channel, date_format, in_language, language, t
+from dashboard.i18n import catalogue, channel, date_format, in_language, language, t, tr
 
 MISSING = "—"
 _STEP = {0: 1, 1: 0.1, 2: 0.01, 3: 0.001}
@@ -192,3 +192,14 @@ def download(
         mime="text/csv",
         key=key,
     )
+
+
+def quarantine_csv(frame: pl.DataFrame, reasons: Iterable[object]) -> bytes:
+    """The quarantined rows for a person: the reason in the reader's language (``reasons``:
+    the table report's messages, whose English the frame holds), the row as Excel numbers
+    it (the header is row 1, the first data row 2), headers in words."""
+    words = {str(r): tr(r) for r in reasons}
+    people = frame.with_columns(pl.col("reason").replace(words), pl.col("row") + 1)
+    names = {c: t(f"data.quarantine_{c}") for c in ("file", "row", "reason")}
+    # an export's own column of that name keeps it; ours keep their codes
+    return to_csv_bytes(people.rename({c: n for c, n in names.items() if n not in frame.columns}))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import polars as pl
@@ -62,6 +63,13 @@ def test_data_page_reports_every_table(app, small_company):
     )
     assert summary["Rows read"].tolist() == [f"{table.height:,}" for table in tables]
     assert set(summary["Quarantined"]) == {"0"}
+    # the events' preview: columns in words, no engine tie-break counter, dates and numbers
+    # configured for the reader (dashboard/tables.show)
+    events = at.dataframe[0]
+    assert "row_nr" not in events.value.columns
+    config = json.loads(events.proto.columns)
+    assert config["case_id"]["label"] == "Case"
+    assert config["timestamp"]["type_config"]["type"] == "datetime"
 
 
 def test_uploaded_data_is_analysed_with_its_quarantine(app):

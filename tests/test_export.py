@@ -5,11 +5,17 @@ from analytics.export import excel_safe, to_csv_bytes, to_xlsx_bytes
 
 def test_formula_cells_are_defused():
     frame = pl.DataFrame(
-        {"text": ["=1+1", "+7", "-cmd", "@SUM(A1)", "plain", None], "n": [-1, 2, 3, 4, 5, 6]}
+        {
+            "text": ["=1+1", "+7", "-cmd", "@SUM(A1)", "plain", None, "-3", "-3,5", "-3+A1"],
+            "n": [-1, 2, 3, 4, 5, 6, 7, 8, 9],
+        }
     )
     safe = excel_safe(frame)
-    assert safe["text"].to_list() == ["'=1+1", "'+7", "'-cmd", "'@SUM(A1)", "plain", None]
-    assert safe["n"].to_list() == [-1, 2, 3, 4, 5, 6]
+    assert safe["text"].to_list() == [
+        *("'=1+1", "'+7", "'-cmd", "'@SUM(A1)", "plain", None),
+        *("-3", "-3,5", "'-3+A1"),  # a negative number is a value; with more, a formula
+    ]
+    assert safe["n"].to_list() == [-1, 2, 3, 4, 5, 6, 7, 8, 9]
 
 
 def test_csv_for_excel_has_bom_semicolons_and_decimal_comma():

@@ -169,3 +169,27 @@ def test_canonical_channels_read_as_words_a_companys_own_as_written(lang):
     assert exported[exported.columns[0]].to_list()[:2] == ["телефон", "самообслуживание"]
     lang("en")
     assert tables.channel_words(frame)["channel"].to_list()[:2] == ["phone", "self-service"]
+
+
+def test_quarantined_rows_download_in_the_readers_language(lang, tmp_path):
+    # a real-shaped export: a negative wait and 31 February, rows 3 and 4 as Excel shows them
+    from analytics.io import load_path
+
+    (tmp_path / "events.csv").write_text(
+        "case_id,customer_id,timestamp,activity,channel,wait_s\n"
+        "A1,C1,2024-02-01 10:00,request,phone,12\n"
+        "A1,C1,2024-02-01 10:05,resolved,phone,-3\n"
+        "A2,C2,2024-02-31 10:00,request,chat,5\n"
+    )
+    report = load_path(tmp_path).report.tables["events"]
+    assert report.quarantine["row"].to_list() == [2, 3]  # data rows, the first is 1
+    lang("ru")
+    lines = tables.quarantine_csv(report.quarantine, report.reasons).decode("utf-8-sig")
+    head, negative, date = lines.splitlines()
+    assert head.startswith("Файл;Строка в файле (заголовок — строка 1);Причина;case_id;")
+    assert negative.startswith("events.csv;3;wait_s: отрицательное значение;A1;")
+    assert negative.endswith(";-3")  # a negative number stays a number for Excel
+    assert date.startswith("events.csv;4;timestamp: не дата и время в формате столбца")
+    lang("en")
+    english = tables.quarantine_csv(report.quarantine, report.reasons).decode("utf-8-sig")
+    assert english.splitlines()[1].startswith("events.csv;3;wait_s: negative;")

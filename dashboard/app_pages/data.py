@@ -7,17 +7,16 @@ from functools import partial
 import polars as pl
 import streamlit as st
 
-from analytics.export import to_csv_bytes
 from analytics.mapping import Mapping
 from analytics.messages import Message, message_of
 from analytics.schema import TABLES, Settings
+from dashboard import tables
 from dashboard.auth import customer_lists, export_button, exports_log, settings_editable
 from dashboard.escape import md
 from dashboard.fmt import number
 from dashboard.i18n import catalogue, t, tr
 from dashboard.mapping_editor import mapping_editor
 from dashboard.state import current_dataset, mapping, uploaded_dataset, uploaded_sources
-from dashboard.tables import MISSING, channel_words
 
 
 def _store_uploads() -> None:
@@ -44,10 +43,11 @@ def _store_mapping_file() -> None:
 
 def preview(frame: pl.DataFrame) -> None:
     """The first rows, headed by the columns' names in words (a snapshot's own attribute
-    columns keep their names)."""
-    labels = {c: t(f"column.{c}") for c in frame.columns if f"column.{c}" in catalogue("en")}
-    rows = channel_words(frame.head(200))
-    st.dataframe(rows, width="stretch", column_config=labels, placeholder=MISSING)
+    columns keep their names), dates and numbers the language's way. Without ``row_nr``:
+    the engine's tie-break counts loaded rows across files, not a row a person can find."""
+    rows = frame.head(200).drop("row_nr", strict=False)
+    labels = {c: t(f"column.{c}") for c in rows.columns if f"column.{c}" in catalogue("en")}
+    tables.show(rows, {}, labels=labels, height=400)
 
 
 # What was loaded, all of it: the sidebar filters cut what the analyses read, not the load.
@@ -84,8 +84,8 @@ for name, table in report.tables.items():
         }
         st.table(pl.DataFrame(reasons))
         export_button(  # the rows as exported: customer-level (logged)
-            t("data.download_quarantine", table=name),
-            partial(to_csv_bytes, table.quarantine),
+            t("data.download_quarantine", table=t(f"needs.table.{name}")),
+            partial(tables.quarantine_csv, table.quarantine, table.reasons),
             f"{name}_quarantine.csv",
             "text/csv",
             rows=table.quarantine.height,
