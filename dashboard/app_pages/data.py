@@ -47,7 +47,11 @@ def preview(frame: pl.DataFrame) -> None:
     the engine's tie-break counts loaded rows across files, not a row a person can find."""
     rows = frame.head(200).drop("row_nr", strict=False)
     labels = {c: t(f"column.{c}") for c in rows.columns if f"column.{c}" in catalogue("en")}
-    tables.show(rows, {}, labels=labels, height=400)
+    # a float column of whole values (seconds of handling) without a ",0" on every row
+    whole: dict[str, tables.Kind] = {
+        c: "count" for c, d in rows.schema.items() if d.is_float() and (rows[c] % 1 == 0).all()
+    }
+    tables.show(rows, whole, labels=labels, height=400)
 
 
 # What was loaded, all of it: the sidebar filters cut what the analyses read, not the load.
