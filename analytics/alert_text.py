@@ -330,8 +330,9 @@ def chart(alert: dict[str, Any], inputs: Inputs) -> Chart | None:
 
 @dataclass(frozen=True)
 class Tally:
-    """Counts of a list of alerts: to act on (:func:`analytics.escalation.to_act_on`), new
-    ones, the critical and high ones to act on, and the money at stake of those to act on."""
+    """Counts of a list of alerts: to act on (:func:`analytics.escalation.to_act_on`), and
+    among those the new ones, the critical and high ones and their money at stake; so new <=
+    to act on, on every filter."""
 
     act_on: int
     new: int
@@ -343,7 +344,7 @@ def tally(alerts: list[dict[str, Any]]) -> Tally:
     acting = to_act_on(alerts)
     return Tally(
         act_on=len(acting),
-        new=sum(a["status"] == "new" for a in alerts),
+        new=sum(a["status"] == "new" for a in acting),  # a digest is no new alert
         urgent=sum(a["severity"] in URGENT for a in acting),
         money=sum(float(a["money_at_stake"] or 0.0) for a in acting),
     )
