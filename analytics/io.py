@@ -654,7 +654,8 @@ def check_source(source: Source, table: Table, mapping: Mapping, settings: Setti
     for i, (broken, _) in enumerate(checks[1:], start=2):
         code = code.when(broken).then(pl.lit(i, pl.UInt16))
     code = code.otherwise(pl.lit(0, pl.UInt16))
-    numbered = lf.with_row_index("__row", offset=1)
+    # The row as a spreadsheet numbers it (the header is row 1): what a person finds.
+    numbered = lf.with_row_index("__row", offset=2)
     try:
         checked = numbered.select(
             "__row",

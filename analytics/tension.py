@@ -634,18 +634,18 @@ def _exposure(dataset: Dataset, last_day: dt.date) -> dict[tuple[str, str], tupl
 def level_text(indicator: str, value: float) -> str:
     """A level as people read it: shares in %, ASA in seconds, cost and CSAT as numbers."""
     if indicator in SHARES:
-        return f"{value:.1%}".replace("%", " %")
+        return f"{value:.1%}"
     if indicator == "asa":
         return f"{value:,.0f} s"
     return f"{value:,.2f}"
 
 
 def change_text(indicator: str, baseline: float, recent: float) -> str:
-    """ "13.0 % -> 27.0 % (+108 % against the baseline)"; a zero baseline has no ratio."""
+    """ "13.0% -> 27.0% (+108% against the baseline)"; a zero baseline has no ratio."""
     move = f"{level_text(indicator, baseline)} → {level_text(indicator, recent)}"
     if not baseline:
         return f"{move} (from none in the baseline)"
-    ratio = f"{(recent - baseline) / abs(baseline):+.0%}".replace("%", " %")
+    ratio = f"{(recent - baseline) / abs(baseline):+.0%}"
     return f"{move} ({ratio} against the baseline)"
 
 

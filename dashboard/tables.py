@@ -196,10 +196,9 @@ def download(
 
 def quarantine_csv(frame: pl.DataFrame, reasons: Iterable[object]) -> bytes:
     """The quarantined rows for a person: the reason in the reader's language (``reasons``:
-    the table report's messages, whose English the frame holds), the row as Excel numbers
-    it (the header is row 1, the first data row 2), headers in words."""
+    the table report's messages, whose English the frame holds), headers in words."""
     words = {str(r): tr(r) for r in reasons}
-    people = frame.with_columns(pl.col("reason").replace(words), pl.col("row") + 1)
+    people = frame.with_columns(pl.col("reason").replace(words))
     names = {c: t(f"data.quarantine_{c}") for c in ("file", "row", "reason")}
     # an export's own column of that name keeps it; ours keep their codes
     return to_csv_bytes(people.rename({c: n for c, n in names.items() if n not in frame.columns}))

@@ -46,7 +46,7 @@ def test_validate_single_file_with_quarantine(tmp_path, capsys):
     assert "       1  wait_s: negative" in out
     assert (tmp_path / "q" / "events_quarantine.csv").read_bytes().decode("utf-8-sig").splitlines()[
         1
-    ] == ("calls.csv;2;wait_s: negative;B;2024-01-01 10:00;x;'-5")
+    ] == ("calls.csv;3;wait_s: negative;B;2024-01-01 10:00;x;-5")
 
 
 def test_unusable_input_exits_non_zero_naming_file_and_column(tmp_path, capsys):

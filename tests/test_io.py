@@ -52,7 +52,7 @@ def test_russian_cp1251_semicolon_export_is_accounted_for():
     assert events["is_manual"].to_list() == [False, True, None]
     assert events["timestamp"][0] == dt.datetime(2024, 2, 1, 10, 0)
     quarantine = report.quarantine
-    assert quarantine["row"].to_list() == [2, 3, 5]
+    assert quarantine["row"].to_list() == [3, 4, 6]  # as Excel numbers them: header = 1
     assert quarantine["Канал"].to_list() == ["Чат", "голубь", "звонок"]
 
 

@@ -244,7 +244,7 @@ def test_abandonment_rise_alarms_within_two_weeks(seed):
     # One more handled call each: 15 per contact + 28 a minute x 3 minutes = 99.
     assert zone["money_at_stake"] == pytest.approx(extra * 99)
     text = severity_text(zone, "RUB")
-    assert text.startswith(f"abandonment {100 * p0:.1f} % → {100 * level:.1f} % (+")
+    assert text.startswith(f"abandonment {100 * p0:.1f}% → {100 * level:.1f}% (+")
     assert f"about {extra:,.0f} more abandoned calls a month" in text
     assert f"about {extra * 99:,.0f} RUB a month at stake" in text and " sd" not in text
     # The other service indicators are charted too, weekly as well as daily.
@@ -297,8 +297,8 @@ def test_service_indicators_by_hand():
     assert got["abandonment"]["x"] == 0.15 and got["abandonment"]["n"] == 400
     assert got["sl_miss"]["x"] == pytest.approx(0.425)
     assert (got["asa"]["x"], got["asa"]["n"], got["asa"]["value"]) == (10.0, 90, "all")
-    assert change_text("abandonment", 0.13, 0.27) == "13.0 % → 27.0 % (+108 % against the baseline)"
-    assert change_text("bot_loops", 0.0, 0.05) == "0.0 % → 5.0 % (from none in the baseline)"
+    assert change_text("abandonment", 0.13, 0.27) == "13.0% → 27.0% (+108% against the baseline)"
+    assert change_text("bot_loops", 0.0, 0.05) == "0.0% → 5.0% (from none in the baseline)"
 
 
 # ---------------------------------------------------------------- the command line
