@@ -21,7 +21,7 @@ from dashboard.fmt import number
 
 PAD_PX = 24
 FONT_PX = 12
-LOOP_FONT_PX = 10
+LOOP_FONT_PX = 11  # 10 read as 9 px once the map is scaled into the column
 INK = "#18181B"
 HEAD_PX = 9  # arrowhead length and width
 HIT_PX = 10  # an invisible stroke this wide around each line catches the pointer for hover
