@@ -7,6 +7,7 @@ import streamlit as st
 from analytics.measures import span
 from dashboard.auth import sign_in_gate
 from dashboard.escape import md
+from dashboard.filters import day
 from dashboard.filters import sidebar as filter_sidebar
 from dashboard.fmt import number
 from dashboard.i18n import CODES, default_language, t, tr
@@ -49,7 +50,7 @@ with st.sidebar:
     covered = engine(span, current_dataset())
     if covered.events:
         events, customers = number(covered.events), number(covered.customers)
-        first, last = covered.first, covered.last
+        first, last = day(covered.first), day(covered.last)  # 31.12.2025 in Russian
         st.caption(t("sidebar.caption", events=events, customers=customers, first=first, last=last))
 
 pages = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,9 @@ def test_choices_the_data_lacks_get_no_widget_and_russian_reads_its_dates(tmp_pa
     assert keys == {"channel"}  # no customers table: no segment or region to choose
     assert "Отфильтровано: 01.02.2024 – 29.02.2024." in [c.value for c in at.sidebar.caption]
     assert any("(03.01.2024 – 31.01.2024)" in c.value for c in at.caption)
+    # the span the pages cover, under the filters: days as the date inputs write them
+    (covered,) = [c.value for c in at.sidebar.caption if "с событиями" in c.value]
+    assert re.search(r"с событиями · 01\.02\.2024 – \d\d\.02\.2024$", covered), covered
     # 3 contacts in 3 cases against 3 in 2 (see test_filters)
     assert _metric(at, "Контактов на обращение") == ("1,00", "-0,50")
 
