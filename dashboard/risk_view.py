@@ -4,6 +4,8 @@ holds."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 import streamlit as st
 
@@ -14,6 +16,7 @@ from analytics.risk_summary import validation_table
 from dashboard.chart_locale import chart_config
 from dashboard.charts import bars_figure
 from dashboard.escape import md
+from dashboard.filters import day
 from dashboard.fmt import number, percent
 from dashboard.headers import headers
 from dashboard.i18n import t
@@ -56,6 +59,16 @@ def customer_reasons(listed: pl.DataFrame) -> None:
     st.markdown("\n".join(f"* {md(r)}" for r in reasons))
 
 
+def split_days(split: dict[str, object]) -> dict[str, str]:
+    """The time split's snapshot days (the engine's ISO text, several joined by ", ") as
+    the reader writes days: 04.08.2025 in Russian."""
+    return {
+        k: ", ".join(day(dt.date.fromisoformat(d)) for d in str(split[k]).split(", "))
+        for k in ("fit", "calibrate", "validate", "score")
+        if split.get(k)
+    }
+
+
 def model_card(model: RiskModel) -> None:
     """Which model scores the customers and why, its validation against the others, the
     leavers it caught in advance, and what drives it."""
@@ -75,13 +88,13 @@ def model_card(model: RiskModel) -> None:
         folds = model.split["folds"]
         st.caption(t("riskmodel.split_snapshot", base=base, folds=folds, customers=customers))
     else:
-        st.caption(t("risk.split", base=base, **model.split))
+        st.caption(t("risk.split", base=base, **(model.split | split_days(model.split))))
     card = model.card
     a, b, c = st.columns(3)
     caught_help = (
         t("riskmodel.caught_help_snapshot")
         if snapshot
-        else t("risk.caught_help", validate=model.split["validate"], days=HORIZON_DAYS)
+        else t("risk.caught_help", validate=split_days(model.split)["validate"], days=HORIZON_DAYS)
     )
     caught = f"{number(card['flagged'])} / {number(card['churners'])}"
     a.metric(t("risk.caught"), caught, help=caught_help)

@@ -67,3 +67,22 @@ def test_risk_page_words_snapshot_reasons_in_russian(snapshot_dir, monkeypatch):
     assert not at.exception
     listed = next(d.value for d in at.dataframe if "main_reason" in d.value.columns)
     assert any("п. п. риска" in r for r in listed["main_reason"])
+
+
+def test_the_time_split_writes_its_days_the_readers_way(lang):
+    from dashboard.i18n import t
+    from dashboard.risk_view import split_days
+
+    split = {
+        "fit": "2025-08-04, 2025-07-05",
+        "calibrate": "2025-09-03",
+        "validate": "2025-11-02",
+        "score": "2026-01-01",
+    }
+    lang("ru")
+    caption = t("risk.split", base="9,5 %", **(split | split_days(split)))
+    assert "обучение на срезах 04.08.2025, 05.07.2025, калибровка на 03.09.2025" in caption
+    assert "проверка на 02.11.2025" in caption and "(01.01.2026)" in caption
+    assert "2025-" not in caption
+    lang("en")
+    assert split_days(split) == split  # ISO in English
