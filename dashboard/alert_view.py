@@ -15,7 +15,7 @@ from analytics.risk_snapshot import cell_in
 from dashboard.chart_locale import chart_config
 from dashboard.charts import bars_figure, control_chart
 from dashboard.escape import md
-from dashboard.fmt import money, number, percent, symbol
+from dashboard.fmt import money, number, p_value, percent, symbol
 from dashboard.i18n import language, t, tr
 from dashboard.tables import show
 
@@ -40,7 +40,7 @@ def _text(fact: Fact, currency: str) -> object:
     if fact.kind == "number":
         return number(v, fact.decimals)
     if fact.kind == "pvalue":
-        return "< " + number(0.001, 3) if v < 0.001 else "= " + number(v, 3)
+        return p_value(v, sign=True)
     if fact.kind == "key":
         return _word(v)
     if fact.kind == "cell":  # a snapshot's cell: 12 345,5 and (пусто) in Russian

@@ -38,6 +38,17 @@ def general(value: float, spec: str = ".4g") -> str:
     return text.replace(".", ",") if language() == "ru" else text
 
 
+def p_value(value: float | None, sign: bool = False) -> str:
+    """A test's p as a reader takes it: ``< 0,001`` below a thousandth (never ``4,2e-10``),
+    else three decimals (``0,012``); with ``sign`` an equals sign before those (``= 0,012``),
+    for a sentence's "p {p}"."""
+    if value is None or math.isnan(value):
+        return "—"
+    if value < 0.001:
+        return "< " + number(0.001, 3)
+    return ("= " if sign else "") + number(value, 3)
+
+
 def symbol(currency: str) -> str:
     """``RUB`` -> ``₽``; a code without a sign stays the code."""
     return _SYMBOLS.get(currency, currency)

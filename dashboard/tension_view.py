@@ -9,7 +9,7 @@ import streamlit as st
 from analytics.export import Kind
 from analytics.tension import SHARES
 from dashboard import tables
-from dashboard.fmt import general, money, number
+from dashboard.fmt import money, number, p_value
 from dashboard.i18n import t
 
 # Column -> (kind, header key), in export order.
@@ -75,7 +75,7 @@ def gaps_table(gaps: pl.DataFrame) -> None:
     """The operational gaps, their measure in words and p in the language's marks."""
     kinds, labels = _spec(GAPS)
     measures = {m: t(f"tension.gap_{m}") for m in ("wait_s", "handle_s")}
-    p_text = pl.Series("p_value", [general(p, ".1e") for p in gaps["p_value"]], pl.String)
+    p_text = pl.Series("p_value", [p_value(p) for p in gaps["p_value"]], pl.String)
     gaps = gaps.with_columns(pl.col("measure").replace_strict(measures), p_text).select(*GAPS)
     tables.show(gaps, kinds, labels=labels)
     tables.download(gaps, kinds, "tension_gaps", labels=labels)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser
 
-from dashboard.fmt import percent, up_to
+from dashboard.fmt import p_value, percent, up_to
 
 
 @pytest.mark.parametrize(
@@ -58,3 +58,18 @@ def test_percent_reads_as_the_browsers_intl_format(browser: Browser, lang):
 def test_months_whole_without_decimals_fractional_with_one(lang, code, months, text):
     lang(code)
     assert up_to(months) == text
+
+
+@pytest.mark.parametrize(
+    ("code", "p", "sign", "text"),
+    [
+        ("en", 4.2e-10, True, "< 0.001"),  # not 4.2e-10, which reads as code
+        ("ru", 4.2e-10, False, "< 0,001"),
+        ("en", 0.0123, True, "= 0.012"),
+        ("ru", 0.0123, False, "0,012"),
+        ("ru", float("nan"), True, "—"),
+    ],
+)
+def test_a_p_value_reads_as_a_threshold_or_three_decimals(lang, code, p, sign, text):
+    lang(code)
+    assert p_value(p, sign=sign) == text

@@ -36,3 +36,14 @@ def test_a_deferred_download_is_written_in_the_language_of_its_run(monkeypatch):
     thread.join()
     assert out == [("ru", i18n.catalogue("ru")["tables.yes"])]
     assert i18n.language() == "en"  # pinned only inside the call
+
+
+def test_no_text_names_a_table_or_column_by_its_code_in_brackets():
+    """A text saying «from the interval report (acd)» read as a developer's note: a table is named in
+    words; codes belong in code spans (`acd.csv`), where the reader is told to write them."""
+    import re
+
+    code = re.compile(r"\((?:[a-z]+_[a-z_]+|acd|events|customers|surveys|calls)\)")
+    for lang in ("en", "ru"):
+        named = {k: v for k, v in catalogue(lang).items() if code.search(v)}
+        assert named == {}, lang

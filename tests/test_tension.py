@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import numpy as np
 import polars as pl
@@ -420,6 +421,9 @@ def test_risk_page_shows_the_abandonment_zone_in_words(small_dir, tmp_path, monk
     at.date_input(key="tension_baseline").set_value((dt.date(2025, 1, 1), dt.date(2025, 1, 31)))
     at.run()
     assert any("Against the baseline 2025-01-01 – 2025-01-31" in c.value for c in at.caption)
+    # the trend test's p as a threshold or three decimals, never in e-notation
+    (stats,) = [c.value for c in at.caption if c.value.startswith("Against the baseline")]
+    assert re.search(r"Mann-Kendall p (< 0\.001|= 0\.\d{3}),", stats), stats
     at.date_input(key="tension_baseline").set_value((dt.date(2025, 1, 1), dt.date(2025, 1, 10)))
     at.run()
     assert not at.exception

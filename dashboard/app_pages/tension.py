@@ -10,7 +10,7 @@ from analytics.tension import MIN_BASELINE_DAYS, SHARES, operational_gaps, zones
 from dashboard.chart_locale import chart_config
 from dashboard.charts import control_chart
 from dashboard.filters import day
-from dashboard.fmt import general, percent
+from dashboard.fmt import p_value, percent
 from dashboard.i18n import channel, date_format, t
 from dashboard.needs import has, require
 from dashboard.state import current_dataset, engine
@@ -88,7 +88,7 @@ def zone_chart(found: pl.DataFrame, slices: dict[str, str], frequency: dict[str,
             end=day(z["baseline_end"]),
             change=change(z),
             first=day(z["first_alarm"]),
-            p=general(z["p_value"], ".1e"),
+            p=p_value(z["p_value"], sign=True),
             slope=slope_words(z["sen_slope"], z["indicator"], z["frequency"], currency),
         )
     )
