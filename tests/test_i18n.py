@@ -47,3 +47,11 @@ def test_no_text_names_a_table_or_column_by_its_code_in_brackets():
     for lang in ("en", "ru"):
         named = {k: v for k, v in catalogue(lang).items() if code.search(v)}
         assert named == {}, lang
+
+
+def test_no_text_uses_a_glyph_the_apps_font_lacks():
+    """The circled ⓘ is not in the app's font (Source Sans): it drew as an empty box where
+    Economics pointed to its inputs' help, which is a ? in a circle anyway."""
+    for lang in ("en", "ru"):
+        boxed = {k: v for k, v in catalogue(lang).items() if "\u24d8" in v}
+        assert boxed == {}, lang
