@@ -258,7 +258,7 @@ def definitions(s: ChurnScenario, loss: SilentChurnLoss, currency: str) -> None:
     amount = tables.header("amount")  # each cell carries its currency sign
     shown = [money(v, currency) for v in amounts]
     columns = {tables.header("definition"): names, amount: shown}
-    st.table(pl.DataFrame(columns | {tables.header("explanation"): why}))
+    tables.static(pl.DataFrame(columns | {tables.header("explanation"): why}), [amount])
 
 
 def projection(loss: SilentChurnLoss, currency: str) -> None:

@@ -135,6 +135,14 @@ def show(
     )
 
 
+def static(frame: pl.DataFrame, numbers: Collection[str] = ()) -> None:
+    """``st.table`` (whole, with sentences that wrap) with the columns ``numbers`` (figures
+    already written as text, ``1 289 119``) right-aligned as in the grids: a column of
+    counts left-aligned read as words."""
+    styled = frame.to_pandas().style.set_properties(subset=list(numbers), **{"text-align": "right"})
+    st.table(styled, hide_index=True)
+
+
 def for_export(
     frame: pl.DataFrame,
     kinds: Mapping[str, Kind],

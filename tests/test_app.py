@@ -63,6 +63,13 @@ def test_data_page_reports_every_table(app, small_company):
     )
     assert summary["Rows read"].tolist() == [f"{table.height:,}" for table in tables]
     assert set(summary["Quarantined"]) == {"0"}
+    # the counts right-aligned as in every grid (text in a static table aligns left)
+    styles = at.table[0].proto.arrow_data.styler.styles
+    right = styles.split("{ text-align: right }")[0]
+    assert {f"row{r}_col{c}" for r in range(4) for c in (1, 2, 3)} <= set(
+        re.findall(r"row\d+_col\d+", right)
+    ), styles
+    assert "_col0" not in right  # the table's name stays to the left
     # the events' preview: columns in words, no engine tie-break counter, dates and numbers
     # configured for the reader (dashboard/tables.show)
     events = at.dataframe[0]

@@ -74,7 +74,7 @@ summary = pl.DataFrame(
         t("data.rows_quarantined"): [number(r.rows_quarantined) for r in report.tables.values()],
     }
 )
-st.table(summary)
+tables.static(summary, summary.columns[1:])
 for error in report.errors:
     st.error(md(tr(error)))
 for warning in report.warnings:
@@ -86,7 +86,7 @@ for name, table in report.tables.items():
             t("data.reason"): [tr(r) for r in table.reasons],
             t("data.reason_rows"): [number(n) for n in table.reasons.values()],
         }
-        st.table(pl.DataFrame(reasons))
+        tables.static(pl.DataFrame(reasons), [t("data.reason_rows")])
         export_button(  # the rows as exported: customer-level (logged)
             t("data.download_quarantine", table=t(f"needs.table.{name}")),
             partial(tables.quarantine_csv, table.quarantine, table.reasons),
