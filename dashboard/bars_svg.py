@@ -61,13 +61,21 @@ def bars_svg(
     height = ROW_PX * len(rows) + (LABEL_PX + 6 if base_text else 4)
     line = x(base)
     bottom = ROW_PX * len(rows)
-    # The base line first, under the rows: a label it crosses stays readable on its halo,
-    # and bars starting at the base hide it where they meet.
+    # The base line first, under the rows, a piece a row: over a row whose label may reach
+    # it (at a generous width a character) it starts below the label, which it would strike
+    # through (the halo hides it under the letters, not between the words); bars starting
+    # at the base hide it where they meet.
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height}" '
         f'width="100%" font-family="{FONT}" font-size="{LABEL_PX}" fill="{INK}">',
-        f'<line x1="{line:.1f}" x2="{line:.1f}" y1="0" y2="{bottom}" stroke="{INK}"/>',
     ]
+    for i, (label, _) in enumerate(rows):
+        top = i * ROW_PX
+        start = top + LABEL_PX + 2 if len(label) * CHAR_PX + 4 >= line else top
+        parts.append(
+            f'<line x1="{line:.1f}" x2="{line:.1f}" y1="{start}" y2="{top + ROW_PX}" '
+            f'stroke="{INK}"/>'
+        )
     for i, (label, bars) in enumerate(rows):
         top = i * ROW_PX
         parts.append(f'<text x="0" y="{top + LABEL_PX - 2}" {HALO}>{svg_text(label)}</text>')

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from dashboard.bars_svg import VALUE_ROOM, WIDTH_PX, Bar, bars_svg
+from dashboard.bars_svg import LABEL_PX, ROW_PX, VALUE_ROOM, WIDTH_PX, Bar, bars_svg
 
 NS = "{http://www.w3.org/2000/svg}"
 
@@ -52,13 +52,21 @@ def test_texts_are_escaped_and_stay_on_one_line():
 
 
 def test_the_base_line_runs_under_the_row_labels():
-    """A row's label that the base line crosses ("Replacement, 12 months" on Economics)
-    stays readable: the line is drawn first, each label on a white halo over it."""
-    rows = [("a long label", [Bar(0.0, 5.0, "red", "5", "a")]), ("b", [])]
+    """A row's label that the base line would cross ("Replacement, 12 months" on Economics)
+    is not struck through: over that row the line starts below the label; a short label
+    leaves it whole. The line is drawn first and each label on a white halo anyway."""
+    long = "a much longer label than the space left of the base line"
+    rows = [(long, [Bar(0.0, 5.0, "red", "5", "a")]), ("b", [])]
     svg = ET.fromstring(bars_svg(rows, 1.0))
     children = list(svg)
-    line = next(i for i, e in enumerate(children) if e.tag == f"{NS}line")
+    lines = [e for e in children if e.tag == f"{NS}line"]
+    spans = [(float(e.get("y1")), float(e.get("y2"))) for e in lines]
+    label_bottom = LABEL_PX
+    assert spans[0][0] > label_bottom  # below the long label
+    assert spans[1] == (ROW_PX, 2 * ROW_PX)  # a short label: the line runs through its row
+    assert len({e.get("x1") for e in lines}) == 1
+    first_line = next(i for i, e in enumerate(children) if e.tag == f"{NS}line")
     labels = [i for i, e in enumerate(children) if e.tag == f"{NS}text"]
-    assert line < min(labels)
+    assert first_line < min(labels)
     for i in labels:
         assert (children[i].get("paint-order"), children[i].get("stroke")) == ("stroke", "#FFFFFF")
