@@ -57,3 +57,13 @@ def test_the_tornado_is_drawn_half_a_column_wide_and_its_labels_fit():
     for text in ends:
         x, extent = float(text.get("x")), len(text.text or "") * CHAR_PX
         assert (x - extent >= 0) if text.get("text-anchor") == "end" else (x + extent <= width)
+
+
+def test_the_definitions_name_their_horizon_alike_and_agree_with_its_count(lang):
+    """«Закрытая когорта, 12 мес.» beside «С замещением, 12 месяцев» read as two styles."""
+    lang("ru")
+    assert i18n.t("economics.def_cohort", months=12) == "Закрытая когорта, 12 месяцев"
+    assert i18n.t("economics.def_replacement").endswith(", 12 месяцев")
+    assert i18n.t("economics.def_cohort", months=3) == "Закрытая когорта, 3 месяца"
+    lang("en")
+    assert i18n.t("economics.def_cohort", months=1) == "Closed cohort, 1 month"
