@@ -63,6 +63,8 @@ def test_the_alert_reads_in_russian(app):
     app.query_params["lang"] = "RU"
     at = app.switch_page("app_pages/escalations.py").run()
     assert not at.exception
-    assert any(m.value.startswith("На кону: **") for m in at.markdown)
+    (stake,) = [m.value for m in at.markdown if m.value.startswith("На кону: **")]
+    # the severity under the name its filter and column carry («Серьёзность»)
+    assert " · серьёзность: " in stake and "важность" not in stake
     assert any(m.value.startswith("**Ответственный:**") for m in at.markdown)
     assert any(e.label == "Технические подробности" for e in at.expander)
