@@ -26,9 +26,10 @@ from analytics.tension import SHARES
 
 # money: amount in the dataset currency; share: 0..1 as a percent; change: a relative change
 # (+1.13 = +113 %); pvalue: a test's p; key: a catalogue key whose words are the value;
-# raw: passed as it is (for templates with their own format, such as the risk reasons).
+# raw: passed as it is (for templates with their own format, such as the risk reasons);
+# day: an ISO day (2025-06-23), written the reader's way (23.06.2025 in Russian).
 FactKind = Literal[
-    "money", "share", "change", "count", "number", "pvalue", "text", "key", "raw", "cell"
+    "money", "share", "change", "count", "number", "pvalue", "text", "key", "raw", "cell", "day"
 ]
 URGENT = ("critical", "high")
 MAX_INTERVALS = 8  # SLA intervals named in a sentence; the chart shows them all
@@ -225,10 +226,10 @@ def _tension(ev: dict[str, Any], money: Fact) -> list[Sentence]:
                 {"indicator": name, "recent": _level(indicator, recent)},
             )
         ]
-    when = {"started": Fact("text", ev["started"]), "p": Fact("pvalue", ev["mann_kendall_p"])}
+    when = {"started": Fact("day", ev["started"]), "p": Fact("pvalue", ev["mann_kendall_p"])}
     alarm = ev.get("first_alarm")
     if alarm and alarm != "None":
-        out.append(Sentence("alerts.ev.tension_when", {**when, "first_alarm": Fact("text", alarm)}))
+        out.append(Sentence("alerts.ev.tension_when", {**when, "first_alarm": Fact("day", alarm)}))
     else:
         out.append(Sentence("alerts.ev.tension_started", when))
     if ev.get("excess_per_month") is not None:

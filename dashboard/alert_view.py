@@ -3,6 +3,7 @@ reader's language and number format, and the chart behind its evidence."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import plotly.graph_objects as go
@@ -15,6 +16,7 @@ from analytics.risk_snapshot import cell_in
 from dashboard.chart_locale import chart_config
 from dashboard.charts import bars_figure, control_chart
 from dashboard.escape import md
+from dashboard.filters import day
 from dashboard.fmt import money, number, p_value, percent, symbol
 from dashboard.i18n import language, t, tr
 from dashboard.tables import show
@@ -25,6 +27,15 @@ def _word(key: str) -> str:
     tag) reads as its own name."""
     text = t(key)
     return key.rsplit(".", 1)[-1] if text == key else text
+
+
+def _day(value: object) -> str:
+    """An ISO day from the engine (or a stored alert) as the filters write it: 23.06.2025 in
+    Russian; anything else as it is."""
+    try:
+        return day(dt.date.fromisoformat(str(value)[:10]))
+    except ValueError:
+        return str(value)
 
 
 def _text(fact: Fact, currency: str) -> object:
@@ -41,6 +52,8 @@ def _text(fact: Fact, currency: str) -> object:
         return number(v, fact.decimals)
     if fact.kind == "pvalue":
         return p_value(v, sign=True)
+    if fact.kind == "day":
+        return md(_day(v))
     if fact.kind == "key":
         return _word(v)
     if fact.kind == "cell":  # a snapshot's cell: 12 345,5 and (пусто) in Russian
@@ -66,7 +79,7 @@ def figure(chart: Chart, currency: str) -> go.Figure:
         labels = {
             "value": t("risk.weekly"),
             "limits": t("risk.limits"),
-            "started": t("risk.started_at", date=chart.started),
+            "started": t("risk.started_at", date=_day(chart.started)),
         }
         return control_chart(
             d["week"], d["value"], d["ewma"], d["upper"], d["lower"], labels, chart.started

@@ -195,6 +195,9 @@ def test_a_tension_alert_says_the_change_the_start_and_the_money(lang):
     words = _words(TENSION)
     assert words[0] == "Регион Yekaterinburg: ухудшение — повторные обращения"
     assert words[2].endswith("(тест Манна — Кендалла, p < 0,001).")
+    # its weeks as the reader writes days, not ISO
+    assert words[2].startswith("Началось с недели 23.06.2025; ")
+    assert "на неделе 06.07.2025;" in words[2]
 
 
 def test_sla_and_cost_alerts_from_the_rules_read_with_their_numbers(lang):
