@@ -55,3 +55,15 @@ def test_no_text_uses_a_glyph_the_apps_font_lacks():
     for lang in ("en", "ru"):
         boxed = {k: v for k, v in catalogue(lang).items() if "\u24d8" in v}
         assert boxed == {}, lang
+
+
+def test_the_process_maps_path_cover_reads_as_russian(lang):
+    """«12 из 65 путей, покрывают …» carried the English participle's comma."""
+    from dashboard.i18n import t
+
+    lang("ru")
+    got = t("process.paths_cover", paths=12, total=65, share="81,9 %")
+    assert got == "12 из 65 путей покрывают 81,9 % обращений."
+    assert t("process.paths_cover", paths=1, total=65, share="24,5 %").startswith(
+        "1 из 65 путей покрывает "
+    )
