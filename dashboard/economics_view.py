@@ -283,7 +283,7 @@ def projection_svg(projection: pl.DataFrame, currency: str) -> str:
         points = list(zip(months, projection[column].to_list(), strict=True))
         hovers = [f"{label}\n{month} {m}: {money(v, currency)}" for m, v in points]
         lines.append(Series(label, points, hovers, color, dashed, marker))
-    short = partial(compact_money, currency=currency)
+    short = partial(compact_money, currency=currency, tick=True)
     return lines_svg(lines, number, short, month, x_step=1)
 
 
@@ -446,7 +446,7 @@ def _returns_svg(
     points = list(zip(curve["spend"].to_list(), curve["net"].to_list(), strict=True))
     line = Series("", points, [hover(x, y) for x, y in points], GREEN, marker=0)
     here = Series("", [(i.monthly_cost, net)], [hover(i.monthly_cost, net)], RED, marker=6)
-    short = partial(compact_money, currency=currency)
+    short = partial(compact_money, currency=currency, tick=True)
     # In half a column: a narrower drawing, so that its texts keep their size.
     return lines_svg([line, here], short, short, spend, value, guides=[optimum], width=HALF_PX)
 

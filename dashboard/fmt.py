@@ -80,14 +80,19 @@ def seconds(value: float | None) -> str:
     return f"{minutes}:{secs:02d}"
 
 
-def compact_money(value: float | None, currency: str) -> str:
-    """Large amounts for a metric tile: ``30.24M ₽``-style, exact figures shown elsewhere."""
+def compact_money(value: float | None, currency: str, tick: bool = False) -> str:
+    """Large amounts for a metric tile: ``30.24M ₽``-style, exact figures shown elsewhere.
+    A ``tick`` (an axis's round value) drops trailing zero decimals: ``300 млн ₽``, not
+    ``300,0 млн ₽``; ``2,5 млн ₽``, not ``2,50 млн ₽``."""
     if value is None:
         return "—"
     ru = language() == "ru"
     for size, en_unit, ru_unit in ((1e9, "B", "млрд"), (1e6, "M", "млн"), (1e3, "K", "тыс.")):
         if abs(value) >= size:
-            amount = number(value / size, 2 if abs(value) < 100 * size else 1)
+            decimals = 2 if abs(value) < 100 * size else 1
+            amount = number(value / size, decimals)
+            if tick and ("," if ru else ".") in amount:  # 2,50 -> 2,5; 300,0 -> 300
+                amount = amount.rstrip("0").rstrip(",." if ru else ".")
             sign = symbol(currency)
             return f"{amount}{_NBSP}{ru_unit}{_NBSP}{sign}" if ru else f"{sign}{amount}{en_unit}"
     return money(value, currency)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser
 
-from dashboard.fmt import p_value, percent, up_to
+from dashboard.fmt import compact_money, p_value, percent, up_to
 
 
 @pytest.mark.parametrize(
@@ -73,3 +73,18 @@ def test_months_whole_without_decimals_fractional_with_one(lang, code, months, t
 def test_a_p_value_reads_as_a_threshold_or_three_decimals(lang, code, p, sign, text):
     lang(code)
     assert p_value(p, sign=sign) == text
+
+
+@pytest.mark.parametrize(
+    ("code", "value", "tick", "text"),
+    [
+        ("ru", 300e6, True, "300\u00a0млн\u00a0₽"),  # an axis tick: no ",0"
+        ("ru", 300e6, False, "300,0\u00a0млн\u00a0₽"),  # a tile keeps its precision
+        ("ru", 2.5e6, True, "2,5\u00a0млн\u00a0₽"),
+        ("en", 150e3, True, "₽150K"),
+        ("en", 21.42e6, False, "₽21.42M"),
+    ],
+)
+def test_compact_money_ticks_drop_zero_decimals(lang, code, value, tick, text):
+    lang(code)
+    assert compact_money(value, "RUB", tick=tick) == text
