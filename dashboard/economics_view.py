@@ -256,9 +256,9 @@ def definitions(s: ChurnScenario, loss: SilentChurnLoss, currency: str) -> None:
     draw_svg(bars_svg(bars, width=RESULTS_PX), title=f"### {t('economics.definitions')}")
     # A static table: the explanations are sentences, which a grid would cut off.
     amount = tables.header("amount")  # each cell carries its currency sign
-    shown = [money(v, currency) for v in amounts]
-    columns = {tables.header("definition"): names, amount: shown}
-    tables.static(pl.DataFrame(columns | {tables.header("explanation"): why}), [amount])
+    columns = {tables.header("definition"): names, amount: amounts}
+    frame = pl.DataFrame(columns | {tables.header("explanation"): why})
+    tables.static(frame, {amount: partial(money, currency=currency)})
 
 
 def projection(loss: SilentChurnLoss, currency: str) -> None:

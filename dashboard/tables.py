@@ -18,8 +18,9 @@ name. Everything is vectorised: no Python callback runs inside Polars.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from functools import partial
+from typing import Any
 
 import polars as pl
 import streamlit as st
@@ -135,11 +136,12 @@ def show(
     )
 
 
-def static(frame: pl.DataFrame, numbers: Collection[str] = ()) -> None:
-    """``st.table`` (whole, with sentences that wrap) with the columns ``numbers`` (figures
-    already written as text, ``1 289 119``) right-aligned as in the grids: a column of
-    counts left-aligned read as words."""
-    styled = frame.to_pandas().style.set_properties(subset=list(numbers), **{"text-align": "right"})
+def static(frame: pl.DataFrame, formats: Mapping[str, Callable[[Any], str]]) -> None:
+    """``st.table`` (whole, its sentences wrapping) with the figure columns in ``formats``
+    kept as numbers and written by their function (``1 289 119``, ``257 080 402 ₽``):
+    Streamlit right-aligns a numeric column as the grids do, a column of text never (a
+    Styler's text-align is not honoured)."""
+    styled = frame.to_pandas().style.format(dict(formats), na_rep=MISSING)
     st.table(styled, hide_index=True)
 
 

@@ -35,8 +35,8 @@ def test_a_russian_per_call_upload_is_recognised_without_a_mapping(uploaded):
     summary = at.table[0].value
     assert summary["Table"].tolist() == ["per-call records"]
     # 7 rows: the «?» wait is quarantined; «Дата» + «Время входа в очередь» joined
-    assert summary["Rows read"].tolist() == ["7"]
-    assert summary["Quarantined"].tolist() == ["1"]
+    assert summary["Rows read"].tolist() == [7]
+    assert summary["Quarantined"].tolist() == [1]
     assert any("joined into calls.arrived_at" in w.value for w in at.warning)
     assert at.selectbox[0].value == "calls"  # the editor shows the detected table
 

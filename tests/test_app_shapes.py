@@ -77,7 +77,7 @@ def test_data_page_reports_per_call_records(monkeypatch):
     at = _run("calls", "data", monkeypatch)
     summary = at.table[0].value
     assert summary["Table"].tolist() == ["per-call records"]  # tables named in words
-    assert summary["Rows read"].tolist() == ["12"]
+    assert summary["Rows read"].tolist() == [12]
 
 
 def test_needs_sentence_is_russian_in_russian(monkeypatch):

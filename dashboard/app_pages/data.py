@@ -69,12 +69,12 @@ st.subheader(t("data.current", name=t("sidebar.sample") if sample else md(datase
 summary = pl.DataFrame(
     {
         t("data.table"): [t(f"needs.table.{n}") for n in report.tables],
-        t("data.rows_read"): [number(r.rows_read) for r in report.tables.values()],
-        t("data.rows_loaded"): [number(r.rows_loaded) for r in report.tables.values()],
-        t("data.rows_quarantined"): [number(r.rows_quarantined) for r in report.tables.values()],
+        t("data.rows_read"): [r.rows_read for r in report.tables.values()],
+        t("data.rows_loaded"): [r.rows_loaded for r in report.tables.values()],
+        t("data.rows_quarantined"): [r.rows_quarantined for r in report.tables.values()],
     }
 )
-tables.static(summary, summary.columns[1:])
+tables.static(summary, dict.fromkeys(summary.columns[1:], number))
 for error in report.errors:
     st.error(md(tr(error)))
 for warning in report.warnings:
@@ -84,9 +84,9 @@ for name, table in report.tables.items():
         st.markdown(f"**{t('data.reasons')}: {t(f'needs.table.{name}')}**")
         reasons = {
             t("data.reason"): [tr(r) for r in table.reasons],
-            t("data.reason_rows"): [number(n) for n in table.reasons.values()],
+            t("data.reason_rows"): list(table.reasons.values()),
         }
-        tables.static(pl.DataFrame(reasons), [t("data.reason_rows")])
+        tables.static(pl.DataFrame(reasons), {t("data.reason_rows"): number})
         export_button(  # the rows as exported: customer-level (logged)
             t("data.download_quarantine", table=t(f"needs.table.{name}")),
             partial(tables.quarantine_csv, table.quarantine, table.reasons),
