@@ -13,7 +13,7 @@ import streamlit as st
 
 from analytics.store import Store, StoreError
 from dashboard.auth import actor
-from dashboard.escape import md
+from dashboard.escape import code, md
 from dashboard.i18n import t
 from dashboard.state import escalation_store
 from dashboard.tables import show
@@ -33,7 +33,7 @@ def read_store() -> StoreView:
     a damaged or foreign store is said, never reset (and nothing is written to it)."""
     path = escalation_store()
     if not path.exists():  # not created just by looking; an acknowledgement creates it
-        st.caption(t("store.none_yet", path=md(path)))
+        st.caption(t("store.none_yet", path=code(path)))
         return StoreView(path)
     try:
         with Store.open(path) as store:
@@ -41,7 +41,7 @@ def read_store() -> StoreView:
     except StoreError as exc:
         st.error(t("store.refused", error=md(exc)))
         return StoreView(path, usable=False)
-    st.caption(t("store.where", path=md(path), last=view.state.get("last_run") or "—"))
+    st.caption(t("store.where", path=code(path), last=view.state.get("last_run") or "—"))
     return view
 
 

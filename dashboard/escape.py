@@ -40,6 +40,15 @@ def md(value: object) -> str:
     return _LEADING.sub(lambda m: f"{m[1]}{m[2][:-1]}\\{m[2][-1]}", text)
 
 
+def code(value: object) -> str:
+    """``value`` (a path, a file name) as a Markdown code span, literal as it is: the fence
+    longer than any run of backticks inside it."""
+    text = " ".join(str(value).splitlines())
+    fence = "`" * (max((len(r) for r in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def html_block(markup: str) -> str:
     """``markup`` (HTML or SVG whose texts are escaped) for ``st.markdown(...,
     unsafe_allow_html=True)`` as one raw HTML block: a line that starts with ``<div>`` opens

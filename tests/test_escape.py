@@ -41,3 +41,11 @@ def test_markup_is_one_raw_html_block():
     block = html_block("<svg>\n<text>a</text>\n\n<text>[x](http://h)</text></svg>")
     assert block.startswith("<div><svg>") and block.endswith("</svg></div>")
     assert "\n" not in block
+
+
+def test_a_path_is_a_code_span_whatever_its_backticks():
+    from dashboard.escape import code
+
+    assert code("/var/lib/cx_radar_state.sqlite") == "`/var/lib/cx_radar_state.sqlite`"
+    assert code("a`b") == "``a`b``"
+    assert code("`x") == "`` `x ``"

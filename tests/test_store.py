@@ -281,7 +281,8 @@ def test_the_page_writes_acknowledgements_into_the_shared_store(small_dir, monke
     state = tmp_path / "shared.sqlite"
     at = _escalations(small_dir, monkeypatch, state)
     assert not at.exception
-    assert any(c.value.startswith("No state store yet") for c in at.caption)
+    (none_yet,) = [c.value for c in at.caption if c.value.startswith("No state store yet")]
+    assert f"(`{state}`)" in none_yet  # a file's path reads as one, a code span
     assert not state.exists()  # looking does not create it
     marks = at.multiselect(key="esc_actioned")
     ids = list(marks.format_func.__self__)  # the page labels ids through a dict's .get
