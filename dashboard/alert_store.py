@@ -4,6 +4,7 @@ a new alert into an ongoing one before ``cx-radar escalate`` has sent it."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import streamlit as st
 from analytics.store import Store, StoreError
 from dashboard.auth import actor
 from dashboard.escape import code, md
+from dashboard.filters import day
 from dashboard.i18n import t
 from dashboard.state import escalation_store
 from dashboard.tables import show
@@ -26,6 +28,18 @@ class StoreView:
     state: dict[str, Any] = field(default_factory=dict)
     outbox: list[Any] = field(default_factory=list)
     deliveries: list[dict[str, Any]] = field(default_factory=list)
+
+
+def run_time(value: object) -> str:
+    """A run's ISO time from the store (``2026-01-06T09:00:00``) as the reader writes a day
+    and a time: ``06.01.2026 09:00`` in Russian, ``2026-01-06 09:00`` in English; none: —."""
+    if value is None:
+        return "—"
+    try:
+        at = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return md(value)
+    return f"{day(at.date())} {at:%H:%M}"
 
 
 def read_store() -> StoreView:
@@ -41,7 +55,7 @@ def read_store() -> StoreView:
     except StoreError as exc:
         st.error(t("store.refused", error=md(exc)))
         return StoreView(path, usable=False)
-    st.caption(t("store.where", path=code(path), last=view.state.get("last_run") or "—"))
+    st.caption(t("store.where", path=code(path), last=run_time(view.state.get("last_run"))))
     return view
 
 

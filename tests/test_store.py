@@ -307,3 +307,13 @@ def test_the_page_refuses_a_foreign_store_without_a_traceback(small_dir, monkeyp
     (error,) = [e.value for e in at.error if e.value.startswith("The state store cannot")]
     assert "not a CX Radar state store" in error
     assert at.multiselect(key="esc_actioned").disabled and _digest(state) == before
+
+
+def test_the_last_scheduled_run_reads_as_a_day_and_a_time(lang):
+    from dashboard.alert_store import run_time
+
+    lang("ru")
+    assert run_time("2026-01-06T09:00:00") == "06.01.2026 09:00"  # not ISO with its T
+    assert run_time(None) == "—"
+    lang("en")
+    assert run_time("2026-01-06T09:00:00+00:00") == "2026-01-06 09:00"
