@@ -240,13 +240,13 @@ def heatmap_figure(
 def bars_figure(
     labels: list[str], values: list[float], title: str, errors: list[float] | None = None
 ) -> go.Figure:
-    """Horizontal bars, largest on top."""
+    """Horizontal bars, largest on top; a bar below zero in grey (an importance that hurt)."""
     fig = go.Figure(
         go.Bar(
             x=values,
             y=labels,
             orientation="h",
-            marker_color=BLUE,
+            marker_color=[BLUE if v >= 0 else GREY for v in values],
             error_x=None if errors is None else {"type": "data", "array": errors},
         )
     )

@@ -10,7 +10,7 @@ import polars as pl
 import streamlit as st
 
 from analytics.export import Kind
-from analytics.risk import HORIZON_DAYS, RiskModel
+from analytics.risk import HORIZON_DAYS, RiskModel, did_not_hold
 from analytics.risk_model import coefficients
 from analytics.risk_summary import validation_table
 from dashboard.chart_locale import chart_config
@@ -115,6 +115,10 @@ def model_card(model: RiskModel) -> None:
         )
         st.plotly_chart(drivers, width="stretch", config=chart_config())
         st.caption(t("riskmodel.drivers_help_snapshot") if snapshot else t("risk.drivers_help"))
+        contradicted = [] if snapshot else did_not_hold(model.importance)  # a later period's
+        if contradicted:
+            names = ", ".join(t(f"risk.feature.{f}") for f in contradicted)
+            st.caption(t("risk.drivers_did_not_hold", features=names))
     coef = coefficients(model.pipeline)
     if coef is not None:
         with st.expander(t("riskmodel.coefficients")):

@@ -12,6 +12,7 @@ import json
 import numpy as np
 import polars as pl
 import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import roc_auc_score
 
 from analytics.churn import ltv_churn_rate
@@ -22,6 +23,7 @@ from analytics.risk import (
     RiskUnavailable,
     at_risk,
     data_mode,
+    did_not_hold,
     reason_words,
     revenue_at_risk_by,
     silent_at_risk,
@@ -34,7 +36,7 @@ from analytics.risk_features import (
     features,
     labelled,
 )
-from analytics.risk_model import coefficients, model_input
+from analytics.risk_model import coefficients, drivers, model_input
 from analytics.risk_snapshot import MIN_CLASS, REASONS, attributes, design, fit_snapshot
 from analytics.sample import generate
 from tests.conftest import SAMPLE_DIR
@@ -139,6 +141,11 @@ def test_sample_model_beats_its_baseline_on_the_time_split(sample):
     # The kept model is a plain pipeline with the features by name.
     assert list(m.pipeline["prep"].get_feature_names_out())[:2] == ["contacts", "contacts_trend"]
     assert coefficients(m.pipeline) is None  # gradient boosting has none
+    # The planted story drives the ranking: channel hopping and bot loops first, and no
+    # feature far below zero (a baseline scored on other rows than the shuffles put every
+    # importance 0.017 too low, the ignored tenure among them)
+    assert m.importance["feature"][:2].to_list() == ["channel_hops", "bot_loops"]
+    assert m.importance["importance"].min() > -0.01
 
 
 def test_sample_ltv_is_the_one_churn_definition(sample):
@@ -399,3 +406,42 @@ def test_last_survey_answer_does_not_depend_on_row_order():
         return _last_answers(dataset, dt.datetime(2025, 2, 1)).collect().row(0)
 
     assert last(surveys) == last(surveys.reverse()) == ("a", 3.0, 2.0)  # case c3 > c2
+
+
+class _OnlyA(ClassifierMixin, BaseEstimator):
+    """A fitted classifier whose probability is column ``a`` alone: ``b`` is ignored."""
+
+    classes_ = np.array([0, 1])
+
+    def fit(self, x, y):
+        return self
+
+    def predict_proba(self, x):
+        a = x["a"].to_numpy()
+        return np.column_stack([1 - a, a])
+
+
+def test_drivers_score_the_shuffles_and_the_baseline_on_the_same_rows():
+    rng = np.random.default_rng(3)
+    a = rng.random(3000)
+    y = (rng.random(3000) < a).astype(int)
+    x = model_input(pl.DataFrame({"a": a, "b": rng.random(3000)}), ["a", "b"])
+    found = drivers(_OnlyA(), x, y, seed=0, rows=1000)
+    by = dict(zip(found["feature"], found["importance"], strict=True))
+    # shuffling an ignored column changes no prediction: exactly no drop, sample or not
+    assert by["b"] == 0.0 and found["sd"][1] == 0.0
+    assert by["a"] > 0.2  # the AUC of a (about 0.75) falls to about 0.5 once shuffled
+    assert found["feature"].to_list() == ["a", "b"]
+
+
+def test_did_not_hold_lists_features_below_zero_beyond_twice_their_spread():
+    importance = pl.DataFrame(
+        {
+            "feature": ["hops", "noise", "csat", "cost"],
+            "importance": [0.04, -0.002, -0.0024, -0.005],
+            "sd": [0.002, 0.0015, 0.0001, 0.0015],
+        }
+    )
+    # -0.002 + 2 x 0.0015 > 0: noise; -0.0024 + 0.0002 and -0.005 + 0.003 < 0: contradicted
+    assert did_not_hold(importance) == ["csat", "cost"]
+    assert did_not_hold(importance.clear()) == []
