@@ -106,7 +106,10 @@ def model_card(model: RiskModel) -> None:
         if note.key not in ("rules", "baseline"):  # said above already
             st.caption(t(f"riskmodel.note.{note.key}", **note.values))
     if model.importance.height:
-        top = model.importance.head(10)
+        # the ten strongest, and any the validation period contradicts (named below)
+        contradicted = [] if snapshot else did_not_hold(model.importance)
+        ranked = model.importance.with_row_index("rank")
+        top = ranked.filter((pl.col("rank") < 10) | pl.col("feature").is_in(contradicted))
         features = top["feature"].to_list()
         if not snapshot:
             features = [t(f"risk.feature.{f}") for f in features]
@@ -115,7 +118,6 @@ def model_card(model: RiskModel) -> None:
         )
         st.plotly_chart(drivers, width="stretch", config=chart_config())
         st.caption(t("riskmodel.drivers_help_snapshot") if snapshot else t("risk.drivers_help"))
-        contradicted = [] if snapshot else did_not_hold(model.importance)  # a later period's
         if contradicted:
             names = ", ".join(t(f"risk.feature.{f}") for f in contradicted)
             st.caption(t("risk.drivers_did_not_hold", features=names))

@@ -4,6 +4,8 @@ reasons in words, in English and Russian, and says what it cannot show."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -86,3 +88,30 @@ def test_the_time_split_writes_its_days_the_readers_way(lang):
     assert "2025-" not in caption
     lang("en")
     assert split_days(split) == split  # ISO in English
+
+
+def test_sample_risk_drivers_show_and_name_what_the_validation_contradicts(monkeypatch):
+    # the built-in company on its time split: the drivers chart has the ten strongest and
+    # every feature analytics.risk.did_not_hold names, below zero in grey and named under it
+    from analytics.risk import did_not_hold
+    from dashboard.charts import BLUE, GREY
+    from dashboard.i18n import catalogue
+    from tests.conftest import SAMPLE_DIR
+
+    at = _page(SAMPLE_DIR, monkeypatch)
+    assert not at.exception
+    importance = train(load_path(SAMPLE_DIR)).importance
+    contradicted = did_not_hold(importance)
+    assert contradicted  # the sample's satisfaction and cost links shift over the year
+    names = [catalogue("en")[f"risk.feature.{f}"] for f in contradicted]
+    chart = next(c for c in at.get("plotly_chart") if "permutation importance" in c.proto.spec)
+    bars = json.loads(chart.proto.spec)["data"][0]
+    assert set(bars["y"]) == {
+        catalogue("en")[f"risk.feature.{f}"] for f in importance["feature"][:10]
+    } | set(names)
+    colours = dict(zip(bars["y"], bars["marker"]["color"], strict=True))
+    values = dict(zip(bars["y"], bars["x"], strict=True))
+    assert all(colours[y] == (GREY if values[y] < 0 else BLUE) for y in bars["y"])
+    assert all(colours[n] == GREY for n in names)
+    note = next(c.value for c in at.caption if c.value.startswith("Grey bars below zero"))
+    assert f"for {', '.join(names)}:" in note
