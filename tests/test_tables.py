@@ -145,11 +145,11 @@ def _gaps_app() -> None:
 
 
 def test_tension_gaps_read_in_russian_with_p_in_russian_marks():
-    # A p-value of 1.234e-5 would round to 0 as a number: written 1,2e-05 instead.
+    # A p-value of 1.234e-5 would round to 0 as a number: written "< 0,001" (fmt.p_value).
     at = AppTest.from_function(_gaps_app, default_timeout=60).run()
     assert not at.exception
     shown = at.dataframe[0].value
-    assert shown["p_value"].tolist() == ["1,2e-05"]
+    assert shown["p_value"].tolist() == ["< 0,001"]
     assert shown["measure"].tolist() == ["ожидание, с"]
     config = json.loads(at.dataframe[0].proto.columns)
     assert config["tau"]["label"] == "τ Кендалла"
