@@ -32,12 +32,6 @@ def up_to(value: float | None, decimals: int = 1) -> str:
     return number(rounded, 0 if rounded == int(rounded) else decimals)
 
 
-def general(value: float, spec: str = ".4g") -> str:
-    """A p-value or a slope in ``spec`` (``.1e``, ``.4g``) with the language's decimal mark."""
-    text = format(value, spec)
-    return text.replace(".", ",") if language() == "ru" else text
-
-
 def p_value(value: float | None, sign: bool = False) -> str:
     """A test's p as a reader takes it: ``< 0,001`` below a thousandth (never ``4,2e-10``),
     else three decimals (``0,012``); with ``sign`` an equals sign before those (``= 0,012``),

@@ -313,8 +313,7 @@ def breach_map(shown: pl.DataFrame, calibration: Calibration, target: float, goa
 def breach_kinds(points: pl.DataFrame) -> dict[str, tables.Kind]:
     """:data:`BREACHES`, with the planned agents as whole people where every plan is whole
     ("3", not "3.0"); a plan averaged over past weeks or given in FTE keeps its decimal."""
-    whole = (points["agents"].fill_null(0) % 1 == 0).all()
-    return {**BREACHES, "agents": "count"} if whole else BREACHES
+    return {**BREACHES, "agents": "count"} if tables.whole(points["agents"]) else BREACHES
 
 
 def breach_points_table(points: pl.DataFrame, calibrated: bool) -> None:

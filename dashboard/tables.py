@@ -71,6 +71,12 @@ def _config(name: str, kind: Kind, currency: str, labels: Mapping[str, str] | No
     return st.column_config.TextColumn(label)
 
 
+def whole(values: pl.Series) -> bool:
+    """Every present value is a whole number (3.0, not 6.5; NaN is not): a float column
+    that reads as a count, without a ",0" on every row."""
+    return bool((values % 1 == 0).all())
+
+
 def kind_of(name: str, dtype: pl.DataType, kinds: Mapping[str, Kind]) -> Kind:
     """The column's kind: as given, else read from its type (dates, times, flags, whole
     numbers as counts, other numbers with one decimal, the rest as text)."""

@@ -49,7 +49,7 @@ def preview(frame: pl.DataFrame) -> None:
     labels = {c: t(f"column.{c}") for c in rows.columns if f"column.{c}" in catalogue("en")}
     # a float column of whole values (seconds of handling) without a ",0" on every row
     whole: dict[str, tables.Kind] = {
-        c: "count" for c, d in rows.schema.items() if d.is_float() and (rows[c] % 1 == 0).all()
+        c: "count" for c, d in rows.schema.items() if d.is_float() and tables.whole(rows[c])
     }
     tables.show(rows, whole, labels=labels, height=400)
 
