@@ -3,7 +3,6 @@ reader's language and number format, and the chart behind its evidence."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import plotly.graph_objects as go
@@ -29,15 +28,6 @@ def _word(key: str) -> str:
     return key.rsplit(".", 1)[-1] if text == key else text
 
 
-def _day(value: object) -> str:
-    """An ISO day from the engine (or a stored alert) as the filters write it: 23.06.2025 in
-    Russian; anything else as it is."""
-    try:
-        return day(dt.date.fromisoformat(str(value)[:10]))
-    except ValueError:
-        return str(value)
-
-
 def _text(fact: Fact, currency: str) -> object:
     v = fact.value
     if fact.kind == "money":
@@ -53,7 +43,7 @@ def _text(fact: Fact, currency: str) -> object:
     if fact.kind == "pvalue":
         return p_value(v, sign=True)
     if fact.kind == "day":
-        return md(_day(v))
+        return md(day(v))
     if fact.kind == "key":
         return _word(v)
     if fact.kind == "cell":  # a snapshot's cell: 12 345,5 and (пусто) in Russian
@@ -79,7 +69,7 @@ def figure(chart: Chart, currency: str) -> go.Figure:
         labels = {
             "value": t("risk.weekly"),
             "limits": t("risk.limits"),
-            "started": t("risk.started_at", date=_day(chart.started)),
+            "started": t("risk.started_at", date=day(chart.started)),
         }
         return control_chart(
             d["week"], d["value"], d["ewma"], d["upper"], d["lower"], labels, chart.started

@@ -111,10 +111,16 @@ def sidebar(dataset: Dataset) -> Filters:
     return chosen
 
 
-def day(value: dt.date | None) -> str:
-    """A day as the reader writes it (31.01.2024 in Russian, ISO in English)."""
+def day(value: dt.date | str | None) -> str:
+    """A day as the reader writes it (31.01.2024 in Russian, ISO in English); the engine's
+    ISO text (``2024-01-31``, or a time after it) is read as its day, other text kept."""
     if value is None:
         return "…"
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return value
     return value.strftime(day_pattern())
 
 

@@ -4,8 +4,6 @@ holds."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import polars as pl
 import streamlit as st
 
@@ -63,7 +61,7 @@ def split_days(split: dict[str, object]) -> dict[str, str]:
     """The time split's snapshot days (the engine's ISO text, several joined by ", ") as
     the reader writes days: 04.08.2025 in Russian."""
     return {
-        k: ", ".join(day(dt.date.fromisoformat(d)) for d in str(split[k]).split(", "))
+        k: ", ".join(day(d) for d in str(split[k]).split(", "))
         for k in ("fit", "calibrate", "validate", "score")
         if split.get(k)
     }
@@ -87,15 +85,13 @@ def model_card(model: RiskModel) -> None:
         customers = number(float(model.split["customers"]))
         folds = model.split["folds"]
         st.caption(t("riskmodel.split_snapshot", base=base, folds=folds, customers=customers))
+        caught_help = t("riskmodel.caught_help_snapshot")
     else:
-        st.caption(t("risk.split", base=base, **(model.split | split_days(model.split))))
+        days = split_days(model.split)
+        st.caption(t("risk.split", base=base, **(model.split | days)))
+        caught_help = t("risk.caught_help", validate=days["validate"], days=HORIZON_DAYS)
     card = model.card
     a, b, c = st.columns(3)
-    caught_help = (
-        t("riskmodel.caught_help_snapshot")
-        if snapshot
-        else t("risk.caught_help", validate=split_days(model.split)["validate"], days=HORIZON_DAYS)
-    )
     caught = f"{number(card['flagged'])} / {number(card['churners'])}"
     a.metric(t("risk.caught"), caught, help=caught_help)
     b.metric(t("risk.recall"), percent(card["recall_top_decile"], 0), help=t("risk.recall_help"))

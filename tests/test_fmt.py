@@ -5,6 +5,8 @@ format does, which is the browser's ``Intl.NumberFormat``: ``8.1%`` in English,
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from playwright.sync_api import Browser
 
@@ -88,3 +90,21 @@ def test_a_p_value_reads_as_a_threshold_or_three_decimals(lang, code, p, sign, t
 def test_compact_money_ticks_drop_zero_decimals(lang, code, value, tick, text):
     lang(code)
     assert compact_money(value, "RUB", tick=tick) == text
+
+
+@pytest.mark.parametrize(
+    ("code", "value", "text"),
+    [
+        ("ru", dt.date(2025, 6, 23), "23.06.2025"),
+        ("ru", "2025-06-23", "23.06.2025"),  # the engine's ISO text (an alert's week)
+        ("ru", "2026-01-06T09:00:00", "06.01.2026"),  # a stored time: its day
+        ("en", "2025-06-23", "2025-06-23"),
+        ("ru", "next week", "next week"),  # not a day: kept
+        ("ru", None, "…"),
+    ],
+)
+def test_days_read_the_languages_way_from_a_date_or_iso_text(lang, code, value, text):
+    from dashboard.filters import day
+
+    lang(code)
+    assert day(value) == text
